@@ -1,0 +1,35 @@
+// A spec file's text and 1-based positions inside it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natc::base {
+
+struct Loc {
+  uint32_t line = 0;  // 1-based; 0 means "no position" (whole file)
+  uint32_t col = 0;   // 1-based, in bytes
+  friend bool operator==(const Loc&, const Loc&) = default;
+  friend auto operator<=>(const Loc&, const Loc&) = default;
+};
+
+class SourceFile {
+ public:
+  SourceFile(std::string name, std::string text);
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  // The text of 1-based line `line`, without its newline; empty past the end.
+  std::string_view line(uint32_t line) const;
+
+ private:
+  std::string name_;
+  std::string text_;
+  std::vector<size_t> line_starts_;
+};
+
+// Reads a whole file; false (with errno set) when it cannot be read.
+bool read_file(const std::string& path, std::string* out);
+
+}  // namespace natc::base

@@ -1,0 +1,60 @@
+#include <algorithm>
+
+#include "check/check.h"
+
+namespace natc::check {
+namespace {
+
+constexpr size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+
+// Why the kernel would refuse `name` (dev_valid_name) or nft could not print
+// it back unquoted-safe; "" when it is fine.
+std::string problem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > kIfNameMax)
+    return "is " + std::to_string(name.size()) + " bytes; the kernel allows at most 15";
+  if (name == "." || name == "..") return "is not a valid interface name";
+  for (size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c == '*') {
+      if (i + 1 == name.size() && i > 0) continue;  // "eth*": a wildcard
+      return "has a '*' that is not at its end (a wildcard is a trailing '*')";
+    }
+    if (std::isspace(c) || c < 0x20) return "contains whitespace or a control character";
+    if (c == '/' || c == ':' || c == '"' || c == '\'' || c == ';' || c == '\\')
+      return std::string("contains '") + char(c) + "', which an interface name cannot hold";
+  }
+  return "";
+}
+
+void check(const spec::At<std::string>& name, const std::string& kernel, base::Diagnostics& d,
+           bool wildcard_ok = true) {
+  if (!name.set) return;
+  std::string why = problem(kernel);
+  if (why.empty() && !wildcard_ok && kernel.ends_with("*"))
+    why = "is a wildcard; a bridge needs its exact name";
+  if (why.empty()) return;
+  std::string shown = kernel == name.v ? "'" + kernel + "'" : "'" + kernel + "' (alias '" + name.v + "')";
+  d.report(base::Code::BadInterface, name.loc, "interface name " + shown + " " + why, "",
+           uint32_t(name.v.size()));
+}
+
+}  // namespace
+
+void interface_names(const spec::Spec& s, base::Diagnostics& d) {
+  auto resolve = [&](const spec::At<std::string>& n) -> const spec::At<std::string>* {
+    for (const auto& a : s.interfaces)
+      if (a.name.v == n.v) return &a.kernel;
+    return nullptr;
+  };
+  // Aliases are checked where they are defined; uses of an alias are fine.
+  for (const auto& a : s.interfaces) check(a.kernel, a.kernel.v, d);
+  auto use = [&](const spec::At<std::string>& n) {
+    if (!resolve(n)) check(n, n.v, d);
+  };
+  for (const auto& sub : s.subnets) use(sub.egress);
+  for (const auto& pf : s.port_forwards) use(pf.ingress);
+  for (const auto& b : s.bridges) check(b.name, b.name.v, d, false);
+}
+
+}  // namespace natc::check

@@ -1,0 +1,131 @@
+#include <algorithm>
+#include <cmath>
+
+#include "check/check.h"
+
+namespace natc::check {
+namespace {
+
+using base::Code;
+
+// Bytes of kernel memory per conntrack entry, measured on kernel 6.18
+// (slabinfo of nf_conntrack); older guides say ~300.
+constexpr uint64_t kConntrackEntryBytes = 384;
+constexpr uint64_t kBucketBytes = 8;
+constexpr uint64_t kConntrackWarnBytes = 256ull << 20;
+// Source ports NAT uses by default (1024-65535) per public address, per
+// destination address, port and protocol.
+constexpr uint64_t kPortsPerAddress = 64512;
+constexpr uint64_t kMinFlowsPerHost = 64;
+
+std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
+
+bool internal(const ir::Ir& ir, const ir::Addr& a) {
+  return std::any_of(ir.subnets.begin(), ir.subnets.end(),
+                     [&](const ir::Subnet& s) { return base::to_range(s.cidr).contains(a); });
+}
+
+// A public address the spec itself pins to `egress`, if any.
+std::optional<ir::Addr> known_address(const spec::Spec& s, const ir::Ir& ir, const ir::IfMatch& egress) {
+  for (const ir::Subnet& sub : ir.subnets)
+    if (sub.snat == ir::SnatKind::To && sub.egress == egress) return sub.to;
+  for (size_t i = 0; i < s.port_forwards.size() && i < ir.forwards.size(); ++i) {
+    const spec::PortForward& pf = s.port_forwards[i];
+    if (!pf.destination.set) continue;
+    std::string kernel = pf.ingress.v;
+    for (const auto& a : s.interfaces)
+      if (a.name.v == kernel) kernel = a.kernel.v;
+    if (egress.kind == ir::IfMatch::Kind::Is && kernel == egress.name) return pf.destination.v;
+  }
+  return std::nullopt;
+}
+
+void masquerade_static(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
+  for (const ir::Subnet& sub : ir.subnets) {
+    if (sub.snat != ir::SnatKind::Masquerade || sub.docker) continue;
+    auto addr = known_address(s, ir, sub.egress);
+    if (!addr || addr->family != sub.cidr.addr.family) continue;
+    d.report(Code::MasqueradeStatic, sub.origin.loc,
+             "subnet '" + sub.origin.name + "' masquerades on " + sub.egress.label +
+                 ", whose address " + base::to_string(*addr) + " the spec already names",
+             "snat: {to: " + base::to_string(*addr) +
+                 "} skips masquerade's address lookup on every new connection");
+  }
+}
+
+void forward_targets(const ir::Ir& ir, base::Diagnostics& d) {
+  for (const ir::Forward& f : ir.forwards) {
+    if (f.docker || internal(ir, f.to)) continue;
+    d.report(Code::TargetOutsideSubnets, f.origin.loc,
+             "port forward '" + f.origin.name + "' targets " + base::to_string(f.to) +
+                 ", which is in no declared subnet",
+             "if the target's route back does not lead through this gateway, replies bypass "
+             "the NAT and the connection fails; declare its subnet");
+  }
+}
+
+void hairpins(const ir::Ir& ir, base::Diagnostics& d) {
+  for (const ir::Forward& f : ir.forwards) {
+    if (!f.hairpin || f.docker) continue;
+    d.report(Code::HairpinSource, f.origin.loc,
+             "port forward '" + f.origin.name + "' uses hairpin: LAN clients reach " +
+                 base::to_string(f.to) + " with the gateway's address as their source",
+             "the backend cannot tell LAN clients apart; use PROXY protocol or X-Forwarded-For "
+             "if it needs to");
+  }
+}
+
+void conntrack_memory(const spec::Spec& s, base::Diagnostics& d) {
+  if (!s.conntrack || !s.conntrack->max.set) return;
+  const spec::Conntrack& c = *s.conntrack;
+  uint64_t bytes = c.max.v * kConntrackEntryBytes + (c.buckets.set ? c.buckets.v : 0) * kBucketBytes;
+  if (bytes < kConntrackWarnBytes) return;
+  d.report(Code::ConntrackMemory, c.max.loc,
+           "conntrack.max " + std::to_string(c.max.v) + " can pin about " + mib(bytes) +
+               " of kernel memory when the table is full",
+           "about 384 bytes per entry (kernel 6.18) plus 8 per bucket; make sure the gateway "
+           "has that to spare",
+           uint32_t(std::to_string(c.max.v).size()));
+}
+
+uint64_t hosts(const ir::Prefix& p) {
+  unsigned bits = unsigned(p.addr.size() * 8 - p.len);
+  return bits >= 63 ? UINT64_MAX / 2 : (uint64_t(1) << bits);
+}
+
+void pools(const ir::Ir& ir, base::Diagnostics& d) {
+  for (size_t i = 0; i < ir.pools.size(); ++i) {
+    const ir::Pool& p = ir.pools[i];
+    uint64_t behind = 0;
+    for (const ir::Subnet& s : ir.subnets)
+      if (s.snat == ir::SnatKind::Pool && s.pool == i) behind = std::min(behind + hosts(s.cidr), UINT64_MAX / 2);
+    if (behind == 0) {
+      d.report(Code::UnusedPool, p.origin.loc, "SNAT pool '" + p.origin.name + "' is used by no subnet",
+               "refer to it with snat: {pool: " + p.origin.name + "}, or remove it");
+      continue;
+    }
+    uint64_t addresses = 0;
+    for (const auto& r : p.addresses) addresses = std::min(addresses + r.count(), UINT64_MAX / 2 / 65536);
+    uint64_t capacity = addresses * (p.ports ? p.ports->size() : kPortsPerAddress);
+    if (capacity / behind >= kMinFlowsPerHost) continue;
+    d.report(Code::PoolCapacity, p.origin.loc,
+             "SNAT pool '" + p.origin.name + "' gives its " + std::to_string(behind) +
+                 " hosts about " + std::to_string(capacity) +
+                 " concurrent flows to any one destination (" +
+                 std::to_string(capacity / behind) + " per host)",
+             "a public address carries about 64,512 flows per destination address, port and "
+             "protocol, not per pool; add addresses or narrow the subnets");
+  }
+}
+
+}  // namespace
+
+void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
+  masquerade_static(s, ir, d);
+  forward_targets(ir, d);
+  hairpins(ir, d);
+  conntrack_memory(s, d);
+  pools(ir, d);
+}
+
+}  // namespace natc::check

@@ -1,0 +1,38 @@
+#include "cli/common.h"
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "check/check.h"
+#include "ir/lower.h"
+#include "spec/reader.h"
+
+namespace natc::cli {
+
+void add_format_option(CLI::App& cmd, Format* format) {
+  cmd.add_option("--format", *format, "output format: text or json")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}}));
+}
+
+bool run_frontend(const std::string& path, Frontend* fe) {
+  std::string text;
+  if (!base::read_file(path, &text)) {
+    std::cerr << "natc: cannot read '" << path << "': " << std::strerror(errno) << "\n";
+    return false;
+  }
+  fe->file = base::SourceFile(path, std::move(text));
+  fe->spec = spec::read_spec(fe->file, fe->diags);        // YAML -> spec, every error at file:line:col
+  if (!fe->spec) return true;
+  fe->ir = ir::lower(*fe->spec, fe->diags);               // names resolved, ranges expanded
+  check::run(*fe->spec, fe->ir, fe->diags);               // errors and lints
+  return true;
+}
+
+void print_diagnostics_text(const Frontend& fe) {
+  std::cerr << base::render_text(fe.diags, fe.file);
+}
+
+}  // namespace natc::cli

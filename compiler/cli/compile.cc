@@ -1,0 +1,65 @@
+// natc compile SPEC: the ruleset as an `nft -f` script (or nft's JSON) and
+// the sysctl.d file, without touching the kernel.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "nft/build.h"
+#include "nft/render.h"
+#include "sysctl/sysctl.h"
+
+namespace natc::cli {
+namespace {
+
+struct Options {
+  std::string spec;
+  Format format = Format::Text;
+  bool sysctl_only = false;
+};
+
+// The sysctl.d file as comment lines, so the script still feeds `nft -f`.
+std::string as_comments(const std::string& conf) {
+  std::string out = "\n# ---- " + std::string(sysctl::kFileName) + " ----\n";
+  size_t start = 0;
+  while (start < conf.size()) {
+    size_t end = conf.find('\n', start);
+    std::string_view line(conf.data() + start, (end == std::string::npos ? conf.size() : end) - start);
+    out += line.empty() ? "#\n" : "# " + std::string(line) + "\n";
+    start = end == std::string::npos ? conf.size() : end + 1;
+  }
+  return out;
+}
+
+int compile(const Options& o) {
+  Frontend fe;
+  if (!run_frontend(o.spec, &fe)) return 1;
+  print_diagnostics_text(fe);
+  if (!fe.ok()) {
+    std::cerr << o.spec << ": " << base::summary(fe.diags) << "\n";
+    return 1;
+  }
+  std::string conf = sysctl::render_conf(fe.ir);
+  if (o.sysctl_only) {
+    std::cout << conf;
+    return 0;
+  }
+  nft::Table table = nft::build(fe.ir);
+  if (o.format == Format::Json) std::cout << nft::render_json(table).dump(2) << "\n";
+  else std::cout << nft::render_text(table) << as_comments(conf);
+  return 0;
+}
+
+}  // namespace
+
+void add_compile(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "compile", "print the ruleset as an nft -f script (or nft JSON) and the sysctl.d file");
+  cmd->add_option("SPEC", o->spec, "the spec file")->required();
+  add_format_option(*cmd, &o->format);
+  cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");
+  cmd->callback([o, exit_code] { *exit_code = compile(*o); });
+}
+
+}  // namespace natc::cli

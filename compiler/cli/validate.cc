@@ -1,0 +1,38 @@
+// natc validate SPEC: parse, lower and check; print every diagnostic.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+
+namespace natc::cli {
+namespace {
+
+struct Options {
+  std::string spec;
+  Format format = Format::Text;
+};
+
+int validate(const Options& o) {
+  Frontend fe;
+  if (!run_frontend(o.spec, &fe)) return 1;
+  if (o.format == Format::Json) {
+    std::cout << base::render_json(fe.diags, fe.file).dump(2) << "\n";
+  } else {
+    print_diagnostics_text(fe);
+    std::cout << o.spec << ": " << base::summary(fe.diags) << "\n";
+  }
+  return fe.diags.errors() ? 1 : 0;
+}
+
+}  // namespace
+
+void add_validate(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("validate", "check a spec and print its diagnostics");
+  cmd->add_option("SPEC", o->spec, "the spec file")->required();
+  add_format_option(*cmd, &o->format);
+  cmd->callback([o, exit_code] { *exit_code = validate(*o); });
+}
+
+}  // namespace natc::cli

@@ -1,0 +1,112 @@
+// The IR: what the kernel must hold, with every spec name resolved.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/net.h"
+#include "base/source.h"
+
+namespace natc::ir {
+
+using base::Addr;
+using base::AddrRange;
+using base::Family;
+using base::Loc;
+using base::PortRange;
+using base::Prefix;
+
+enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
+std::string_view proto_name(Proto p);
+
+// The spec entry that produced something: its name is what rules, elements,
+// counters and plans are labelled with.
+struct Origin {
+  std::string name;
+  Loc loc;
+};
+
+// An interface match by name, so rules load before interfaces exist.
+struct IfMatch {
+  enum class Kind : uint8_t { Any, Is, IsNot } kind = Kind::Any;
+  std::string name;  // kernel name; a trailing '*' is a wildcard
+  Loc loc;
+  std::string label;  // what the spec called it (alias or kernel name)
+  friend bool operator==(const IfMatch& a, const IfMatch& b) {
+    return a.kind == b.kind && a.name == b.name;
+  }
+};
+
+struct Pool {
+  Origin origin;
+  Family family = Family::V4;
+  std::vector<AddrRange> addresses;
+  std::optional<PortRange> ports;
+  bool persistent = false;
+  bool fully_random = false;
+};
+
+enum class SnatKind : uint8_t { Masquerade, To, Pool, None };  // None: internal only
+
+struct Subnet {
+  Origin origin;
+  Prefix cidr;
+  IfMatch egress;
+  SnatKind snat = SnatKind::Masquerade;
+  Addr to;                     // SnatKind::To
+  size_t pool = SIZE_MAX;      // SnatKind::Pool: index into Ir::pools
+  bool docker = false;         // lowered from docker.bridges
+};
+
+struct PortMap {
+  Proto proto;
+  uint16_t port;     // as it arrives
+  uint16_t to_port;  // as it leaves for the target
+};
+
+struct Forward {
+  Origin origin;
+  Loc port_loc;
+  Family family = Family::V4;
+  IfMatch ingress;                       // Any for hairpin and Docker publishes
+  std::string ingress_label;             // the spec's ingress, for messages
+  std::optional<Addr> destination;       // none: any address of the gateway
+  std::vector<AddrRange> allow_from;     // disjoint, sorted; empty: anywhere
+  Addr to;
+  std::vector<PortMap> ports;            // ranges expanded, one per proto and port
+  bool hairpin = false;
+  bool auto_accept = true;
+  bool docker = false;
+};
+
+struct ForwardRule {
+  Origin origin;
+  Family family = Family::V4;
+  std::vector<Proto> protocols;  // empty: any
+  std::vector<Prefix> to;
+  std::optional<PortRange> port;
+  std::vector<Prefix> from;      // empty: anywhere
+};
+
+struct Sysctl {
+  std::string key;    // dotted, e.g. net.ipv4.ip_forward
+  std::string value;
+  Origin origin;      // the spec entry that asks for it
+};
+
+struct Ir {
+  bool drop_policy = false;
+  std::vector<ForwardRule> rules;
+  std::vector<Pool> pools;
+  std::vector<Subnet> subnets;
+  std::vector<Forward> forwards;
+  std::vector<Sysctl> sysctls;  // ip_forward first
+  uint64_t alert_percent = 80;
+};
+
+// /proc/sys path of a dotted sysctl key: net.ipv4.ip_forward -> net/ipv4/ip_forward
+std::string sysctl_path(std::string_view key);
+
+}  // namespace natc::ir

@@ -1,0 +1,233 @@
+#include "ir/lower.h"
+
+#include <algorithm>
+
+#include "base/spell.h"
+
+namespace natc::ir {
+namespace {
+
+using base::Code;
+
+// Every conntrack timeout this kernel generation has: <proto>[_<state>].
+constexpr std::string_view kTimeoutKeys[] = {
+    "generic",
+    "icmp",
+    "icmpv6",
+    "udp",
+    "udp_stream",
+    "gre",
+    "gre_stream",
+    "tcp_syn_sent",
+    "tcp_syn_recv",
+    "tcp_established",
+    "tcp_fin_wait",
+    "tcp_close_wait",
+    "tcp_last_ack",
+    "tcp_time_wait",
+    "tcp_close",
+    "tcp_max_retrans",
+    "tcp_unacknowledged",
+    "sctp_closed",
+    "sctp_cookie_wait",
+    "sctp_cookie_echoed",
+    "sctp_established",
+    "sctp_shutdown_sent",
+    "sctp_shutdown_recd",
+    "sctp_shutdown_ack_sent",
+    "sctp_heartbeat_sent",
+};
+
+Proto proto(spec::Proto p) { return p == spec::Proto::Tcp ? Proto::Tcp : Proto::Udp; }
+
+class Lowerer {
+ public:
+  Lowerer(const spec::Spec& s, base::Diagnostics& d) : s_(s), d_(d) {}
+
+  Ir run() {
+    ir_.drop_policy = s_.forwarding.policy.v == spec::Policy::Drop;
+    for (const auto& p : s_.snat_pools) pool(p);
+    for (const auto& r : s_.forwarding.rules) rule(r);
+    for (const auto& sub : s_.subnets) subnet(sub);
+    for (const auto& f : s_.port_forwards) forward(f);
+    for (const auto& b : s_.bridges) bridge(b);
+    sysctls();
+    return std::move(ir_);
+  }
+
+ private:
+  IfMatch iface(const spec::At<std::string>& name) {
+    IfMatch m{IfMatch::Kind::Is, name.v, name.loc, name.v};
+    for (const auto& a : s_.interfaces)
+      if (a.name.v == name.v) m.name = a.kernel.v;
+    return m;
+  }
+
+  void pool(const spec::SnatPool& p) {
+    Pool out{{p.name.v, p.loc}};
+    for (const auto& r : p.addresses) out.addresses.push_back(r.v);
+    out.addresses = base::merge_ranges(std::move(out.addresses));
+    if (!out.addresses.empty()) out.family = out.addresses.front().first.family;
+    if (p.ports.set) out.ports = p.ports.v;
+    out.persistent = p.persistent.v;
+    out.fully_random = p.fully_random.v;
+    ir_.pools.push_back(std::move(out));
+  }
+
+  void rule(const spec::ForwardRule& r) {
+    ForwardRule out{{r.name.v, r.loc}};
+    for (const auto& p : r.protocols) out.protocols.push_back(proto(p.v));
+    if (r.port.set) {
+      out.port = r.port.v;
+      // A port means TCP or UDP: without a protocol, both.
+      if (out.protocols.empty()) out.protocols = {Proto::Tcp, Proto::Udp};
+    }
+    for (const auto& p : r.to) out.to.push_back(p.v);
+    for (const auto& p : r.from) out.from.push_back(p.v);
+    if (!out.to.empty()) out.family = out.to.front().addr.family;
+    ir_.rules.push_back(std::move(out));
+  }
+
+  void subnet(const spec::Subnet& sub) {
+    Subnet out{{sub.name.v, sub.loc}, sub.cidr.v, iface(sub.egress)};
+    switch (sub.snat.kind) {
+      case spec::SnatKind::Masquerade: out.snat = SnatKind::Masquerade; break;
+      case spec::SnatKind::To: out.snat = SnatKind::To, out.to = sub.snat.to.v; break;
+      case spec::SnatKind::Pool: {
+        out.snat = SnatKind::Pool;
+        auto it = std::find_if(ir_.pools.begin(), ir_.pools.end(),
+                               [&](const Pool& p) { return p.origin.name == sub.snat.pool.v; });
+        if (it != ir_.pools.end()) {
+          out.pool = size_t(it - ir_.pools.begin());
+        } else if (sub.snat.pool.set) {
+          std::vector<std::string_view> names;
+          for (const auto& p : ir_.pools) names.push_back(p.origin.name);
+          std::string help = base::did_you_mean(sub.snat.pool.v, names);
+          d_.report(Code::UnknownPool, sub.snat.pool.loc,
+                    "subnet '" + sub.name.v + "' uses unknown SNAT pool '" + sub.snat.pool.v + "'",
+                    help.empty() ? "declare it under snat_pools" : help,
+                    uint32_t(sub.snat.pool.v.size()));
+        }
+        break;
+      }
+    }
+    ir_.subnets.push_back(std::move(out));
+  }
+
+  Forward forward_core(const spec::Target& to, const std::vector<spec::At<spec::Proto>>& protos,
+                       const spec::At<base::PortRange>& port) {
+    Forward f;
+    f.port_loc = port.loc;
+    f.to = to.addr.v;
+    f.family = f.to.family;
+    PortRange from = port.v;
+    // Without a target port the ports stay as they are; a target range is
+    // mapped 1:1 (check/ reports a length mismatch, here we map what fits).
+    PortRange dest = to.port.set ? to.port.v : from;
+    for (const auto& p : protos)
+      for (uint32_t i = 0; i < from.size() && i < dest.size(); ++i)
+        f.ports.push_back({proto(p.v), uint16_t(from.first + i), uint16_t(dest.first + i)});
+    return f;
+  }
+
+  void forward(const spec::PortForward& pf) {
+    Forward f = forward_core(pf.to, pf.protocols, pf.port);
+    f.origin = {pf.name.v, pf.loc};
+    f.ingress_label = pf.ingress.v;
+    f.hairpin = pf.hairpin.v;
+    // A hairpin forward also answers LAN clients, so it matches on every
+    // interface: the destination (or 'fib daddr type local') selects it.
+    f.ingress = f.hairpin ? IfMatch{IfMatch::Kind::Any} : iface(pf.ingress);
+    if (pf.destination.set) f.destination = pf.destination.v;
+    std::vector<AddrRange> from;
+    for (const auto& p : pf.allow_from) from.push_back(base::to_range(p.v));
+    f.allow_from = base::merge_ranges(std::move(from));
+    // allow_from 0.0.0.0/0 is "anywhere": no source match at all.
+    if (f.allow_from.size() == 1 && f.allow_from[0].first == Addr{f.allow_from[0].first.family} &&
+        f.allow_from[0].as_prefix() && f.allow_from[0].as_prefix()->len == 0)
+      f.allow_from.clear();
+    f.auto_accept = pf.forward_accept.v == spec::ForwardAccept::Auto;
+    ir_.forwards.push_back(std::move(f));
+  }
+
+  void bridge(const spec::Bridge& b) {
+    Subnet sub{{b.name.v, b.loc}, b.cidr.v, {IfMatch::Kind::IsNot, b.name.v, b.name.loc, b.name.v}};
+    sub.docker = true;
+    // Without masquerade the bridge is still an internal network: hairpin
+    // and the FORWARD accepts need it.
+    sub.snat = b.masquerade.v ? SnatKind::Masquerade : SnatKind::None;
+    ir_.subnets.push_back(std::move(sub));
+    for (const auto& p : b.publish) {
+      Forward f = forward_core(p.to, p.protocols, p.port);
+      f.origin = {b.name.v + "/" + p.name.v, p.loc};
+      // Like dockerd's DOCKER chain: any local address, from every
+      // interface including the bridge itself (hairpin).
+      f.ingress = {IfMatch::Kind::Any};
+      f.ingress_label = "any";
+      f.hairpin = true;
+      f.docker = true;
+      ir_.forwards.push_back(std::move(f));
+    }
+  }
+
+  void sysctls() {
+    std::optional<Origin> v4, v6;  // the first entry that needs each family
+    auto need = [&](Family f, const Origin& o) {
+      std::optional<Origin>& slot = f == Family::V4 ? v4 : v6;
+      if (!slot) slot = o;
+    };
+    for (const auto& s : ir_.subnets) need(s.cidr.addr.family, s.origin);
+    for (const auto& f : ir_.forwards) need(f.family, f.origin);
+    for (const auto& r : ir_.rules) need(r.family, r.origin);
+    // Routing between interfaces is what a gateway is: ip_forward goes first
+    // so that NAT never lands on a host that would not forward its packets.
+    if (v4) ir_.sysctls.push_back({"net.ipv4.ip_forward", "1", *v4});
+    if (v6) ir_.sysctls.push_back({"net.ipv6.conf.all.forwarding", "1", *v6});
+    if (!s_.conntrack) return;
+    const spec::Conntrack& c = *s_.conntrack;
+    if (c.max.set)
+      ir_.sysctls.push_back({"net.netfilter.nf_conntrack_max", std::to_string(c.max.v), {"conntrack.max", c.max.loc}});
+    if (c.buckets.set)
+      ir_.sysctls.push_back({"net.netfilter.nf_conntrack_buckets", std::to_string(c.buckets.v),
+                             {"conntrack.buckets", c.buckets.loc}});
+    for (const auto& t : c.timeouts) {
+      std::string name = timeout_sysctl(t.key.v);
+      if (!name.empty())
+        ir_.sysctls.push_back({"net.netfilter." + name, std::to_string(t.seconds.v),
+                               {"conntrack.timeouts." + t.key.v, t.key.loc}});
+    }
+    ir_.alert_percent = c.alert_percent.v;
+  }
+
+  const spec::Spec& s_;
+  base::Diagnostics& d_;
+  Ir ir_;
+};
+
+}  // namespace
+
+std::string_view proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
+
+std::string sysctl_path(std::string_view key) {
+  std::string p(key);
+  std::replace(p.begin(), p.end(), '.', '/');
+  return p;
+}
+
+std::span<const std::string_view> timeout_keys() { return kTimeoutKeys; }
+
+std::string timeout_sysctl(std::string_view key) {
+  if (std::find(std::begin(kTimeoutKeys), std::end(kTimeoutKeys), key) == std::end(kTimeoutKeys))
+    return "";
+  size_t us = key.find('_');
+  std::string proto(key.substr(0, us));
+  std::string name = "nf_conntrack_" + proto + "_timeout";
+  if (us != std::string_view::npos) name += "_" + std::string(key.substr(us + 1));
+  return name;
+}
+
+Ir lower(const spec::Spec& spec, base::Diagnostics& diags) {
+  return Lowerer(spec, diags).run();
+}
+
+}  // namespace natc::ir

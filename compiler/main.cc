@@ -1,0 +1,21 @@
+// natc: a declarative NAT compiler for Linux gateways.
+#include <CLI/CLI.hpp>
+
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"natc: compile a NAT spec into the kernel's nftables and sysctl state"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "natc 0.1.0");
+  int exit_code = 0;
+  // One line per subcommand; each lives in compiler/cli/<name>.cc.
+  natc::cli::add_validate(app, &exit_code);  // parse + lower + check, print diagnostics
+  natc::cli::add_compile(app, &exit_code);   // ... and render nft script + sysctl.d file
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 uses 0 for --help; every usage error is our exit code 1.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,298 @@
+#include "nft/build.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace natc::nft {
+namespace {
+
+using ir::IfMatch;
+
+std::string fam(Family f) { return f == Family::V4 ? "4" : "6"; }
+
+AddrRange one(const ir::Addr& a) { return {a, a}; }
+
+// Set names are identifiers; interface labels may hold '.', '-' or '*'.
+std::string slug(std::string_view s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+std::string slug(const IfMatch& m) {
+  switch (m.kind) {
+    case IfMatch::Kind::Any: return "any";
+    case IfMatch::Kind::Is: return slug(m.label);
+    case IfMatch::Kind::IsNot: return "not_" + slug(m.label);
+  }
+  return "";
+}
+
+std::vector<Stmt> iface(const IfMatch& m, bool out) {
+  if (m.kind == IfMatch::Kind::Any) return {};
+  return {IfName{out, m.kind == IfMatch::Kind::IsNot, m.name}};
+}
+
+template <class... S>
+Rule rule(std::string comment, std::vector<Stmt> head, S&&... tail) {
+  (head.push_back(std::forward<S>(tail)), ...);
+  return {std::move(head), std::move(comment)};
+}
+
+// A (daddr . l4proto . dport) set, each key once: the first entry names it.
+class TargetSet {
+ public:
+  TargetSet(std::string name, Family f) { set_.name = std::move(name), set_.family = f; }
+  void add(const ir::Addr& a, Proto p, uint16_t port, const std::string& comment) {
+    if (!seen_.emplace(a, p, port).second) return;
+    set_.elements.push_back({{one(a), p, port}, {}, comment});
+  }
+  bool empty() const { return set_.elements.empty(); }
+  Set take() {
+    set_.key = {Field::Daddr, Field::L4Proto, Field::Dport};
+    return std::move(set_);
+  }
+
+ private:
+  Set set_;
+  std::set<std::tuple<ir::Addr, Proto, uint16_t>> seen_;
+};
+
+class Builder {
+ public:
+  explicit Builder(const ir::Ir& ir) : ir_(ir) {}
+
+  Table run() {
+    fwd_.drop_policy = ir_.drop_policy;
+    fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
+    for (Family f : {Family::V4, Family::V6}) forwards(f);
+    for (Family f : {Family::V4, Family::V6}) subnets(f);
+    for (const ir::ForwardRule& r : ir_.rules) explicit_rule(r);
+    t_.chains = {std::move(pre_), std::move(post_), std::move(fwd_)};
+    return std::move(t_);
+  }
+
+ private:
+  // --- port forwards: one map per (ingress, destination?, sources?) --------
+  struct DnatGroup {
+    IfMatch ingress;
+    bool destination, sources;
+    Set map;
+  };
+
+  void forwards(Family f) {
+    std::vector<DnatGroup> groups;
+    TargetSet accept("dnat_accept" + fam(f), f), hairpin("hairpin" + fam(f), f);
+    for (const ir::Forward& fw : ir_.forwards) {
+      if (fw.family != f) continue;
+      DnatGroup& g = group(groups, fw);
+      std::vector<std::optional<AddrRange>> sources(fw.allow_from.begin(), fw.allow_from.end());
+      if (sources.empty()) sources.push_back(std::nullopt);
+      for (const ir::PortMap& m : fw.ports) {
+        for (const auto& src : sources) {
+          Element e{{}, {one(fw.to), m.to_port}, fw.origin.name};
+          if (src) e.key.push_back(*src);
+          if (fw.destination) e.key.push_back(one(*fw.destination));
+          e.key.push_back(m.proto);
+          e.key.push_back(m.port);
+          g.map.elements.push_back(std::move(e));
+        }
+        if (fw.auto_accept) accept.add(fw.to, m.proto, m.to_port, fw.origin.name);
+        if (fw.hairpin) hairpin.add(fw.to, m.proto, m.to_port, fw.origin.name);
+      }
+    }
+    // Maps with a source key first: they are the narrower match.
+    std::stable_partition(groups.begin(), groups.end(), [](auto& g) { return g.sources; });
+    for (DnatGroup& g : groups) {
+      std::vector<Stmt> head = iface(g.ingress, false);
+      // The port is only meaningful after a transport protocol match (and
+      // nft refuses the map without one).
+      head.push_back(L4Protos{{Proto::Tcp, Proto::Udp}});
+      if (!g.destination) head.push_back(FibLocal{});
+      Nat nat{false, f, Lookup{f, {}, g.map.name}};
+      for (Field k : key_of(g)) nat.map->key.push_back(k);
+      pre_.rules.push_back(rule("port forwards via " + label(g.ingress), std::move(head), nat));
+      t_.sets.push_back(std::move(g.map));
+    }
+    if (!accept.empty()) {
+      fwd_.rules.push_back(rule("port forwards", {}, CtDnat{},
+                                Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, "dnat_accept" + fam(f)},
+                                Accept{}));
+      t_.sets.push_back(accept.take());
+    }
+    if (!hairpin.empty()) hairpin_rule(f, hairpin.take());
+  }
+
+  static std::vector<Field> key_of(const DnatGroup& g) {
+    std::vector<Field> k;
+    if (g.sources) k.push_back(Field::Saddr);
+    if (g.destination) k.push_back(Field::Daddr);
+    k.push_back(Field::L4Proto);
+    k.push_back(Field::Dport);
+    return k;
+  }
+
+  static std::string label(const IfMatch& m) {
+    switch (m.kind) {
+      case IfMatch::Kind::Any: return "any interface";
+      case IfMatch::Kind::Is: return m.label;
+      case IfMatch::Kind::IsNot: return "all but " + m.label;
+    }
+    return "";
+  }
+
+  DnatGroup& group(std::vector<DnatGroup>& groups, const ir::Forward& fw) {
+    bool dest = fw.destination.has_value(), src = !fw.allow_from.empty();
+    for (DnatGroup& g : groups)
+      if (g.ingress == fw.ingress && g.destination == dest && g.sources == src) return g;
+    DnatGroup g{fw.ingress, dest, src, {}};
+    g.map.name = "dnat" + fam(fw.family) + "_" + slug(fw.ingress) + (dest ? "" : "_local") +
+                 (src ? "_src" : "");
+    g.map.family = fw.family;
+    g.map.key = key_of(g);
+    g.map.data = {Data::Addr, Data::Port};
+    g.map.interval = src;  // allow_from ranges need the concatenated-interval backend
+    groups.push_back(std::move(g));
+    return groups.back();
+  }
+
+  // Hairpinned flows leave towards the LAN they came from; without SNAT the
+  // target would answer the client directly and the client drop the reply.
+  void hairpin_rule(Family f, Set hairpin) {
+    Set internal{"internal" + fam(f), f, {Field::Saddr}, {}, true};
+    std::vector<AddrRange> ranges;
+    for (const ir::Subnet& s : ir_.subnets)
+      if (s.cidr.addr.family == f) ranges.push_back(base::to_range(s.cidr));
+    // Interval sets cannot hold overlaps: keep the union, each run named
+    // after the first subnet that starts it.
+    for (const AddrRange& r : base::merge_ranges(ranges)) {
+      auto owner = std::find_if(ir_.subnets.begin(), ir_.subnets.end(), [&](const ir::Subnet& s) {
+        return base::to_range(s.cidr).first == r.first;
+      });
+      internal.elements.push_back({{r}, {}, owner->origin.name});
+    }
+    if (internal.elements.empty()) return;  // no LAN declared: nothing to hairpin from
+    post_.rules.push_back(rule("hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, internal.name},
+                               Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name},
+                               Masquerade{}));
+    t_.sets.push_back(std::move(internal));
+    t_.sets.push_back(std::move(hairpin));
+  }
+
+  // --- subnets: one interval set (or map) per egress and translation -------
+  struct SubnetGroup {
+    const ir::Subnet* first;
+    Set set;
+  };
+
+  void subnets(Family f) {
+    std::vector<SubnetGroup> groups;
+    for (const ir::Subnet& s : ir_.subnets) {
+      if (s.cidr.addr.family != f) continue;
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const SubnetGroup& g) {
+        return g.first->egress == s.egress && g.first->snat == s.snat && g.first->pool == s.pool;
+      });
+      if (it == groups.end()) it = groups.insert(groups.end(), new_group(s, f));
+      Element e{{base::to_range(s.cidr)}, {}, s.origin.name};
+      if (s.snat == ir::SnatKind::To) e.data = {one(s.to)};
+      it->set.elements.push_back(std::move(e));
+    }
+    for (SubnetGroup& g : groups) {
+      const ir::Subnet& s = *g.first;
+      std::string via = "via " + label(s.egress);
+      Lookup src{f, {Field::Saddr}, g.set.name};
+      std::vector<Stmt> out = iface(s.egress, true);
+      switch (s.snat) {
+        case ir::SnatKind::Masquerade:
+          post_.rules.push_back(rule("masquerade " + via, out, src, Masquerade{}));
+          break;
+        case ir::SnatKind::To:
+          post_.rules.push_back(rule("snat " + via, out, Nat{true, f, src}));
+          break;
+        case ir::SnatKind::Pool: pool_rules(s, out, src); break;
+        case ir::SnatKind::None: break;
+      }
+      fwd_.rules.push_back(rule("subnets " + via, out, src, Accept{}));
+      t_.sets.push_back(std::move(g.set));
+    }
+  }
+
+  SubnetGroup new_group(const ir::Subnet& s, Family f) {
+    std::string kind = s.snat == ir::SnatKind::Masquerade ? "masq"
+                       : s.snat == ir::SnatKind::To       ? "snat"
+                       : s.snat == ir::SnatKind::None     ? "route"
+                                                          : "pool";
+    std::string pool = s.snat == ir::SnatKind::Pool ? slug(ir_.pools[s.pool].origin.name) + "_" : "";
+    Set set{kind + fam(f) + "_" + pool + slug(s.egress), f, {Field::Saddr}, {}, true};
+    if (s.snat == ir::SnatKind::To) set.data = {Data::Addr};
+    return {&s, std::move(set)};
+  }
+
+  void pool_rules(const ir::Subnet& s, const std::vector<Stmt>& out, const Lookup& src) {
+    const ir::Pool& p = ir_.pools[s.pool];
+    if (p.addresses.empty()) return;
+    Nat nat{true, p.family, std::nullopt, p.addresses.front(), std::nullopt, p.persistent,
+            p.fully_random};
+    std::string comment = "pool " + p.origin.name + " via " + label(s.egress);
+    if (p.ports) {
+      // A port range only exists for TCP and UDP; other protocols (ICMP)
+      // still get the pool's addresses by the rule after this one.
+      Nat with_ports = nat;
+      with_ports.ports = p.ports;
+      std::vector<Stmt> head = out;
+      head.push_back(L4Protos{{Proto::Tcp, Proto::Udp}});
+      post_.rules.push_back(rule(comment, head, src, with_ports));
+    }
+    post_.rules.push_back(rule(comment, out, src, nat));
+  }
+
+  // --- forwarding.rules: explicit accepts, one rule each -------------------
+  void explicit_rule(const ir::ForwardRule& r) {
+    std::vector<Stmt> s;
+    auto ranges = [](const std::vector<ir::Prefix>& ps) {
+      std::vector<AddrRange> out;
+      for (const auto& p : ps) out.push_back(base::to_range(p));
+      return out;
+    };
+    if (!r.from.empty()) s.push_back(AddrMatch{r.family, true, ranges(r.from)});
+    s.push_back(AddrMatch{r.family, false, ranges(r.to)});
+    if (r.port && r.protocols.size() == 1) {
+      s.push_back(PortMatch{r.protocols[0], *r.port});
+    } else {
+      if (!r.protocols.empty()) s.push_back(L4Protos{r.protocols});
+      if (r.port) s.push_back(PortMatch{std::nullopt, *r.port});
+    }
+    s.push_back(Accept{});
+    fwd_.rules.push_back({std::move(s), r.origin.name});
+  }
+
+  const ir::Ir& ir_;
+  Table t_;
+  Chain pre_{"prerouting", Hook::Prerouting};
+  Chain post_{"postrouting", Hook::Postrouting};
+  Chain fwd_{"forward", Hook::Forward};
+};
+
+}  // namespace
+
+std::string ip_keyword(Family f) { return f == Family::V4 ? "ip" : "ip6"; }
+
+std::string_view field_type(Field f, Family fam) {
+  switch (f) {
+    case Field::Saddr:
+    case Field::Daddr: return fam == Family::V4 ? "ipv4_addr" : "ipv6_addr";
+    case Field::L4Proto: return "inet_proto";
+    case Field::Dport: return "inet_service";
+  }
+  return "";
+}
+
+std::string_view data_type(Data d, Family fam) {
+  return d == Data::Addr ? (fam == Family::V4 ? "ipv4_addr" : "ipv6_addr") : "inet_service";
+}
+
+Table build(const ir::Ir& ir) { return Builder(ir).run(); }
+
+}  // namespace natc::nft

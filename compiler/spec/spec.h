@@ -1,0 +1,129 @@
+// The spec as written: every value with the position it came from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/net.h"
+#include "base/source.h"
+
+namespace natc::spec {
+
+using base::Loc;
+
+template <class T>
+struct At {
+  T v{};
+  Loc loc;
+  bool set = false;  // written in the spec (a default otherwise)
+};
+
+enum class Proto { Tcp, Udp };
+enum class Policy { Accept, Drop };
+enum class ForwardAccept { Auto, Manual };
+enum class SnatKind { Masquerade, To, Pool };
+
+struct Alias {
+  At<std::string> name;    // logical name, e.g. wan
+  At<std::string> kernel;  // kernel interface name, e.g. eth0
+};
+
+struct ForwardRule {
+  Loc loc;
+  At<std::string> name;
+  std::vector<At<Proto>> protocols;      // empty: any protocol
+  std::vector<At<base::Prefix>> to;      // host or cidr (one, or a list)
+  At<base::PortRange> port;
+  std::vector<At<base::Prefix>> from;    // empty: anywhere
+};
+
+struct Forwarding {
+  At<Policy> policy{Policy::Accept};
+  std::vector<ForwardRule> rules;
+};
+
+struct Snat {
+  Loc loc;
+  SnatKind kind = SnatKind::Masquerade;
+  At<base::Addr> to;      // kind To
+  At<std::string> pool;   // kind Pool
+};
+
+struct Subnet {
+  Loc loc;
+  At<std::string> name;
+  At<base::Prefix> cidr;
+  At<std::string> egress;
+  Snat snat;
+};
+
+struct SnatPool {
+  Loc loc;
+  At<std::string> name;
+  std::vector<At<base::AddrRange>> addresses;
+  At<base::PortRange> ports;
+  At<bool> persistent;
+  At<bool> fully_random;
+};
+
+struct Target {
+  At<base::Addr> addr;
+  At<base::PortRange> port;  // unset: the same port(s)
+};
+
+struct PortForward {
+  Loc loc;
+  At<std::string> name;
+  At<std::string> ingress;
+  std::vector<At<Proto>> protocols;
+  At<base::PortRange> port;
+  Target to;
+  At<base::Addr> destination;
+  std::vector<At<base::Prefix>> allow_from;
+  At<bool> hairpin;
+  At<ForwardAccept> forward_accept{ForwardAccept::Auto};
+};
+
+struct Publish {
+  Loc loc;
+  At<std::string> name;
+  std::vector<At<Proto>> protocols;
+  At<base::PortRange> port;
+  Target to;
+};
+
+struct Bridge {
+  Loc loc;
+  At<std::string> name;  // the bridge's kernel interface name
+  At<base::Prefix> cidr;
+  At<bool> masquerade{true};
+  std::vector<Publish> publish;
+};
+
+struct Timeout {
+  At<std::string> key;  // e.g. tcp_established
+  At<uint64_t> seconds;
+};
+
+struct Conntrack {
+  Loc loc;
+  At<uint64_t> max;
+  At<uint64_t> buckets;
+  std::vector<Timeout> timeouts;
+  At<uint64_t> alert_percent{80};
+};
+
+struct Spec {
+  At<uint64_t> version;
+  std::vector<Alias> interfaces;
+  Forwarding forwarding;
+  std::vector<Subnet> subnets;
+  std::vector<SnatPool> snat_pools;
+  std::vector<PortForward> port_forwards;
+  std::vector<Bridge> bridges;
+  std::optional<Conntrack> conntrack;
+};
+
+}  // namespace natc::spec

@@ -1,0 +1,149 @@
+#include "spec/yaml_tree.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
+#include <sstream>
+#include <unordered_map>
+
+namespace natc::spec {
+
+base::Loc find_invalid_utf8(std::string_view s) {
+  uint32_t line = 1, col = 1;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n != 0 && i + n <= s.size() && !(n == 2 && c < 0xc2);
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok && n == 3) {  // overlong forms and UTF-16 surrogates
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && n == 4) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (!ok) return {line, col};
+    if (c == '\n') ++line, col = 0;
+    i += n;
+    ++col;
+  }
+  return {};
+}
+
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  explicit TreeBuilder(Tree& t) : t_(t) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override {
+    add(Kind::Null, m, anchor);
+  }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
+    // The flat layout links siblings through `next`, so an alias gets a copy
+    // of its anchor's node (children are shared, which is all readers need).
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      add(Kind::Null, m, 0);
+      return;
+    }
+    Tree::Node copy = t_.nodes_[it->second];
+    uint32_t i = add(copy.kind, m, 0);
+    t_.nodes_[i].plain = copy.plain;
+    t_.nodes_[i].text = copy.text;
+    t_.nodes_[i].len = copy.len;
+    t_.nodes_[i].first = copy.first;
+  }
+  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    uint32_t i = add(Kind::Scalar, m, anchor);
+    Tree::Node& n = t_.nodes_[i];
+    n.plain = tag == "?";
+    n.text = static_cast<uint32_t>(t_.arena_.size());
+    n.len = static_cast<uint32_t>(value.size());
+    t_.arena_ += value;
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(Kind::Seq, m, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(Kind::Map, m, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Open {
+    uint32_t node;
+    uint32_t last_child;
+  };
+
+  uint32_t add(Kind kind, const YAML::Mark& m, YAML::anchor_t anchor) {
+    auto i = static_cast<uint32_t>(t_.nodes_.size());
+    t_.nodes_.push_back({kind, false, {uint32_t(m.line + 1), uint32_t(m.column + 1)}});
+    if (anchor) anchors_[anchor] = i;
+    if (stack_.empty()) {
+      if (t_.root_ == Tree::kNone) t_.root_ = i;
+      return i;
+    }
+    Open& parent = stack_.back();
+    Tree::Node& p = t_.nodes_[parent.node];
+    if (parent.last_child == Tree::kNone) p.first = i;
+    else t_.nodes_[parent.last_child].next = i;
+    parent.last_child = i;
+    ++p.len;
+    return i;
+  }
+  void open(Kind kind, const YAML::Mark& m, YAML::anchor_t anchor) {
+    stack_.push_back({add(kind, m, anchor), Tree::kNone});
+  }
+  void close() { stack_.pop_back(); }
+
+  Tree& t_;
+  std::vector<Open> stack_;
+  std::unordered_map<YAML::anchor_t, uint32_t> anchors_;
+};
+
+Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
+  Tree t;
+  if (base::Loc bad = find_invalid_utf8(file.text()); bad.line) {
+    diags.report(base::Code::NotUtf8, bad, "the spec is not UTF-8 text",
+                 "save the file as UTF-8");
+    return t;
+  }
+  std::istringstream in(file.text());
+  try {
+    YAML::Parser parser(in);
+    TreeBuilder builder(t);
+    if (parser.HandleNextDocument(builder)) {
+      Tree extra;
+      TreeBuilder probe(extra);
+      if (parser.HandleNextDocument(probe) && extra.root_ != kNone) {
+        base::Loc at = extra.nodes_[extra.root_].loc;
+        diags.report(base::Code::YamlSyntax, at,
+                     "a spec is one YAML document; this is a second one",
+                     "remove the '---' that starts it, or split the file");
+        t.root_ = kNone;
+        return t;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    diags.report(base::Code::YamlSyntax,
+                 {uint32_t(e.mark.line + 1), uint32_t(e.mark.column + 1)},
+                 "invalid YAML: " + e.msg);
+    t.root_ = kNone;
+    return t;
+  }
+  if (t.root_ == kNone || t.nodes_[t.root_].kind == Kind::Null) {
+    diags.report(base::Code::EmptySpec, {1, 1}, "the spec is empty",
+                 "to remove everything natc manages, run 'natc destroy'");
+    t.root_ = kNone;
+  }
+  return t;
+}
+
+}  // namespace natc::spec
