@@ -97,6 +97,7 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
   for (size_t i = 0; i < ir.pools.size(); ++i) {
     const ir::Pool& p = ir.pools[i];
     uint64_t behind = 0;
+    bool v6 = p.family == ir::Family::V6;
     for (const ir::Subnet& s : ir.subnets)
       if (s.snat == ir::SnatKind::Pool && s.pool == i) behind = std::min(behind + hosts(s.cidr), UINT64_MAX / 2);
     if (behind == 0) {
@@ -104,6 +105,9 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
                "refer to it with snat: {pool: " + p.origin.name + "}, or remove it");
       continue;
     }
+    // An IPv6 prefix counts addresses, not hosts: a /64 holds a handful of
+    // machines, so a per-host figure would only mislead.
+    if (v6) continue;
     uint64_t addresses = 0;
     for (const auto& r : p.addresses) addresses = std::min(addresses + r.count(), UINT64_MAX / 2 / 65536);
     uint64_t capacity = addresses * (p.ports ? p.ports->size() : kPortsPerAddress);

@@ -60,9 +60,20 @@ class Reader {
   void items(uint32_t seq, std::string_view what, F&& on_item);
   void require(uint32_t map, const std::vector<std::string_view>& seen, Keys keys,
                std::string_view where) {
+    std::vector<std::string> absent;
     for (std::string_view key : keys)
-      if (std::find(seen.begin(), seen.end(), key) == seen.end())
-        d_.report(Code::MissingKey, loc(map), std::string(where) + " needs '" + std::string(key) + "'");
+      if (std::find(seen.begin(), seen.end(), key) == seen.end()) absent.push_back("'" + std::string(key) + "'");
+    if (absent.empty()) return;
+    std::string list = absent[0];
+    for (size_t i = 1; i < absent.size(); ++i)
+      list += (i + 1 == absent.size() ? " and " : ", ") + absent[i];
+    d_.report(Code::MissingKey, loc(map), std::string(where) + " needs " + list);
+  }
+  // Later stages see only entries that read cleanly, so one typo does not
+  // cascade into checks that report its consequences.
+  template <class T>
+  void keep_if_clean(std::vector<T>& list, T&& item, size_t errors_before) {
+    if (d_.errors() == errors_before) list.push_back(std::move(item));
   }
 
   // --- values -------------------------------------------------------------
@@ -360,6 +371,7 @@ void Reader::forwarding(uint32_t i, Forwarding& f) {
     items(v, "forward rules", [&](uint32_t item) {
       ForwardRule r;
       r.loc = loc(item);
+      size_t errors = d_.errors();
       auto seen_keys = fields(item, "a forward rule", {"name", "protocol", "to", "port", "from"},
              [&](std::string_view k, uint32_t val) {
                if (k == "name") r.name = name(val, "forward rule", seen);
@@ -370,7 +382,7 @@ void Reader::forwarding(uint32_t i, Forwarding& f) {
              });
       if (n(item).kind != Kind::Map) return;
       require(item, seen_keys, {"name", "to"}, "a forward rule");
-      f.rules.push_back(std::move(r));
+      keep_if_clean(f.rules, std::move(r), errors);
     });
   });
 }
@@ -400,6 +412,7 @@ void Reader::subnets(uint32_t i, Spec& s) {
   items(i, "subnets", [&](uint32_t item) {
     Subnet sub;
     sub.loc = loc(item);
+    size_t errors = d_.errors();
     auto keys = fields(item, "a subnet", {"name", "cidr", "egress", "snat"}, [&](std::string_view k, uint32_t v) {
       if (k == "name") sub.name = name(v, "subnet", seen);
       else if (k == "cidr") sub.cidr = prefix(v);
@@ -408,7 +421,7 @@ void Reader::subnets(uint32_t i, Spec& s) {
     });
     if (n(item).kind != Kind::Map) return;
     require(item, keys, {"name", "cidr", "egress", "snat"}, "a subnet");
-    s.subnets.push_back(std::move(sub));
+    keep_if_clean(s.subnets, std::move(sub), errors);
   });
 }
 
@@ -417,6 +430,7 @@ void Reader::snat_pools(uint32_t i, Spec& s) {
   items(i, "SNAT pools", [&](uint32_t item) {
     SnatPool p;
     p.loc = loc(item);
+    size_t errors = d_.errors();
     auto keys = fields(item, "a SNAT pool", {"name", "addresses", "ports", "persistent", "fully_random"},
            [&](std::string_view k, uint32_t v) {
              if (k == "name") p.name = name(v, "SNAT pool", seen);
@@ -427,7 +441,7 @@ void Reader::snat_pools(uint32_t i, Spec& s) {
            });
     if (n(item).kind != Kind::Map) return;
     require(item, keys, {"name", "addresses"}, "a SNAT pool");
-    s.snat_pools.push_back(std::move(p));
+    keep_if_clean(s.snat_pools, std::move(p), errors);
   });
 }
 
@@ -437,6 +451,7 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
   items(i, "port forwards", [&](uint32_t item) {
     PortForward f;
     f.loc = loc(item);
+    size_t errors = d_.errors();
     auto keys = fields(item, "a port forward",
            {"name", "ingress", "protocol", "port", "to", "destination", "allow_from", "hairpin",
             "forward_accept"},
@@ -457,7 +472,7 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
            });
     if (n(item).kind != Kind::Map) return;
     require(item, keys, {"name", "ingress", "protocol", "port", "to"}, "a port forward");
-    s.port_forwards.push_back(std::move(f));
+    keep_if_clean(s.port_forwards, std::move(f), errors);
   });
 }
 
@@ -467,6 +482,7 @@ void Reader::docker(uint32_t i, Spec& s) {
     items(v, "Docker bridges", [&](uint32_t item) {
       Bridge b;
       b.loc = loc(item);
+      size_t errors = d_.errors();
       auto keys = fields(item, "a Docker bridge", {"name", "cidr", "masquerade", "publish"},
              [&](std::string_view k, uint32_t val) {
                if (k == "name") b.name = name(val, "Docker bridge", bridges);
@@ -475,6 +491,7 @@ void Reader::docker(uint32_t i, Spec& s) {
                else items(val, "published ports", [&](uint32_t p_item) {
                  Publish p;
                  p.loc = loc(p_item);
+                 size_t errors = d_.errors();
                  auto pkeys = fields(p_item, "a published port", {"name", "protocol", "port", "to"},
                         [&](std::string_view pk, uint32_t pv) {
                           if (pk == "name") p.name = name(pv, "published port", publishes);
@@ -484,13 +501,13 @@ void Reader::docker(uint32_t i, Spec& s) {
                         });
                  if (n(p_item).kind != Kind::Map) return;
                  require(p_item, pkeys, {"name", "protocol", "port", "to"}, "a published port");
-                 b.publish.push_back(std::move(p));
+                 keep_if_clean(b.publish, std::move(p), errors);
                });
              });
       if (n(item).kind != Kind::Map) return;
       require(item, keys, {"name", "cidr"}, "a Docker bridge");
       if (!b.masquerade.set) b.masquerade.v = true;
-      s.bridges.push_back(std::move(b));
+      keep_if_clean(s.bridges, std::move(b), errors);
     });
   });
 }

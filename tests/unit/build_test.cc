@@ -1,1 +1,103 @@
 #include <doctest/doctest.h>
+
+#include "helpers.h"
+#include "nft/build.h"
+#include "nft/render.h"
+
+using namespace natc;
+using test::front;
+
+namespace {
+
+nft::Table table(const std::string& yaml) {
+  auto r = front(yaml);
+  REQUIRE(r.diags.errors() == 0);
+  return nft::build(r.ir);
+}
+
+size_t rules(const nft::Table& t) {
+  size_t n = 0;
+  for (const auto& c : t.chains) n += c.rules.size();
+  return n;
+}
+
+const nft::Set* find(const nft::Table& t, const std::string& name) {
+  for (const auto& s : t.sets)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string spec_with(int forwards) {
+  std::string y =
+      "version: 1\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/16, egress: eth0, snat: masquerade}]\n"
+      "port_forwards:\n";
+  for (int i = 0; i < forwards; ++i)
+    y += "  - {name: f" + std::to_string(i) + ", ingress: eth0, protocol: tcp, port: " + std::to_string(1000 + i) +
+         ", to: 10.0.1.5}\n";
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("more port forwards grow a map, never a chain") {
+  auto one = table(spec_with(1)), many = table(spec_with(1000));
+  CHECK(rules(one) == rules(many));
+  REQUIRE(find(many, "dnat4_eth0_local"));
+  CHECK(find(many, "dnat4_eth0_local")->elements.size() == 1000);
+  CHECK(find(many, "dnat4_eth0_local")->elements[7].comment == "f7");
+}
+
+TEST_CASE("subnets with one egress and translation share one interval set") {
+  auto t = table(
+      "version: 1\n"
+      "subnets:\n"
+      "  - {name: a, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}\n"
+      "  - {name: b, cidr: 10.0.1.0/24, egress: eth0, snat: masquerade}\n"
+      "  - {name: c, cidr: 10.0.2.0/24, egress: eth0, snat: {to: 203.0.113.9}}\n");
+  const nft::Set* masq = find(t, "masq4_eth0");
+  REQUIRE(masq);
+  CHECK(masq->interval);
+  CHECK(masq->elements.size() == 2);
+  const nft::Set* snat = find(t, "snat4_eth0");
+  REQUIRE(snat);
+  CHECK(snat->is_map());
+  CHECK(nft::to_text(snat->elements[0]) == "10.0.2.0/24 comment \"c\" : 203.0.113.9");
+}
+
+TEST_CASE("a pool with ports gets a TCP/UDP rule with ports and one for other protocols") {
+  auto t = table(
+      "version: 1\n"
+      "subnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0, snat: {pool: p}}]\n"
+      "snat_pools: [{name: p, addresses: 203.0.113.61-203.0.113.63, ports: 1024-2047, fully_random: true}]\n");
+  const auto& post = t.chains[1];
+  REQUIRE(post.rules.size() == 2);
+  CHECK(nft::to_text(post.rules[0].stmts.back()) == "snat ip to 203.0.113.61-203.0.113.63:1024-2047 fully-random");
+  CHECK(nft::to_text(post.rules[1].stmts.back()) == "snat ip to 203.0.113.61-203.0.113.63 fully-random");
+}
+
+TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
+  auto t = table(
+      "version: 1\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: {to: 203.0.113.50}}]\n"
+      "port_forwards:\n"
+      "  - {name: web, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.50, hairpin: true}\n");
+  REQUIRE(find(t, "hairpin4"));
+  REQUIRE(find(t, "internal4"));
+  CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @internal4");
+  // A hairpin forward matches on every interface: its map has no iifname.
+  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) == "meta l4proto { tcp, udp }");
+}
+
+TEST_CASE("IPv6 NAT targets with ports are bracketed") {
+  auto t = table(
+      "version: 1\n"
+      "subnets: [{name: a, cidr: 'fd00::/64', egress: eth0, snat: {pool: p}}]\n"
+      "snat_pools: [{name: p, addresses: '2001:db8::1-2001:db8::4', ports: 2000-3000}]\n");
+  CHECK(nft::to_text(t.chains[1].rules[0].stmts.back()) == "snat ip6 to [2001:db8::1]-[2001:db8::4]:2000-3000");
+}
+
+TEST_CASE("the forward chain policy follows forwarding.policy") {
+  CHECK_FALSE(table("version: 1\nconntrack: {max: 1000}\n").chains[2].drop_policy);
+  CHECK(table("version: 1\nforwarding: {policy: drop}\n").chains[2].drop_policy);
+}
