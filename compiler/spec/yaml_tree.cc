@@ -115,6 +115,10 @@ Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
                  "save the file as UTF-8");
     return t;
   }
+  // Specs run about 8 bytes of text per node and half their bytes in
+  // scalars: reserving up front avoids a doubling copy of a large arena.
+  t.nodes_.reserve(file.text().size() / 8 + 16);
+  t.arena_.reserve(file.text().size() / 2 + 16);
   std::istringstream in(file.text());
   try {
     YAML::Parser parser(in);
