@@ -2,6 +2,7 @@
 """Golden files: natc's exact output for a set of specs.
 
   diag/NAME.yaml      -> diag/NAME.out      `natc validate` (stdout, stderr, exit)
+  json/NAME.yaml      -> json/NAME.out      `natc validate --format json`
   render/NAME.yaml    -> render/NAME.out    `natc compile` (stdout, stderr, exit)
   examples/NAME.yaml  -> examples/NAME.nft  `natc compile` of examples/
 
@@ -29,6 +30,12 @@ def diag(natc, spec):
     return f"$ natc validate {name}\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
 
 
+def diag_json(natc, spec):
+    cwd, name = os.path.split(spec)
+    r = run(natc, ["validate", "--format", "json", name], cwd)
+    return f"$ natc validate --format json {name}\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+
+
 def render(natc, spec):
     cwd, name = os.path.split(spec)
     r = run(natc, ["compile", name], cwd)
@@ -42,6 +49,7 @@ def example(natc, spec):
 
 SUITES = [
     (os.path.join(HERE, "golden", "diag", "*.yaml"), ".out", diag, None),
+    (os.path.join(HERE, "golden", "json", "*.yaml"), ".out", diag_json, None),
     (os.path.join(HERE, "golden", "render", "*.yaml"), ".out", render, None),
     (os.path.join(ROOT, "examples", "*.yaml"), ".nft", example, os.path.join(HERE, "golden", "examples")),
 ]
