@@ -80,6 +80,7 @@ class Builder {
     IfMatch ingress;
     bool destination, sources;
     Set map;
+    std::set<Proto> protocols;
   };
 
   void forwards(Family f) {
@@ -98,6 +99,7 @@ class Builder {
           e.key.push_back(m.proto);
           e.key.push_back(m.port);
           g.map.elements.push_back(std::move(e));
+          g.protocols.insert(m.proto);
         }
         if (fw.auto_accept) accept.add(fw.to, m.proto, m.to_port, fw.origin.name);
         if (fw.hairpin) hairpin.add(fw.to, m.proto, m.to_port, fw.origin.name);
@@ -106,14 +108,19 @@ class Builder {
     // Maps with a source key first: they are the narrower match.
     std::stable_partition(groups.begin(), groups.end(), [](auto& g) { return g.sources; });
     for (DnatGroup& g : groups) {
-      std::vector<Stmt> head = iface(g.ingress, false);
-      // The port is only meaningful after a transport protocol match (and
-      // nft refuses the map without one).
-      head.push_back(L4Protos{{Proto::Tcp, Proto::Udp}});
-      if (!g.destination) head.push_back(FibLocal{});
-      Nat nat{false, f, Lookup{f, {}, g.map.name}};
-      for (Field k : key_of(g)) nat.map->key.push_back(k);
-      pre_.rules.push_back(rule("port forwards via " + label(g.ingress), std::move(head), nat));
+      // One rule per protocol: "tcp dport" makes the transport protocol a
+      // match of the rule, which a port map needs.
+      for (Proto p : {Proto::Tcp, Proto::Udp}) {
+        if (!g.protocols.contains(p)) continue;
+        std::vector<Stmt> head = iface(g.ingress, false);
+        if (!g.destination) head.push_back(FibLocal{});
+        Nat nat;
+        nat.source = false;
+        nat.family = f;
+        nat.map = Lookup{f, key_of(g), g.map.name, p};
+        head.push_back(std::move(nat));
+        pre_.rules.push_back({std::move(head), "port forwards via " + label(g.ingress)});
+      }
       t_.sets.push_back(std::move(g.map));
     }
     if (!accept.empty()) {
@@ -238,34 +245,37 @@ class Builder {
     std::string comment = "pool " + p.origin.name + " via " + label(s.egress);
     if (p.ports) {
       // A port range only exists for TCP and UDP; other protocols (ICMP)
-      // still get the pool's addresses by the rule after this one.
+      // still get the pool's addresses by the rule after these.
       Nat with_ports = nat;
       with_ports.ports = p.ports;
-      std::vector<Stmt> head = out;
-      head.push_back(L4Protos{{Proto::Tcp, Proto::Udp}});
-      post_.rules.push_back(rule(comment, head, src, with_ports));
+      for (Proto proto : {Proto::Tcp, Proto::Udp}) {
+        std::vector<Stmt> head = out;
+        head.push_back(L4Proto{proto});
+        post_.rules.push_back(rule(comment, head, src, with_ports));
+      }
     }
     post_.rules.push_back(rule(comment, out, src, nat));
   }
 
-  // --- forwarding.rules: explicit accepts, one rule each -------------------
+  // --- forwarding.rules: explicit accepts -----------------------------------
+  // One rule per (source, destination, protocol): lists in the spec become
+  // a handful of plain rules rather than anonymous sets.
   void explicit_rule(const ir::ForwardRule& r) {
-    std::vector<Stmt> s;
-    auto ranges = [](const std::vector<ir::Prefix>& ps) {
-      std::vector<AddrRange> out;
-      for (const auto& p : ps) out.push_back(base::to_range(p));
-      return out;
-    };
-    if (!r.from.empty()) s.push_back(AddrMatch{r.family, true, ranges(r.from)});
-    s.push_back(AddrMatch{r.family, false, ranges(r.to)});
-    if (r.port && r.protocols.size() == 1) {
-      s.push_back(PortMatch{r.protocols[0], *r.port});
-    } else {
-      if (!r.protocols.empty()) s.push_back(L4Protos{r.protocols});
-      if (r.port) s.push_back(PortMatch{std::nullopt, *r.port});
-    }
-    s.push_back(Accept{});
-    fwd_.rules.push_back({std::move(s), r.origin.name});
+    std::vector<std::optional<ir::Prefix>> from(r.from.begin(), r.from.end());
+    if (from.empty()) from.push_back(std::nullopt);
+    std::vector<std::optional<Proto>> protos(r.protocols.begin(), r.protocols.end());
+    if (protos.empty()) protos.push_back(std::nullopt);
+    for (const auto& src : from)
+      for (const ir::Prefix& dst : r.to)
+        for (const auto& proto : protos) {
+          std::vector<Stmt> s;
+          if (src) s.push_back(AddrMatch{r.family, true, base::to_range(*src)});
+          s.push_back(AddrMatch{r.family, false, base::to_range(dst)});
+          if (proto && r.port) s.push_back(PortMatch{*proto, *r.port});
+          else if (proto) s.push_back(L4Proto{*proto});
+          s.push_back(Accept{});
+          fwd_.rules.push_back({std::move(s), r.origin.name});
+        }
   }
 
   const ir::Ir& ir_;

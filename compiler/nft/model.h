@@ -50,16 +50,18 @@ struct IfName {       // iifname / oifname [!=] "name"
   bool negate = false;
   std::string name;
 };
-struct L4Protos {     // meta l4proto tcp | { tcp, udp }
-  std::vector<Proto> protos;
+// Every match is one value: no anonymous sets, so a rule is a plain list of
+// loads, compares and named-set lookups that decodes back unambiguously.
+struct L4Proto {      // meta l4proto tcp
+  Proto proto;
 };
-struct AddrMatch {    // ip saddr 10.0.0.0/24 | { a, b-c }
+struct AddrMatch {    // ip saddr 10.0.0.0/24 | 10.0.0.5-10.0.0.9
   Family family = Family::V4;
   bool source = false;
-  std::vector<AddrRange> ranges;
+  AddrRange range;
 };
-struct PortMatch {    // tcp dport 80 | th dport 8000-8010 (after L4Protos)
-  std::optional<Proto> proto;  // none: th
+struct PortMatch {    // tcp dport 80 | udp dport 8000-8010
+  Proto proto;
   PortRange ports;
 };
 struct CtEstablished {};  // ct state established,related
@@ -69,6 +71,9 @@ struct Lookup {           // ip saddr . meta l4proto . th dport @set
   Family family = Family::V4;
   std::vector<Field> key;
   std::string set;
+  // Set: the port is read as "tcp dport", which makes nft (and natc's
+  // encoder) match the transport protocol first. A port map needs it.
+  std::optional<Proto> transport;
 };
 struct Accept {};
 struct Masquerade {};
@@ -82,7 +87,7 @@ struct Nat {              // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   bool fully_random = false;
 };
 
-using Stmt = std::variant<IfName, L4Protos, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal,
+using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal,
                           Lookup, Accept, Masquerade, Nat>;
 
 struct Rule {

@@ -27,9 +27,13 @@ json field(Field k, Family f) {
 }
 
 json key(const Lookup& l) {
-  if (l.key.size() == 1) return field(l.key[0], l.family);
+  auto one = [&](Field k) {
+    if (k == Field::Dport && l.transport) return payload(std::string(ir::proto_name(*l.transport)), "dport");
+    return field(k, l.family);
+  };
+  if (l.key.size() == 1) return one(l.key[0]);
   json parts = json::array();
-  for (Field k : l.key) parts.push_back(field(k, l.family));
+  for (Field k : l.key) parts.push_back(one(k));
   return {{"concat", std::move(parts)}};
 }
 
@@ -58,29 +62,18 @@ json parts(const std::vector<Part>& ps) {
   return {{"concat", std::move(a)}};
 }
 
-json one_or_set(json items) {
-  return items.size() == 1 ? items[0] : json{{"set", std::move(items)}};
-}
-
 json stmt(const Stmt& s) {
   return std::visit(
       base::Overload{
           [](const IfName& m) {
             return match(meta(m.out ? "oifname" : "iifname"), m.name, m.negate ? "!=" : "==");
           },
-          [](const L4Protos& m) {
-            json names = json::array();
-            for (Proto p : m.protos) names.push_back(std::string(ir::proto_name(p)));
-            return match(meta("l4proto"), one_or_set(std::move(names)));
-          },
+          [](const L4Proto& m) { return match(meta("l4proto"), std::string(ir::proto_name(m.proto))); },
           [](const AddrMatch& m) {
-            json items = json::array();
-            for (const auto& r : m.ranges) items.push_back(addr(r));
-            return match(payload(ip_keyword(m.family), m.source ? "saddr" : "daddr"), one_or_set(std::move(items)));
+            return match(payload(ip_keyword(m.family), m.source ? "saddr" : "daddr"), addr(m.range));
           },
           [](const PortMatch& m) {
-            return match(payload(m.proto ? std::string(ir::proto_name(*m.proto)) : "th", "dport"),
-                         port(m.ports));
+            return match(payload(std::string(ir::proto_name(m.proto)), "dport"), port(m.ports));
           },
           [](const CtEstablished&) {
             return match({{"ct", {{"key", "state"}}}}, {"established", "related"}, "in");

@@ -21,15 +21,11 @@ std::string join(const std::vector<T>& v, std::string_view sep, F&& each) {
   return out;
 }
 
-std::string braced(const std::vector<std::string>& items) {
-  if (items.size() == 1) return items[0];
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return "{ " + out + " }";
-}
-
 std::string lookup(const Lookup& l) {
-  return join(l.key, " . ", [&](Field k) { return field(k, l.family); });
+  return join(l.key, " . ", [&](Field k) {
+    if (k == Field::Dport && l.transport) return std::string(ir::proto_name(*l.transport)) + " dport";
+    return field(k, l.family);
+  });
 }
 
 // An address with a port: IPv6 needs brackets to keep its colons apart.
@@ -67,19 +63,12 @@ std::string to_text(const Stmt& stmt) {
             return std::string(m.out ? "oifname " : "iifname ") + (m.negate ? "!= " : "") + "\"" +
                    m.name + "\"";
           },
-          [](const L4Protos& m) {
-            std::vector<std::string> names;
-            for (Proto p : m.protos) names.emplace_back(ir::proto_name(p));
-            return "meta l4proto " + braced(names);
-          },
+          [](const L4Proto& m) { return "meta l4proto " + std::string(ir::proto_name(m.proto)); },
           [](const AddrMatch& m) {
-            std::vector<std::string> items;
-            for (const auto& r : m.ranges) items.push_back(base::to_string(r));
-            return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + braced(items);
+            return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + base::to_string(m.range);
           },
           [](const PortMatch& m) {
-            return (m.proto ? std::string(ir::proto_name(*m.proto)) : "th") + " dport " +
-                   base::to_string(m.ports);
+            return std::string(ir::proto_name(m.proto)) + " dport " + base::to_string(m.ports);
           },
           [](const CtEstablished&) { return std::string("ct state established,related"); },
           [](const CtDnat&) { return std::string("ct status dnat"); },

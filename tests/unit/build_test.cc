@@ -71,9 +71,11 @@ TEST_CASE("a pool with ports gets a TCP/UDP rule with ports and one for other pr
       "subnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0, snat: {pool: p}}]\n"
       "snat_pools: [{name: p, addresses: 203.0.113.61-203.0.113.63, ports: 1024-2047, fully_random: true}]\n");
   const auto& post = t.chains[1];
-  REQUIRE(post.rules.size() == 2);
+  REQUIRE(post.rules.size() == 3);
+  CHECK(nft::to_text(post.rules[0].stmts[1]) == "meta l4proto tcp");
+  CHECK(nft::to_text(post.rules[1].stmts[1]) == "meta l4proto udp");
   CHECK(nft::to_text(post.rules[0].stmts.back()) == "snat ip to 203.0.113.61-203.0.113.63:1024-2047 fully-random");
-  CHECK(nft::to_text(post.rules[1].stmts.back()) == "snat ip to 203.0.113.61-203.0.113.63 fully-random");
+  CHECK(nft::to_text(post.rules[2].stmts.back()) == "snat ip to 203.0.113.61-203.0.113.63 fully-random");
 }
 
 TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
@@ -86,7 +88,9 @@ TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
   REQUIRE(find(t, "internal4"));
   CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @internal4");
   // A hairpin forward matches on every interface: its map has no iifname.
-  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) == "meta l4proto { tcp, udp }");
+  REQUIRE(t.chains[0].rules.size() == 1);
+  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) ==
+        "dnat ip to ip daddr . meta l4proto . tcp dport map @dnat4_any");
 }
 
 TEST_CASE("IPv6 NAT targets with ports are bracketed") {
@@ -95,6 +99,17 @@ TEST_CASE("IPv6 NAT targets with ports are bracketed") {
       "subnets: [{name: a, cidr: 'fd00::/64', egress: eth0, snat: {pool: p}}]\n"
       "snat_pools: [{name: p, addresses: '2001:db8::1-2001:db8::4', ports: 2000-3000}]\n");
   CHECK(nft::to_text(t.chains[1].rules[0].stmts.back()) == "snat ip6 to [2001:db8::1]-[2001:db8::4]:2000-3000");
+}
+
+TEST_CASE("lists in forwarding.rules become one plain rule per combination") {
+  auto t = table(
+      "version: 1\n"
+      "forwarding: {rules: [{name: r, from: [10.8.0.0/24, 10.9.0.0/24], to: 10.0.0.2, protocol: [tcp, udp], port: 53}]}\n");
+  const auto& fwd = t.chains[2];
+  REQUIRE(fwd.rules.size() == 1 + 4);
+  CHECK(nft::to_text(fwd.rules[4].stmts[0]) == "ip saddr 10.9.0.0/24");
+  CHECK(nft::to_text(fwd.rules[4].stmts[2]) == "udp dport 53");
+  CHECK(fwd.rules[4].comment == "r");
 }
 
 TEST_CASE("the forward chain policy follows forwarding.policy") {
