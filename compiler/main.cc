@@ -11,6 +11,10 @@ int main(int argc, char** argv) {
   // One line per subcommand; each lives in compiler/cli/<name>.cc.
   natc::cli::add_validate(app, &exit_code);  // parse + lower + check, print diagnostics
   natc::cli::add_compile(app, &exit_code);   // ... and render nft script + sysctl.d file
+  natc::cli::add_plan(app, &exit_code);      // ... read live (or a snapshot), diff, print
+  natc::cli::add_apply(app, &exit_code);     // ... plan, then one atomic batch, then sysctls
+  natc::cli::add_snapshot(app, &exit_code);  // live table + sysctls as JSON for plan --state
+  natc::cli::add_destroy(app, &exit_code);   // remove natc's table and sysctl file
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

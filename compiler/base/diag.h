@@ -50,7 +50,10 @@ enum class Severity { Error, Warning };
   X(ConntrackMemory, "W3004", Warning)                                         \
   X(PoolCapacity, "W3005", Warning)                                            \
   X(SubnetOverlap, "W3006", Warning)                                           \
-  X(UnusedPool, "W3007", Warning)
+  X(UnusedPool, "W3007", Warning)                                              \
+  X(KernelRefused, "E4001", Error)                                             \
+  X(StalePlan, "E4002", Error)                                                 \
+  X(SysctlRefused, "E4003", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

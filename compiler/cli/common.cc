@@ -23,12 +23,16 @@ bool run_frontend(const std::string& path, Frontend* fe) {
     std::cerr << "natc: cannot read '" << path << "': " << std::strerror(errno) << "\n";
     return false;
   }
-  fe->file = base::SourceFile(path, std::move(text));
+  run_frontend_text(path, std::move(text), fe);
+  return true;
+}
+
+void run_frontend_text(std::string name, std::string text, Frontend* fe) {
+  fe->file = base::SourceFile(std::move(name), std::move(text));
   fe->spec = spec::read_spec(fe->file, fe->diags);        // YAML -> spec, every error at file:line:col
-  if (!fe->spec) return true;
+  if (!fe->spec) return;
   fe->ir = ir::lower(*fe->spec, fe->diags);               // names resolved, ranges expanded
   check::run(*fe->spec, fe->ir, fe->diags);               // errors and lints
-  return true;
 }
 
 void print_diagnostics_text(const Frontend& fe) {

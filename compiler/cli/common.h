@@ -30,6 +30,8 @@ struct Frontend {
 // read -> parse -> lower -> check. Problems become diagnostics; an
 // unreadable file is the one failure reported as a plain message (false).
 bool run_frontend(const std::string& path, Frontend* out);
+// The same on text already in memory (a spec carried inside a plan file).
+void run_frontend_text(std::string name, std::string text, Frontend* out);
 
 // Text diagnostics go to stderr so stdout stays a clean script or document.
 void print_diagnostics_text(const Frontend& fe);
@@ -37,5 +39,9 @@ void print_diagnostics_text(const Frontend& fe);
 // One entry per subcommand file; each returns the exit code it sets.
 void add_validate(CLI::App& app, int* exit_code);
 void add_compile(CLI::App& app, int* exit_code);
+void add_plan(CLI::App& app, int* exit_code);
+void add_apply(CLI::App& app, int* exit_code);
+void add_snapshot(CLI::App& app, int* exit_code);
+void add_destroy(CLI::App& app, int* exit_code);
 
 }  // namespace natc::cli

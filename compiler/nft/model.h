@@ -30,6 +30,7 @@ struct Element {
   std::vector<Part> key;
   std::vector<Part> data;  // maps only
   std::string comment;     // the spec entry's name
+  friend bool operator==(const Element&, const Element&) = default;
 };
 
 struct Set {
@@ -49,24 +50,34 @@ struct IfName {       // iifname / oifname [!=] "name"
   bool out = false;
   bool negate = false;
   std::string name;
+  friend bool operator==(const IfName&, const IfName&) = default;
 };
 // Every match is one value: no anonymous sets, so a rule is a plain list of
 // loads, compares and named-set lookups that decodes back unambiguously.
 struct L4Proto {      // meta l4proto tcp
   Proto proto;
+  friend bool operator==(const L4Proto&, const L4Proto&) = default;
 };
 struct AddrMatch {    // ip saddr 10.0.0.0/24 | 10.0.0.5-10.0.0.9
   Family family = Family::V4;
   bool source = false;
   AddrRange range;
+  friend bool operator==(const AddrMatch&, const AddrMatch&) = default;
 };
 struct PortMatch {    // tcp dport 80 | udp dport 8000-8010
   Proto proto;
   PortRange ports;
+  friend bool operator==(const PortMatch&, const PortMatch&) = default;
 };
-struct CtEstablished {};  // ct state established,related
-struct CtDnat {};         // ct status dnat
-struct FibLocal {};       // fib daddr type local
+struct CtEstablished {
+  friend bool operator==(const CtEstablished&, const CtEstablished&) = default;
+};  // ct state established,related
+struct CtDnat {
+  friend bool operator==(const CtDnat&, const CtDnat&) = default;
+};         // ct status dnat
+struct FibLocal {
+  friend bool operator==(const FibLocal&, const FibLocal&) = default;
+};       // fib daddr type local
 struct Lookup {           // ip saddr . meta l4proto . th dport @set
   Family family = Family::V4;
   std::vector<Field> key;
@@ -74,9 +85,14 @@ struct Lookup {           // ip saddr . meta l4proto . th dport @set
   // Set: the port is read as "tcp dport", which makes nft (and natc's
   // encoder) match the transport protocol first. A port map needs it.
   std::optional<Proto> transport;
+  friend bool operator==(const Lookup&, const Lookup&) = default;
 };
-struct Accept {};
-struct Masquerade {};
+struct Accept {
+  friend bool operator==(const Accept&, const Accept&) = default;
+};
+struct Masquerade {
+  friend bool operator==(const Masquerade&, const Masquerade&) = default;
+};
 struct Nat {              // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   bool source = true;     // snat; false: dnat
   Family family = Family::V4;
@@ -85,6 +101,7 @@ struct Nat {              // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   std::optional<PortRange> ports;
   bool persistent = false;
   bool fully_random = false;
+  friend bool operator==(const Nat&, const Nat&) = default;
 };
 
 using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal,
@@ -93,6 +110,7 @@ using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, 
 struct Rule {
   std::vector<Stmt> stmts;
   std::string comment;
+  friend bool operator==(const Rule&, const Rule&) = default;
 };
 
 enum class Hook : uint8_t { Prerouting, Postrouting, Forward };

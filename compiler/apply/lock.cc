@@ -1,0 +1,43 @@
+#include "apply/lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace natc::apply {
+
+Lock::Lock(const std::string& path, int seconds) {
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error("cannot open lock " + path + ": " + std::strerror(errno));
+  for (int waited = 0;; waited += 100) {
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) break;
+    if (errno != EWOULDBLOCK || waited >= seconds * 1000) {
+      char holder[32] = {};
+      ssize_t n = pread(fd_, holder, sizeof holder - 1, 0);
+      std::string pid = n > 0 ? std::string(holder, size_t(n)) : "unknown";
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      close(fd_);
+      throw std::runtime_error("another natc (pid " + pid + ") holds " + path + "; gave up after " +
+                               std::to_string(seconds) + "s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string me = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd_, 0) == 0 && pwrite(fd_, me.data(), me.size(), 0) < 0) {
+    // The pid is a courtesy for the next waiter; the flock is the lock.
+  }
+}
+
+Lock::~Lock() {
+  if (fd_ >= 0) {
+    flock(fd_, LOCK_UN);
+    close(fd_);
+  }
+}
+
+}  // namespace natc::apply

@@ -1,0 +1,114 @@
+// natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls.
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "apply/lock.h"
+#include "cli/session.h"
+#include "nft/build.h"
+
+namespace natc::cli {
+namespace {
+
+constexpr int kAttempts = 3;  // re-plans when someone else changed the ruleset
+
+struct Options {
+  std::string file;
+  KernelOptions k;
+};
+
+struct Saved {
+  std::string spec, text;
+  uint64_t live_hash = 0;
+};
+
+// A plan file is JSON with "natc_plan"; anything else is a spec.
+std::optional<Saved> as_plan(const std::string& text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text[first] != '{') return std::nullopt;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.contains("natc_plan")) return std::nullopt;
+  return Saved{j.value("spec", "spec"), j.value("spec_text", ""), std::stoull(j.value("live_hash", "0"))};
+}
+
+// Puts the ruleset back as it was before this apply.
+void restore(kernel::Kernel& k, const kernel::Live& before) {
+  kernel::Live now = kernel::decode_live(k.dump());
+  plan::Plan back;
+  if (!before.table) back = plan::destroy(now);
+  else if (auto t = kernel::to_table(before)) back = plan::diff(*t, now);
+  back.batch.genid = now.genid;
+  k.commit(back.batch);
+}
+
+int run(const Options& o) {
+  std::string text;
+  if (!base::read_file(o.file, &text)) {
+    std::cerr << "natc: cannot read '" << o.file << "'\n";
+    return 1;
+  }
+  std::optional<Saved> saved = as_plan(text);
+  Frontend fe;
+  if (saved) run_frontend_text(saved->spec, saved->text, &fe);
+  else run_frontend_text(o.file, std::move(text), &fe);       // parse -> lower -> check
+  print_diagnostics_text(fe);
+  if (!fe.ok()) return 1;                                     // bad input changes nothing
+  try {
+    apply::Lock lock(o.k.lock, o.k.lock_wait);                // one natc at a time
+    auto k = open_kernel(o.k);
+    bool asked = false;
+    for (int attempt = 1;; ++attempt) {
+      State state = live_state(*k, o.k);                      // read live under its genid
+      if (saved && state.live.hash != saved->live_hash) {
+        report_at_entry(fe, base::Code::StalePlan, "", "natc's live state changed since the plan was made; nothing was applied, plan again");
+        return 1;
+      }
+      plan::Plan p = make_plan(fe, state);                    // diff
+      std::cout << plan::render_text(p);
+      if (p.empty()) return 0;
+      if (!asked && !confirm(o.k, "Apply these changes?")) return 1;
+      asked = true;
+      try {
+        k->commit(p.batch);                                   // one atomic batch
+      } catch (const kernel::Error& e) {
+        if (e.err == ERESTART && !saved && attempt < kAttempts) {
+          std::cout << "The ruleset changed while natc planned; planning again.\n";
+          continue;
+        }
+        if (e.err == ERESTART)
+          report_at_entry(fe, base::Code::StalePlan, "", "the ruleset changed since natc read it; nothing was applied");
+        else
+          report_at_entry(fe, base::Code::KernelRefused, e.origin,
+                          "the kernel refused " + (e.origin.empty() ? std::string("the batch") : "'" + e.origin + "'") +
+                              ": " + e.what() + "; nothing was applied");
+        return 1;
+      }
+      try {
+        sysctl::apply(p, o.k.paths);                          // then sysctls, ip_forward first
+      } catch (const sysctl::Error& e) {
+        restore(*k, state.live);                              // the ruleset goes back
+        report_at_entry(fe, base::Code::SysctlRefused, "", std::string(e.what()) + "; the ruleset was put back");
+        return 1;
+      }
+      std::cout << "Apply complete. " << p.batch.ops.size() << " kernel operations in one transaction.\n";
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "natc: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+void add_apply(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("apply", "make the kernel match a spec (or a saved plan)");
+  cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, or a plan saved with 'natc plan -o'")->required();
+  cmd->add_flag("-y,--yes", o->k.yes, "apply without asking");
+  add_kernel_options(*cmd, &o->k);
+  cmd->callback([o, exit_code] { *exit_code = run(*o); });
+}
+
+}  // namespace natc::cli

@@ -1,0 +1,86 @@
+#include "cli/session.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "nft/build.h"
+
+namespace natc::cli {
+
+void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
+  cmd.add_option("--netns", o->netns, "act on network namespace /run/netns/NAME");
+  cmd.add_option("--sysctl-dir", o->paths.sysctl_dir, "where 90-natc.conf lives")->capture_default_str();
+  cmd.add_option("--proc-sys", o->paths.proc_sys, "the live sysctl tree")->capture_default_str();
+  cmd.add_option("--lock", o->lock, "lock file serialising natc processes")->capture_default_str();
+  cmd.add_option("--lock-wait", o->lock_wait, "seconds to wait for the lock")->capture_default_str();
+  add_format_option(cmd, &o->format);
+}
+
+std::unique_ptr<kernel::Kernel> open_kernel(const KernelOptions& o) {
+  if (!o.netns.empty()) kernel::enter_netns(o.netns);
+  return kernel::netlink_kernel();
+}
+
+State live_state(kernel::Kernel& k, const KernelOptions& o) {
+  return {kernel::decode_live(k.dump()), sysctl::from_system(o.paths)};
+}
+
+kernel::Snapshot read_snapshot(const std::string& path) {
+  std::string text;
+  if (!base::read_file(path, &text)) throw std::runtime_error("cannot read snapshot '" + path + "'");
+  try {
+    return kernel::snapshot_from_json(nlohmann::json::parse(text));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("'" + path + "' is not a natc snapshot: " + e.what());
+  }
+}
+
+State snapshot_state(const kernel::Snapshot& s) {
+  auto values = s.sysctls;
+  return {kernel::decode_live(s.dump),
+          {[values](const std::string& key) -> std::optional<std::string> {
+             auto it = values.find(key);
+             if (it == values.end()) return std::nullopt;
+             return it->second;
+           },
+           s.sysctl_file}};
+}
+
+plan::Plan make_plan(const Frontend& fe, const State& s) {
+  plan::Plan p = plan::diff(nft::build(fe.ir), s.live);
+  sysctl::plan_sysctls(fe.ir, s.sysctls, p);
+  p.batch.genid = s.live.genid;
+  return p;
+}
+
+void report_at_entry(const Frontend& fe, base::Code code, const std::string& origin, const std::string& message) {
+  base::Loc at;
+  auto find = [&](const std::string& name, base::Loc loc) {
+    if (!at.line && name == origin) at = loc;
+  };
+  for (const auto& f : fe.ir.forwards) find(f.origin.name, f.origin.loc);
+  for (const auto& s : fe.ir.subnets) find(s.origin.name, s.origin.loc);
+  for (const auto& p : fe.ir.pools) find(p.origin.name, p.origin.loc);
+  for (const auto& r : fe.ir.rules) find(r.origin.name, r.origin.loc);
+  base::Diagnostics d;
+  d.report(code, at, message);
+  std::cerr << base::render_text(d, fe.file);
+}
+
+bool confirm(const KernelOptions& o, const std::string& question) {
+  if (o.yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "natc: not a terminal, so nothing was changed; pass --yes to apply without asking\n";
+    return false;
+  }
+  std::cout << question << " Only 'yes' will be accepted: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+}  // namespace natc::cli

@@ -1,0 +1,510 @@
+#include "netlink/decode.h"
+
+#include <arpa/inet.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "netlink/types.h"
+
+namespace natc::netlink {
+namespace {
+
+using nft::Family;
+using nft::Field;
+
+std::string comment_of(const void* data, uint32_t len, uint8_t type) {
+  if (!data || !len) return "";
+  struct Found {
+    uint8_t type;
+    std::string text;
+  } found{type, ""};
+  nftnl_udata_parse(
+      data, len,
+      [](const nftnl_udata* attr, void* arg) -> int {
+        auto* f = static_cast<Found*>(arg);
+        if (nftnl_udata_type(attr) == f->type)
+          f->text.assign(static_cast<const char*>(nftnl_udata_get(attr)),
+                         strnlen(static_cast<const char*>(nftnl_udata_get(attr)), nftnl_udata_len(attr)));
+        return 0;
+      },
+      &found);
+  return found.text;
+}
+
+// Register numbers as the kernel dumps them (NFT_REG_1..4 for 16-byte
+// aligned registers, NFT_REG32_xx otherwise) -> 32-bit register index.
+uint32_t word_of(uint32_t reg) {
+  return reg < NFT_REG32_00 ? (reg - NFT_REG_1) * 4 : reg - NFT_REG32_00;
+}
+
+std::optional<std::vector<Field>> fields_of(uint32_t type, uint32_t len, Family* fam) {
+  std::vector<Field> out;
+  *fam = Family::V4;
+  while (type) {
+    switch (type & ((1u << kTypeBits) - 1)) {
+      case kTypeIpAddr: out.push_back(Field::Daddr); break;
+      case kTypeIp6Addr: out.push_back(Field::Daddr), *fam = Family::V6; break;
+      case kTypeInetProto: out.push_back(Field::L4Proto); break;
+      case kTypeInetService: out.push_back(Field::Dport); break;
+      default: return std::nullopt;
+    }
+    type >>= kTypeBits;
+  }
+  std::reverse(out.begin(), out.end());
+  if (out.empty()) return std::nullopt;
+  // Addresses in a key are read back as daddr; the name decides nothing, but
+  // a leading address of a two-address key is natc's source (allow_from).
+  size_t addrs = std::count(out.begin(), out.end(), Field::Daddr);
+  if (addrs == 2) out[0] = Field::Saddr;
+  if (key_len(out, *fam) != len) return std::nullopt;
+  return out;
+}
+
+// The element key's parts, per field, from raw bytes.
+std::vector<nft::Part> parts_of(const std::vector<Field>& key, Family fam, const uint8_t* p, const uint8_t* end_p) {
+  std::vector<nft::Part> out;
+  uint32_t off = 0;
+  for (Field f : key) {
+    uint32_t n = field_len(f, fam);
+    switch (f) {
+      case Field::Saddr:
+      case Field::Daddr: {
+        ir::AddrRange r{{fam}, {fam}};
+        std::memcpy(r.first.bytes.data(), p + off, n);
+        std::memcpy(r.last.bytes.data(), (end_p ? end_p : p) + off, n);
+        out.push_back(r);
+        break;
+      }
+      case Field::L4Proto: out.push_back(ir::Proto(p[off])); break;
+      case Field::Dport: {
+        uint16_t v;
+        std::memcpy(&v, p + off, 2);
+        out.push_back(uint16_t(ntohs(v)));
+        break;
+      }
+    }
+    off += key.size() == 1 ? n : (n + 3) & ~3u;
+  }
+  return out;
+}
+
+// --- rules -------------------------------------------------------------------
+
+class RuleDecoder {
+ public:
+  std::optional<nft::Rule> run(const nftnl_rule* r) {
+    nftnl_expr_iter* it = nftnl_expr_iter_create(r);
+    for (nftnl_expr* e = nftnl_expr_iter_next(it); e && ok_; e = nftnl_expr_iter_next(it)) exprs_.push_back(e);
+    nftnl_expr_iter_destroy(it);
+    while (ok_ && i_ < exprs_.size()) step();
+    if (!ok_ || !regs_.empty() || pending_lookup_) return std::nullopt;
+    uint32_t len = 0;
+    const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+    rule_.comment = comment_of(ud, len, NFTNL_UDATA_RULE_COMMENT);
+    return std::move(rule_);
+  }
+
+ private:
+  struct Load {  // what a register holds
+    Field field;
+    Family family;
+  };
+
+  nftnl_expr* peek(size_t ahead = 0) const { return i_ + ahead < exprs_.size() ? exprs_[i_ + ahead] : nullptr; }
+  static std::string name(const nftnl_expr* e) { return e ? nftnl_expr_get_str(e, NFTNL_EXPR_NAME) : ""; }
+  static uint32_t u32(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
+  static const uint8_t* data(const nftnl_expr* e, uint16_t attr, uint32_t* len) {
+    return static_cast<const uint8_t*>(nftnl_expr_get(e, attr, len));
+  }
+  void fail() { ok_ = false; }
+
+  // "meta l4proto tcp" that only guards a following "tcp dport" or a port
+  // map is the port's dependency, not a statement of its own.
+  std::optional<ir::Proto> l4_guard_;
+  std::optional<Family> family_guard_;
+
+  void step() {
+    nftnl_expr* e = exprs_[i_++];
+    std::string n = name(e);
+    if (n == "meta") return meta(e);
+    if (n == "payload") return payload(e);
+    if (n == "cmp") return cmp(e);
+    if (n == "bitwise") return bitwise(e);
+    if (n == "range") return range(e);
+    if (n == "ct") return ct(e);
+    if (n == "fib") return fib(e);
+    if (n == "lookup") return lookup(e);
+    if (n == "immediate") return immediate(e);
+    if (n == "nat") return nat(e);
+    if (n == "masq") return flush_l4(), rule_.stmts.push_back(nft::Masquerade{});
+    fail();
+  }
+
+  void flush_l4() {
+    if (l4_guard_) rule_.stmts.push_back(nft::L4Proto{*l4_guard_});
+    l4_guard_.reset();
+  }
+
+  void meta(nftnl_expr* e) {
+    uint32_t key = u32(e, NFTNL_EXPR_META_KEY), reg = u32(e, NFTNL_EXPR_META_DREG);
+    nftnl_expr* c = peek();
+    if (key == NFT_META_L4PROTO && name(c) != "cmp") {  // a concatenation member
+      regs_[word_of(reg)] = {Field::L4Proto, Family::V4};
+      return;
+    }
+    if (name(c) != "cmp") return fail();
+    ++i_;
+    uint32_t len = 0;
+    const uint8_t* d = data(c, NFTNL_EXPR_CMP_DATA, &len);
+    uint32_t op = u32(c, NFTNL_EXPR_CMP_OP);
+    switch (key) {
+      case NFT_META_IIFNAME:
+      case NFT_META_OIFNAME: {
+        flush_l4();
+        std::string s(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), len));
+        if (len < IFNAMSIZ) s += "*";
+        rule_.stmts.push_back(nft::IfName{key == NFT_META_OIFNAME, op == NFT_CMP_NEQ, s});
+        return;
+      }
+      case NFT_META_L4PROTO:
+        flush_l4();
+        if (len != 1 || op != NFT_CMP_EQ) return fail();
+        l4_guard_ = ir::Proto(d[0]);
+        return;
+      case NFT_META_NFPROTO:
+        if (len != 1 || op != NFT_CMP_EQ) return fail();
+        family_guard_ = d[0] == NFPROTO_IPV6 ? Family::V6 : Family::V4;
+        return;
+    }
+    fail();
+  }
+
+  void payload(nftnl_expr* e) {
+    uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
+             len = u32(e, NFTNL_EXPR_PAYLOAD_LEN), reg = word_of(u32(e, NFTNL_EXPR_PAYLOAD_DREG));
+    if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2) {
+      regs_[reg] = {Field::Dport, Family::V4};
+      return;
+    }
+    if (base != NFT_PAYLOAD_NETWORK_HEADER || !family_guard_) return fail();
+    Family f = *family_guard_;
+    if (len != addr_len(f)) return fail();
+    if (off == addr_offset(f, true)) regs_[reg] = {Field::Saddr, f};
+    else if (off == addr_offset(f, false)) regs_[reg] = {Field::Daddr, f};
+    else fail();
+  }
+
+  // A compare on register 0 ends a single-field match.
+  void cmp(nftnl_expr* e) {
+    if (regs_.size() != 1 || !regs_.count(0)) return fail();
+    Load l = regs_[0];
+    regs_.clear();
+    uint32_t len = 0;
+    const uint8_t* d = data(e, NFTNL_EXPR_CMP_DATA, &len);
+    if (u32(e, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) return fail();
+    if (l.field == Field::Dport) return port(d, d);
+    ir::Addr a{l.family};
+    if (len != a.size()) return fail();
+    std::memcpy(a.bytes.data(), d, len);
+    ir::AddrRange r{a, a};
+    if (pending_mask_) {
+      r.last = *pending_mask_;  // filled below: network | ~mask
+      for (size_t b = 0; b < a.size(); ++b) r.last.bytes[b] = uint8_t(a.bytes[b] | ~pending_mask_->bytes[b]);
+      pending_mask_.reset();
+    }
+    family_guard_.reset();
+    rule_.stmts.push_back(nft::AddrMatch{l.family, l.field == Field::Saddr, r});
+  }
+
+  void port(const uint8_t* first, const uint8_t* last) {
+    if (!l4_guard_) return fail();
+    uint16_t a, b;
+    std::memcpy(&a, first, 2);
+    std::memcpy(&b, last, 2);
+    rule_.stmts.push_back(nft::PortMatch{*l4_guard_, {uint16_t(ntohs(a)), uint16_t(ntohs(b))}});
+    l4_guard_.reset();
+  }
+
+  std::optional<ir::Addr> pending_mask_;
+
+  void bitwise(nftnl_expr* e) {
+    uint32_t len = 0;
+    const uint8_t* mask = data(e, NFTNL_EXPR_BITWISE_MASK, &len);
+    if (regs_.size() == 1 && regs_.count(0) && regs_[0].field != Field::Dport) {
+      ir::Addr m{regs_[0].family};
+      if (len != m.size()) return fail();
+      std::memcpy(m.bytes.data(), mask, len);
+      pending_mask_ = m;
+      return;
+    }
+    if (!pending_ct_) return fail();
+    uint32_t bits;
+    if (len != 4) return fail();
+    std::memcpy(&bits, mask, 4);
+    nftnl_expr* c = peek();
+    if (name(c) != "cmp" || u32(c, NFTNL_EXPR_CMP_OP) != NFT_CMP_NEQ) return fail();
+    ++i_;
+    uint32_t key = *pending_ct_;
+    pending_ct_.reset();
+    if (key == NFT_CT_STATE && bits == (NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED)))
+      rule_.stmts.push_back(nft::CtEstablished{});
+    else if (key == NFT_CT_STATUS && bits == IPS_DST_NAT)
+      rule_.stmts.push_back(nft::CtDnat{});
+    else
+      fail();
+  }
+
+  void range(nftnl_expr* e) {
+    if (regs_.size() != 1 || !regs_.count(0)) return fail();
+    Load l = regs_[0];
+    regs_.clear();
+    uint32_t n1 = 0, n2 = 0;
+    const uint8_t* from = data(e, NFTNL_EXPR_RANGE_FROM_DATA, &n1);
+    const uint8_t* to = data(e, NFTNL_EXPR_RANGE_TO_DATA, &n2);
+    if (l.field == Field::Dport) return port(from, to);
+    ir::AddrRange r{{l.family}, {l.family}};
+    if (n1 != r.first.size() || n2 != n1) return fail();
+    std::memcpy(r.first.bytes.data(), from, n1);
+    std::memcpy(r.last.bytes.data(), to, n2);
+    family_guard_.reset();
+    rule_.stmts.push_back(nft::AddrMatch{l.family, l.field == Field::Saddr, r});
+  }
+
+  std::optional<uint32_t> pending_ct_;
+  void ct(nftnl_expr* e) {
+    flush_l4();
+    pending_ct_ = u32(e, NFTNL_EXPR_CT_KEY);
+  }
+
+  void fib(nftnl_expr* e) {
+    flush_l4();
+    nftnl_expr* c = peek();
+    uint32_t len = 0;
+    if (u32(e, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR || u32(e, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE ||
+        name(c) != "cmp")
+      return fail();
+    ++i_;
+    const uint8_t* d = data(c, NFTNL_EXPR_CMP_DATA, &len);
+    uint32_t v;
+    if (len != 4) return fail();
+    std::memcpy(&v, d, 4);
+    if (v != RTN_LOCAL) return fail();
+    rule_.stmts.push_back(nft::FibLocal{});
+  }
+
+  std::optional<nft::Lookup> pending_lookup_;
+  void lookup(nftnl_expr* e) {
+    nft::Lookup l;
+    l.set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+    // The key: the loaded registers, in order from the lookup's source.
+    uint32_t word = word_of(u32(e, NFTNL_EXPR_LOOKUP_SREG));
+    l.family = Family::V4;
+    while (regs_.count(word)) {
+      Load ld = regs_[word];
+      regs_.erase(word);
+      l.key.push_back(ld.field);
+      if (ld.field == Field::Saddr || ld.field == Field::Daddr) l.family = ld.family;
+      word += (field_len(ld.field, ld.family) + 3) / 4;
+    }
+    if (!regs_.empty() || l.key.empty()) return fail();
+    family_guard_.reset();
+    bool map = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG);
+    if (map) {
+      // A port map's "tcp dport" carries its protocol guard along.
+      if (l4_guard_ && std::find(l.key.begin(), l.key.end(), Field::Dport) != l.key.end()) {
+        l.transport = l4_guard_;
+        l4_guard_.reset();
+      }
+      pending_lookup_ = std::move(l);
+      return;
+    }
+    flush_l4();
+    if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) && u32(e, NFTNL_EXPR_LOOKUP_FLAGS) != 0) return fail();
+    rule_.stmts.push_back(std::move(l));
+  }
+
+  std::map<uint32_t, std::vector<uint8_t>> imm_;
+  void immediate(nftnl_expr* e) {
+    uint32_t reg = u32(e, NFTNL_EXPR_IMM_DREG);
+    if (reg == NFT_REG_VERDICT) {
+      flush_l4();
+      if (u32(e, NFTNL_EXPR_IMM_VERDICT) != NF_ACCEPT) return fail();
+      rule_.stmts.push_back(nft::Accept{});
+      return;
+    }
+    uint32_t len = 0;
+    const uint8_t* d = data(e, NFTNL_EXPR_IMM_DATA, &len);
+    imm_[word_of(reg)] = std::vector<uint8_t>(d, d + len);
+  }
+
+  void nat(nftnl_expr* e) {
+    nft::Nat n;
+    n.source = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_SNAT;
+    n.family = u32(e, NFTNL_EXPR_NAT_FAMILY) == NFPROTO_IPV6 ? Family::V6 : Family::V4;
+    uint32_t flags = nftnl_expr_is_set(e, NFTNL_EXPR_NAT_FLAGS) ? u32(e, NFTNL_EXPR_NAT_FLAGS) : 0;
+    n.persistent = flags & NF_NAT_RANGE_PERSISTENT;
+    n.fully_random = flags & NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+    if (pending_lookup_) {
+      n.map = std::move(pending_lookup_);
+      pending_lookup_.reset();
+      n.map->family = n.family;
+      rule_.stmts.push_back(std::move(n));
+      return;
+    }
+    flush_l4();
+    auto reg = [&](uint16_t attr) -> const std::vector<uint8_t>* {
+      if (!nftnl_expr_is_set(e, attr)) return nullptr;
+      auto it = imm_.find(word_of(u32(e, attr)));
+      return it == imm_.end() ? nullptr : &it->second;
+    };
+    auto* amin = reg(NFTNL_EXPR_NAT_REG_ADDR_MIN);
+    auto* amax = reg(NFTNL_EXPR_NAT_REG_ADDR_MAX);
+    ir::Addr first{n.family}, last{n.family};
+    if (!amin || amin->size() != first.size()) return fail();
+    std::memcpy(first.bytes.data(), amin->data(), first.size());
+    last = first;
+    if (amax && amax->size() == last.size()) std::memcpy(last.bytes.data(), amax->data(), last.size());
+    n.addr = {first, last};
+    auto* pmin = reg(NFTNL_EXPR_NAT_REG_PROTO_MIN);
+    auto* pmax = reg(NFTNL_EXPR_NAT_REG_PROTO_MAX);
+    if (pmin && pmin->size() >= 2) {
+      uint16_t a, b;
+      std::memcpy(&a, pmin->data(), 2);
+      std::memcpy(&b, (pmax && pmax->size() >= 2 ? pmax : pmin)->data(), 2);
+      n.ports = ir::PortRange{uint16_t(ntohs(a)), uint16_t(ntohs(b))};
+    }
+    imm_.clear();
+    rule_.stmts.push_back(std::move(n));
+  }
+
+  std::vector<nftnl_expr*> exprs_;
+  size_t i_ = 0;
+  bool ok_ = true;
+  std::map<uint32_t, Load> regs_;
+  nft::Rule rule_;
+};
+
+}  // namespace
+
+std::optional<nft::Chain> decode_chain(const nftnl_chain* c) {
+  if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) return std::nullopt;
+  nft::Chain ch;
+  ch.name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+  uint32_t hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+  if (hook == NF_INET_PRE_ROUTING) ch.hook = nft::Hook::Prerouting;
+  else if (hook == NF_INET_POST_ROUTING) ch.hook = nft::Hook::Postrouting;
+  else if (hook == NF_INET_FORWARD) ch.hook = nft::Hook::Forward;
+  else return std::nullopt;
+  ch.drop_policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
+  std::string type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
+  if ((type == "nat") != ch.nat() || nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != ch.priority()) return std::nullopt;
+  return ch;
+}
+
+std::optional<nft::Set> decode_set(const nftnl_set* s) {
+  uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+  if (flags & (NFT_SET_ANONYMOUS | NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_TIMEOUT)) return std::nullopt;
+  nft::Set out;
+  out.name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+  out.interval = flags & NFT_SET_INTERVAL;
+  auto key = fields_of(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), &out.family);
+  if (!key) return std::nullopt;
+  out.key = *key;
+  if (flags & NFT_SET_MAP) {
+    uint32_t t = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
+    uint32_t addr = out.family == Family::V4 ? kTypeIpAddr : kTypeIp6Addr;
+    if (t == addr) out.data = {nft::Data::Addr};
+    else if (t == (addr << kTypeBits | kTypeInetService)) out.data = {nft::Data::Addr, nft::Data::Port};
+    else return std::nullopt;
+    if (data_len(out.data, out.family) != nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN)) return std::nullopt;
+  }
+  return out;
+}
+
+bool decode_elements(const nftnl_set* elems, nft::Set& set) {
+  struct Raw {
+    std::vector<uint8_t> key, key_end, data;
+    bool end = false;
+    std::string comment;
+  };
+  std::vector<Raw> raw;
+  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(elems);
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+    Raw r;
+    uint32_t len = 0;
+    auto bytes = [&](uint16_t attr) {
+      if (!nftnl_set_elem_is_set(e, attr)) return std::vector<uint8_t>{};
+      auto* p = static_cast<const uint8_t*>(nftnl_set_elem_get(e, attr, &len));
+      return std::vector<uint8_t>(p, p + len);
+    };
+    r.key = bytes(NFTNL_SET_ELEM_KEY);
+    r.key_end = bytes(NFTNL_SET_ELEM_KEY_END);
+    r.data = bytes(NFTNL_SET_ELEM_DATA);
+    r.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+            (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+      const void* ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+      r.comment = comment_of(ud, len, NFTNL_UDATA_SET_ELEM_COMMENT);
+    }
+    raw.push_back(std::move(r));
+  }
+  nftnl_set_elems_iter_destroy(it);
+  uint32_t klen = key_len(set.key, set.family);
+  std::vector<nft::Data> data_fields = set.data;
+  std::vector<Field> data_as_key;
+  for (nft::Data d : data_fields) data_as_key.push_back(d == nft::Data::Addr ? Field::Daddr : Field::Dport);
+  auto make = [&](const Raw& r, const uint8_t* end) {
+    nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.comment};
+    if (set.is_map()) {
+      if (r.data.size() != data_len(set.data, set.family)) return false;
+      el.data = parts_of(data_as_key, set.family, r.data.data(), nullptr);
+    }
+    set.elements.push_back(std::move(el));
+    return true;
+  };
+  if (!(set.interval && set.key.size() == 1)) {
+    for (const Raw& r : raw) {
+      if (r.key.size() != klen || (!r.key_end.empty() && r.key_end.size() != klen)) return false;
+      if (!make(r, r.key_end.empty() ? nullptr : r.key_end.data())) return false;
+    }
+    return true;
+  }
+  // rbtree: sort by key; each start runs to the next end element, minus one.
+  std::stable_sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
+    return a.key != b.key ? a.key < b.key : a.end > b.end;  // an end before a start at one key
+  });
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const Raw& r = raw[i];
+    if (r.key.size() != klen) return false;
+    if (r.end) continue;
+    ir::Addr last{set.family};
+    last.bytes.fill(0xff);
+    size_t j = i + 1;
+    while (j < raw.size() && !raw[j].end) ++j;
+    if (j < raw.size()) {
+      ir::Addr end{set.family};
+      std::memcpy(end.bytes.data(), raw[j].key.data(), klen);
+      // end - 1
+      for (size_t b = klen; b-- > 0;)
+        if (end.bytes[b]-- != 0) break;
+      last = end;
+    }
+    for (size_t b = klen; b < last.bytes.size(); ++b) last.bytes[b] = 0;
+    std::vector<uint8_t> last_bytes(last.bytes.begin(), last.bytes.begin() + klen);
+    if (!make(r, last_bytes.data())) return false;
+  }
+  return true;
+}
+
+std::optional<nft::Rule> decode_rule(const nftnl_rule* r) { return RuleDecoder().run(r); }
+
+}  // namespace natc::netlink

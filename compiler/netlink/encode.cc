@@ -1,0 +1,403 @@
+#include "netlink/encode.h"
+
+#include <arpa/inet.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/overload.h"
+#include "netlink/types.h"
+
+namespace natc::netlink {
+namespace {
+
+using nft::Field;
+using nft::Family;
+
+void put_comment(std::string_view comment, uint8_t type, auto&& set_data) {
+  if (comment.empty()) return;
+  nftnl_udata_buf* buf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+  nftnl_udata_put_strz(buf, type, std::string(comment).c_str());
+  set_data(nftnl_udata_buf_data(buf), nftnl_udata_buf_len(buf));
+  nftnl_udata_buf_free(buf);
+}
+
+// --- set keys ----------------------------------------------------------------
+
+// An element key or value: each field in its own 32-bit registers.
+struct Bytes {
+  uint8_t data[64] = {};
+  uint32_t len = 0;
+  void put(const void* p, uint32_t n) {
+    std::memcpy(data + len, p, n);
+    len += (n + 3) & ~3u;
+  }
+};
+
+void put_part(Bytes& b, const nft::Part& p, bool last_of_range) {
+  std::visit(base::Overload{[&](const ir::AddrRange& r) {
+                              const ir::Addr& a = last_of_range ? r.last : r.first;
+                              b.put(a.bytes.data(), uint32_t(a.size()));
+                            },
+                            [&](ir::Proto proto) {
+                              uint8_t v = uint8_t(proto);
+                              b.put(&v, 1);
+                            },
+                            [&](uint16_t port) {
+                              uint16_t v = htons(port);
+                              b.put(&v, 2);
+                            }},
+             p);
+}
+
+Bytes key(const std::vector<nft::Part>& parts, bool end) {
+  Bytes b;
+  for (const nft::Part& p : parts) put_part(b, p, end);
+  return b;
+}
+
+// Interval sets without concatenation use the rbtree backend: a start
+// element per range and an end element (flag INTERVAL_END) one past it.
+void add_rbtree_elements(nftnl_set* s, const nft::Set& set, const std::vector<nft::Element>& elements) {
+  for (const nft::Element& e : elements) {
+    const auto& r = std::get<ir::AddrRange>(e.key[0]);
+    nftnl_set_elem* start = nftnl_set_elem_alloc();
+    Bytes k = key(e.key, false);
+    nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, k.data, k.len);
+    if (set.is_map()) {
+      Bytes d = key(e.data, false);
+      nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, d.data, d.len);
+    }
+    put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
+                [&](const void* p, uint32_t n) { nftnl_set_elem_set(start, NFTNL_SET_ELEM_USERDATA, p, n); });
+    nftnl_set_elem_add(s, start);
+    ir::Addr after = r.last;
+    if (!base::next(&after)) continue;  // the range runs to the top: no end needed
+    nftnl_set_elem* end = nftnl_set_elem_alloc();
+    nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, after.bytes.data(), uint32_t(after.size()));
+    nftnl_set_elem_set_u32(end, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+    nftnl_set_elem_add(s, end);
+  }
+}
+
+// --- rules -------------------------------------------------------------------
+
+// 32-bit register n (NFT_REG32_00 + n): fields of a concatenation sit in
+// consecutive registers, 4 bytes each, 16 for an IPv6 address.
+uint32_t reg32(uint32_t word) { return NFT_REG32_00 + word; }
+
+class RuleEncoder {
+ public:
+  explicit RuleEncoder(nftnl_rule* r) : r_(r) {}
+
+  void stmt(const nft::Stmt& s) {
+    std::visit(base::Overload{
+                   [&](const nft::IfName& m) { ifname(m); },
+                   [&](const nft::L4Proto& m) { l4proto(m.proto); },
+                   [&](const nft::AddrMatch& m) { addr_match(m); },
+                   [&](const nft::PortMatch& m) { port_match(m); },
+                   [&](const nft::CtEstablished&) {
+                     ct_bits(NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+                   },
+                   [&](const nft::CtDnat&) { ct_bits(NFT_CT_STATUS, IPS_DST_NAT); },
+                   [&](const nft::FibLocal&) { fib_local(); },
+                   [&](const nft::Lookup& l) { lookup(l, false); },
+                   [&](const nft::Accept&) { verdict(NF_ACCEPT); },
+                   [&](const nft::Masquerade&) { add(nftnl_expr_alloc("masq")); },
+                   [&](const nft::Nat& n) { nat(n); },
+               },
+               s);
+  }
+
+ private:
+  nftnl_expr* add(nftnl_expr* e) {
+    nftnl_rule_add_expr(r_, e);
+    return e;
+  }
+  void meta(uint32_t key, uint32_t dreg) {
+    nftnl_expr* e = add(nftnl_expr_alloc("meta"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+  }
+  void payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
+    nftnl_expr* e = add(nftnl_expr_alloc("payload"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+  }
+  void cmp(uint32_t op, const void* data, uint32_t len) {
+    nftnl_expr* e = add(nftnl_expr_alloc("cmp"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+  }
+  void cmp_u8(uint8_t v) { cmp(NFT_CMP_EQ, &v, 1); }
+  void nfproto(Family f) {
+    meta(NFT_META_NFPROTO, NFT_REG_1);
+    cmp_u8(f == Family::V4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+  }
+  void l4proto(ir::Proto p) {
+    meta(NFT_META_L4PROTO, NFT_REG_1);
+    cmp_u8(uint8_t(p));
+  }
+  void ifname(const nft::IfName& m) {
+    meta(m.out ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
+    char buf[IFNAMSIZ] = {};
+    uint32_t len = IFNAMSIZ;
+    if (!m.name.empty() && m.name.back() == '*') {
+      len = uint32_t(m.name.size() - 1);  // a wildcard compares the prefix only
+      std::memcpy(buf, m.name.data(), len);
+    } else {
+      std::memcpy(buf, m.name.data(), std::min<size_t>(m.name.size(), IFNAMSIZ - 1));
+    }
+    cmp(m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, buf, len);
+  }
+  void addr_match(const nft::AddrMatch& m) {
+    nfproto(m.family);
+    const ir::AddrRange& r = m.range;
+    uint32_t len = uint32_t(r.first.size());
+    uint32_t offset = addr_offset(m.family, m.source);
+    payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len, NFT_REG_1);
+    auto prefix = r.as_prefix();
+    if (r.first == r.last) {
+      cmp(NFT_CMP_EQ, r.first.bytes.data(), len);
+    } else if (prefix) {
+      // addr & mask == network: how nft stores a prefix, printed back as one.
+      ir::Addr mask{r.first.family};
+      for (uint32_t bit = 0; bit < prefix->len; ++bit) mask.bytes[bit / 8] |= uint8_t(0x80 >> (bit % 8));
+      ir::Addr zero{r.first.family};
+      nftnl_expr* e = add(nftnl_expr_alloc("bitwise"));
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+      nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask.bytes.data(), len);
+      nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.bytes.data(), len);
+      cmp(NFT_CMP_EQ, r.first.bytes.data(), len);
+    } else {
+      nftnl_expr* e = add(nftnl_expr_alloc("range"));
+      nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+      nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, r.first.bytes.data(), len);
+      nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, r.last.bytes.data(), len);
+    }
+  }
+  void port_match(const nft::PortMatch& m) {
+    l4proto(m.proto);
+    payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+    uint16_t first = htons(m.ports.first), last = htons(m.ports.last);
+    if (m.ports.first == m.ports.last) {
+      cmp(NFT_CMP_EQ, &first, 2);
+      return;
+    }
+    nftnl_expr* e = add(nftnl_expr_alloc("range"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &first, 2);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &last, 2);
+  }
+  void ct_bits(uint32_t key, uint32_t mask) {
+    nftnl_expr* ct = add(nftnl_expr_alloc("ct"));
+    nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, key);
+    nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    uint32_t zero = 0;
+    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 4);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+    cmp(NFT_CMP_NEQ, &zero, 4);
+  }
+  void fib_local() {
+    nftnl_expr* e = add(nftnl_expr_alloc("fib"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+    uint32_t local = RTN_LOCAL;
+    cmp(NFT_CMP_EQ, &local, 4);
+  }
+  void verdict(int v) {
+    nftnl_expr* e = add(nftnl_expr_alloc("immediate"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, uint32_t(v));
+  }
+  // Loads the key fields into consecutive registers and looks them up;
+  // with `map`, the value lands in registers from NFT_REG32_00 on.
+  void lookup(const nft::Lookup& l, bool map) {
+    if (l.transport) l4proto(*l.transport);
+    bool needs_family = std::any_of(l.key.begin(), l.key.end(),
+                                    [](Field f) { return f == Field::Saddr || f == Field::Daddr; });
+    if (needs_family) nfproto(l.family);
+    uint32_t word = 0;
+    for (Field f : l.key) {
+      switch (f) {
+        case Field::Saddr:
+        case Field::Daddr:
+          payload(NFT_PAYLOAD_NETWORK_HEADER, addr_offset(l.family, f == Field::Saddr), addr_len(l.family),
+                  reg32(word));
+          word += addr_len(l.family) / 4;
+          break;
+        case Field::L4Proto:
+          meta(NFT_META_L4PROTO, reg32(word++));
+          break;
+        case Field::Dport:
+          payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word++));
+          break;
+      }
+    }
+    nftnl_expr* e = add(nftnl_expr_alloc("lookup"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg32(0));
+    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, l.set.c_str());
+    if (map) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, reg32(0));
+  }
+  void immediate(uint32_t reg, const void* data, uint32_t len) {
+    nftnl_expr* e = add(nftnl_expr_alloc("immediate"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+    nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+  }
+  void nat(const nft::Nat& n) {
+    uint32_t alen = addr_len(n.family) / 4;
+    uint32_t addr_min = reg32(0), addr_max = reg32(0), proto_min = 0, proto_max = 0;
+    if (n.map) {
+      lookup(*n.map, true);
+      // A DNAT map's value is address . port; an SNAT map's an address.
+      if (n.map->transport) proto_min = proto_max = reg32(alen);
+    } else {
+      immediate(addr_min, n.addr.first.bytes.data(), alen * 4);
+      addr_max = reg32(alen);
+      immediate(addr_max, n.addr.last.bytes.data(), alen * 4);
+      if (n.ports) {
+        uint16_t first = htons(n.ports->first), last = htons(n.ports->last);
+        proto_min = reg32(2 * alen);
+        proto_max = reg32(2 * alen + 1);
+        immediate(proto_min, &first, 2);
+        immediate(proto_max, &last, 2);
+      }
+    }
+    nftnl_expr* e = add(nftnl_expr_alloc("nat"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, n.source ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, n.family == Family::V4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_min);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, addr_max);
+    uint32_t flags = NF_NAT_RANGE_MAP_IPS;
+    if (proto_min) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_min);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, proto_max);
+      flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+    }
+    if (n.persistent) flags |= NF_NAT_RANGE_PERSISTENT;
+    if (n.fully_random) flags |= NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+  }
+
+  nftnl_rule* r_;
+};
+
+}  // namespace
+
+TablePtr encode_table() {
+  TablePtr t(nftnl_table_alloc());
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, std::string(nft::kTable).c_str());
+  return t;
+}
+
+ChainPtr encode_chain(const nft::Chain& c) {
+  ChainPtr ch(nftnl_chain_alloc());
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, std::string(nft::kTable).c_str());
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hook_number(c.hook));
+  nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.priority());
+  nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, c.nat() ? "nat" : "filter");
+  nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, c.drop_policy ? NF_DROP : NF_ACCEPT);
+  return ch;
+}
+
+SetPtr encode_set(const nft::Set& s) {
+  SetPtr set(nftnl_set_alloc());
+  nftnl_set* p = set.get();
+  nftnl_set_set_u32(p, NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_str(p, NFTNL_SET_TABLE, std::string(nft::kTable).c_str());
+  nftnl_set_set_str(p, NFTNL_SET_NAME, s.name.c_str());
+  // The kernel requires a transaction-local id for every new set.
+  static uint32_t next_id = 1;
+  nftnl_set_set_u32(p, NFTNL_SET_ID, next_id++);
+  uint32_t flags = 0;
+  if (s.is_map()) flags |= NFT_SET_MAP;
+  if (s.interval) flags |= NFT_SET_INTERVAL;
+  bool concat = s.key.size() > 1;
+  if (concat && s.interval) flags |= NFT_SET_CONCAT;
+  nftnl_set_set_u32(p, NFTNL_SET_FLAGS, flags);
+  nftnl_set_set_u32(p, NFTNL_SET_KEY_TYPE, key_type(s.key, s.family));
+  nftnl_set_set_u32(p, NFTNL_SET_KEY_LEN, key_len(s.key, s.family));
+  if (concat && s.interval) {
+    uint8_t lens[NFT_REG32_COUNT] = {};
+    for (size_t i = 0; i < s.key.size(); ++i) lens[i] = uint8_t(field_len(s.key[i], s.family));
+    nftnl_set_set_data(p, NFTNL_SET_DESC_CONCAT, lens, uint32_t(s.key.size()));
+  }
+  if (s.is_map()) {
+    nftnl_set_set_u32(p, NFTNL_SET_DATA_TYPE, data_type_id(s.data, s.family));
+    nftnl_set_set_u32(p, NFTNL_SET_DATA_LEN, data_len(s.data, s.family));
+  }
+  return set;
+}
+
+SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements) {
+  SetPtr set(nftnl_set_alloc());
+  nftnl_set* p = set.get();
+  nftnl_set_set_u32(p, NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_str(p, NFTNL_SET_TABLE, std::string(nft::kTable).c_str());
+  nftnl_set_set_str(p, NFTNL_SET_NAME, s.name.c_str());
+  if (s.interval && s.key.size() == 1) {
+    add_rbtree_elements(p, s, elements);
+    return set;
+  }
+  for (const nft::Element& e : elements) {
+    nftnl_set_elem* el = nftnl_set_elem_alloc();
+    Bytes k = key(e.key, false);
+    nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k.data, k.len);
+    if (s.interval) {  // concatenated ranges: the end is part of the element
+      Bytes end = key(e.key, true);
+      nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, end.data, end.len);
+    }
+    if (s.is_map()) {
+      Bytes d = key(e.data, false);
+      nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, d.data, d.len);
+    }
+    put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
+                [&](const void* data, uint32_t n) { nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, data, n); });
+    nftnl_set_elem_add(p, el);
+  }
+  return set;
+}
+
+RulePtr encode_rule(const std::string& chain, const nft::Rule& r) {
+  RulePtr rule(nftnl_rule_alloc());
+  nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, std::string(nft::kTable).c_str());
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  RuleEncoder enc(rule.get());
+  for (const nft::Stmt& s : r.stmts) enc.stmt(s);
+  put_comment(r.comment, NFTNL_UDATA_RULE_COMMENT,
+              [&](const void* data, uint32_t n) { nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, data, n); });
+  return rule;
+}
+
+size_t element_size(const nft::Set& s, const nft::Element& e) {
+  // Nest headers, key (and key end), data, flags and the comment, each
+  // attribute padded to 4 bytes; twice for rbtree start/end pairs.
+  size_t key = key_len(s.key, s.family), data = s.is_map() ? data_len(s.data, s.family) : 0;
+  size_t one = 4 + 2 * (8 + key) + (data ? 8 + data : 0) + 8 + 4 + ((e.comment.size() + 3 + 3) & ~size_t(3));
+  return s.interval && s.key.size() == 1 ? 2 * one : one;
+}
+
+}  // namespace natc::netlink

@@ -1,0 +1,26 @@
+// nftables model -> libnftnl objects, encoded the way nft itself encodes
+// them, so that `nft list` prints natc's rules as natc renders them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "netlink/handles.h"
+#include "nft/model.h"
+
+namespace natc::netlink {
+
+TablePtr encode_table();
+ChainPtr encode_chain(const nft::Chain& c);
+// The set's definition only; elements go separately (encode_elements).
+SetPtr encode_set(const nft::Set& s);
+// A set object carrying `elements` of `s` (for NEWSETELEM / DELSETELEM).
+// Interval sets get their start/end element pairs.
+SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements);
+RulePtr encode_rule(const std::string& chain, const nft::Rule& r);
+
+// Bytes a set element takes in a NEWSETELEM message, for splitting long
+// element lists across messages (a netlink attribute holds 64 KiB).
+size_t element_size(const nft::Set& s, const nft::Element& e);
+
+}  // namespace natc::netlink
