@@ -1,0 +1,87 @@
+"""Test hosts in network namespaces, built from veth pairs.
+
+    inet (203.0.113.2) --wan-- gw (203.0.113.1 | 10.0.0.1 | 10.9.0.1) --lan-- lan (10.0.0.5)
+                                                                  \\--lan9-- other (10.9.0.5)
+
+The gateway's interfaces are named eth0 (wan), eth1 (lan), eth2 (other),
+as the specs expect. Every namespace gets a unique prefix and is deleted
+by close(); servers are processes inside the namespaces, killed by pid.
+"""
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+ECHO_SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(64)
+while True:
+    c, addr = s.accept()
+    try:
+        c.recv(4096)
+        body = ("%s %s\n" % (sys.argv[2], addr[0])).encode()
+        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    finally:
+        c.close()
+"""
+
+
+def sh(*argv, check=True, input=None):
+    r = subprocess.run(argv, capture_output=True, text=True, input=input)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip()}")
+    return r
+
+
+class Topology:
+    def __init__(self):
+        self.id = uuid.uuid4().hex[:6]
+        self.ns = {name: f"natc-{name}-{self.id}" for name in ("gw", "inet", "lan", "other")}
+        self.procs = []
+        for ns in self.ns.values():
+            sh("ip", "netns", "add", ns)
+            self.run(ns, "ip", "link", "set", "lo", "up")
+        self.link("gw", "eth0", "203.0.113.1/24", "inet", "203.0.113.2/24")
+        self.link("gw", "eth1", "10.0.0.1/24", "lan", "10.0.0.5/24", gw="10.0.0.1")
+        self.link("gw", "eth2", "10.9.0.1/24", "other", "10.9.0.5/24", gw="10.9.0.1")
+
+    def link(self, a, a_if, a_addr, b, b_addr, gw=None):
+        peer = f"v{self.id}{b[:3]}"
+        sh("ip", "link", "add", a_if, "netns", self.ns[a], "type", "veth", "peer", "name", peer, "netns", self.ns[b])
+        self.run(self.ns[b], "ip", "link", "set", peer, "name", "eth0")
+        self.run(self.ns[a], "ip", "addr", "add", a_addr, "dev", a_if)
+        self.run(self.ns[a], "ip", "link", "set", a_if, "up")
+        self.run(self.ns[b], "ip", "addr", "add", b_addr, "dev", "eth0")
+        self.run(self.ns[b], "ip", "link", "set", "eth0", "up")
+        if gw:
+            self.run(self.ns[b], "ip", "route", "add", "default", "via", gw)
+
+    def run(self, ns, *argv, check=True, input=None):
+        return sh("ip", "netns", "exec", ns, *argv, check=check, input=input)
+
+    def serve(self, host, port, tag):
+        """A TCP server in `host` that answers '<tag> <client address>'."""
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", ECHO_SERVER, str(port), tag],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        for _ in range(50):
+            if self.run(self.ns[host], "ss", "-ltn", f"sport = :{port}").stdout.count("LISTEN"):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"server on {host}:{port} did not start")
+
+    def fetch(self, host, url, timeout=2):
+        """What the server said, or None when it could not be reached."""
+        r = self.run(self.ns[host], "curl", "-s", "--max-time", str(timeout), url, check=False)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        for ns in self.ns.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
