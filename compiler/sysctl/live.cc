@@ -1,6 +1,7 @@
 #include "sysctl/live.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,9 +33,11 @@ void write_all(int fd, const std::string& data, const std::string& path) {
 }
 
 void write_file_atomically(const std::string& dir, const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A unique temp name: two writers never rename each other's file away.
+  std::string tmp = path + ".XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
+  fchmod(fd, 0644);
   try {
     write_all(fd, content, tmp);
     if (fsync(fd) < 0) throw Error("cannot sync " + tmp + ": " + std::strerror(errno));
