@@ -48,29 +48,34 @@ int run(const Options& o) {
     std::cerr << "natc: cannot read '" << o.file << "'\n";
     return 1;
   }
+  Phases phases(o.k.verbose);
   std::optional<Saved> saved = as_plan(text);
   Frontend fe;
   if (saved) run_frontend_text(saved->spec, saved->text, &fe);
   else run_frontend_text(o.file, std::move(text), &fe);       // parse -> lower -> check
   print_diagnostics_text(fe);
   if (!fe.ok()) return 1;                                     // bad input changes nothing
+  phases.done("spec");
   try {
     apply::Lock lock(o.k.lock, o.k.lock_wait);                // one natc at a time
     auto k = open_kernel(o.k);
     bool asked = false;
     for (int attempt = 1;; ++attempt) {
       State state = live_state(*k, o.k);                      // read live under its genid
+      phases.done("read live");
       if (saved && state.live.hash != saved->live_hash) {
         report_at_entry(fe, base::Code::StalePlan, "", "natc's live state changed since the plan was made; nothing was applied, plan again");
         return 1;
       }
       plan::Plan p = make_plan(fe, state);                    // diff
+      phases.done("plan");
       std::cout << plan::render_text(p);
       if (p.empty()) return 0;
       if (!asked && !confirm(o.k, "Apply these changes?")) return 1;
       asked = true;
       try {
         k->commit(p.batch);                                   // one atomic batch
+        phases.done("commit");
       } catch (const kernel::Error& e) {
         if (e.err == ERESTART && !saved && attempt < kAttempts) {
           std::cout << "The ruleset changed while natc planned; planning again.\n";
@@ -91,6 +96,7 @@ int run(const Options& o) {
         report_at_entry(fe, base::Code::SysctlRefused, "", std::string(e.what()) + "; the ruleset was put back");
         return 1;
       }
+      phases.done("sysctl");
       std::cout << "Apply complete. " << p.batch.ops.size() << " kernel operations in one transaction.\n";
       return 0;
     }

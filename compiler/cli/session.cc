@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,7 +13,28 @@
 
 namespace natc::cli {
 
+namespace {
+long long now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Phases::Phases(bool on) : on_(on), last_us_(now_us()) {}
+
+void Phases::done(const char* phase) {
+  long long t = now_us();
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s %.1f ms", phase, double(t - last_us_) / 1000.0);
+  line_ += (line_.empty() ? "" : ", ") + std::string(buf);
+  last_us_ = t;
+}
+
+Phases::~Phases() {
+  if (on_ && !line_.empty()) std::cerr << "natc: " << line_ << "\n";
+}
+
 void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
+  cmd.add_flag("-v,--verbose", o->verbose, "print how long each phase took");
   cmd.add_option("--netns", o->netns, "act on network namespace /run/netns/NAME");
   cmd.add_option("--sysctl-dir", o->paths.sysctl_dir, "where 90-natc.conf lives")->capture_default_str();
   cmd.add_option("--proc-sys", o->paths.proc_sys, "the live sysctl tree")->capture_default_str();

@@ -21,7 +21,21 @@ struct KernelOptions {
   int lock_wait = 30;
   sysctl::Paths paths;
   bool yes = false;
+  bool verbose = false;
   Format format = Format::Text;
+};
+
+// -v: how long each phase took, on stderr.
+class Phases {
+ public:
+  explicit Phases(bool on);
+  void done(const char* phase);  // ends the phase running since the last call
+  ~Phases();
+
+ private:
+  bool on_;
+  std::string line_;
+  long long last_us_;
 };
 void add_kernel_options(CLI::App& cmd, KernelOptions* o);
 

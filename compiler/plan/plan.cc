@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "nft/render.h"
 
@@ -26,6 +27,25 @@ Signature signature(const nft::Set& s) {
     key = key << 6 | (f == nft::Field::L4Proto ? 12 : f == nft::Field::Dport ? 13 : s.family == nft::Family::V4 ? 7 : 8);
   for (nft::Data d : s.data) data = data << 6 | (d == nft::Data::Port ? 13 : s.family == nft::Family::V4 ? 7 : 8);
   return {key, uint32_t(s.key.size()), data, s.interval, s.is_map()};
+}
+
+// An element's identity for diffing: its key's raw bytes (formatting
+// 100k addresses as text just to compare them cost most of a plan).
+std::string key_bytes(const nft::Element& e) {
+  std::string k;
+  for (const auto& p : e.key) {
+    k += char(p.index());
+    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
+      k.append(reinterpret_cast<const char*>(r->first.bytes.data()), r->first.size());
+      k.append(reinterpret_cast<const char*>(r->last.bytes.data()), r->last.size());
+    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
+      k += char(*proto);
+    } else {
+      uint16_t port = std::get<uint16_t>(p);
+      k += char(port >> 8), k += char(port & 0xff);
+    }
+  }
+  return k;
 }
 
 std::string key_text(const nft::Element& e) {
@@ -105,11 +125,12 @@ class Differ {
   // Elements by key: the same key with other data or another name is a
   // change (one element deleted, one added), never a reload.
   void element_diff(const nft::Set& want, const nft::Set& live) {
-    std::map<std::string, const nft::Element*> have;
-    for (const auto& e : live.elements) have[key_text(e)] = &e;
+    std::unordered_map<std::string, const nft::Element*> have;
+    have.reserve(live.elements.size());
+    for (const auto& e : live.elements) have[key_bytes(e)] = &e;
     std::vector<nft::Element> add, del;
     for (const auto& e : want.elements) {
-      auto it = have.find(key_text(e));
+      auto it = have.find(key_bytes(e));
       if (it != have.end() && *it->second == e) {
         have.erase(it);
         continue;

@@ -108,6 +108,17 @@ class Gateway(unittest.TestCase):
         # The rules, handles included, are untouched.
         self.assertEqual(self.nft("-a", "list", "chain", "inet", "natc", "prerouting").stdout, before)
 
+    def test_flows_through_unchanged_entries_live_on(self):
+        self.t.serve_lines("lan", 7000)
+        spec = GATEWAY + "  - {name: chat, ingress: wan, protocol: tcp, port: 7000, to: \"10.0.0.5:7000\"}\n"
+        self.natc("apply", self.spec(spec), "--yes")
+        held = self.t.connect("inet", "203.0.113.1", 7000)
+        self.assertEqual(held.say("one"), "echo one")
+        # Another forward moves and a new one arrives: the held flow is untouched.
+        changed = spec.replace("10.0.0.5:80", "10.0.0.6:80") + "  - {name: dns, ingress: wan, protocol: udp, port: 53, to: 10.0.0.2}\n"
+        self.natc("apply", self.spec(changed, "changed.yaml"), "--yes")
+        self.assertEqual(held.say("two"), "echo two")
+
     def test_a_foreign_table_is_byte_identical_after_apply_and_destroy(self):
         docker = ("table ip nat {\n chain PREROUTING {\n type nat hook prerouting priority dstnat; policy accept;\n"
                   " fib daddr type local counter jump DOCKER\n }\n chain DOCKER {\n iifname != \"docker0\" tcp dport 8080 "

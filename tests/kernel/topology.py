@@ -30,6 +30,35 @@ while True:
 """
 
 
+# Holds one TCP connection open: each line on stdin is sent, each answer
+# printed, so a test can use one flow before and after an apply.
+LINE_CLIENT = r"""
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+for line in sys.stdin:
+    c.sendall(line.encode())
+    print(c.recv(4096).decode().strip(), flush=True)
+"""
+
+LINE_SERVER = r"""
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(16)
+def serve(c):
+    with c:
+        while True:
+            data = c.recv(4096)
+            if not data:
+                return
+            c.sendall(b"echo " + data)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+
 def sh(*argv, check=True, input=None):
     r = subprocess.run(argv, capture_output=True, text=True, input=input)
     if check and r.returncode != 0:
@@ -73,6 +102,29 @@ class Topology:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"server on {host}:{port} did not start")
+
+    def serve_lines(self, host, port):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", LINE_SERVER, str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        for _ in range(50):
+            if self.run(self.ns[host], "ss", "-ltn", f"sport = :{port}").stdout.count("LISTEN"):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"line server on {host}:{port} did not start")
+
+    def connect(self, host, addr, port):
+        """A held connection: .say(text) sends a line and returns the answer."""
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", LINE_CLIENT, addr, str(port)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(p)
+
+        class Flow:
+            def say(self, text):
+                p.stdin.write(text + "\n")
+                p.stdin.flush()
+                return p.stdout.readline().strip()
+        return Flow()
 
     def fetch(self, host, url, timeout=2):
         """What the server said, or None when it could not be reached."""

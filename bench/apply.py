@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Apply benchmark (not a test): natc apply beside `nft -f` of natc's own
+compiled script, at N port forwards, in throwaway network namespaces on
+the same machine in the same run. Root needed.
+
+For each N: a full apply into an empty namespace, and a one-change apply
+(one forward's target moved) onto the loaded table. Prints medians, the
+ratios, natc's phase timings (-v) and the one-change batch size.
+
+Usage: bench/apply.py BUILD_DIR [N ...] [--runs R]"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def sh(*argv, input=None):
+    r = subprocess.run(argv, capture_output=True, text=True, input=input)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr}")
+    return r
+
+
+class Netns:
+    def __enter__(self):
+        self.name = "natc-bench-" + uuid.uuid4().hex[:6]
+        sh("ip", "netns", "add", self.name)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "netns", "del", self.name])
+
+
+def timed(argv, input=None):
+    start = time.perf_counter()
+    r = sh(*argv, input=input)
+    return time.perf_counter() - start, r
+
+
+def phases(stderr):
+    m = re.search(r"natc: (.*)", stderr)
+    return {k.strip(): float(v) for k, v in re.findall(r"([a-z ]+) ([0-9.]+) ms", m.group(1))} if m else {}
+
+
+def main():
+    args = sys.argv[1:]
+    runs = 3
+    if "--runs" in args:
+        i = args.index("--runs")
+        runs = int(args[i + 1])
+        del args[i:i + 2]
+    build, sizes = args[0], [int(n) for n in args[1:]] or [1000, 10000, 100000]
+    natc = os.path.join(build, "natc")
+    work = tempfile.mkdtemp()
+    for n in sizes:
+        spec = os.path.join(work, f"f{n}.yaml")
+        with open(spec, "w") as f:
+            subprocess.run([sys.executable, os.path.join(here, "gen_spec.py"), str(n)], stdout=f, check=True)
+        moved = spec.replace(".yaml", "-moved.yaml")
+        with open(spec) as f, open(moved, "w") as g:
+            g.write(f.read().replace("to: 10.0.0.0:80", "to: 10.0.0.1:81", 1))
+        script = sh(natc, "compile", spec).stdout
+        moved_script = sh(natc, "compile", moved).stdout
+        nft_full, natc_full, nft_one, natc_one, commit_full, commit_one, ops_one = [], [], [], [], [], [], []
+        for _ in range(runs):
+            sysctl_dir = tempfile.mkdtemp()
+            with Netns() as ns:
+                t, _ = timed(["ip", "netns", "exec", ns.name, "nft", "-f", "-"], input=script)
+                nft_full.append(t)
+                t, _ = timed(["ip", "netns", "exec", ns.name, "nft", "-f", "-"], input=moved_script)
+                nft_one.append(t)
+            with Netns() as ns:
+                common = ["--netns", ns.name, "--yes", "-v", "--sysctl-dir", sysctl_dir, "--lock", os.path.join(work, "lock")]
+                t, r = timed([natc, "apply", spec, *common])
+                natc_full.append(t)
+                commit_full.append(phases(r.stderr).get("commit", 0) / 1000)
+                t, r = timed([natc, "apply", moved, *common])
+                natc_one.append(t)
+                commit_one.append(phases(r.stderr).get("commit", 0) / 1000)
+                ops_one.append(int(re.search(r"(\d+) kernel operations", r.stdout).group(1)))
+        med = statistics.median
+        print(f"{n} port forwards (median of {runs}):")
+        print(f"  full apply:  nft -f {med(nft_full) * 1000:8.1f} ms   natc apply {med(natc_full) * 1000:8.1f} ms"
+              f"  ({med(natc_full) / med(nft_full):.2f}x; of which commit {med(commit_full) * 1000:.1f} ms,"
+              f" {med(commit_full) / med(nft_full):.2f}x)")
+        print(f"  one change:  nft -f {med(nft_one) * 1000:8.1f} ms   natc apply {med(natc_one) * 1000:8.1f} ms"
+              f"  (commit {med(commit_one) * 1000:.2f} ms, {max(ops_one)} kernel operations)")
+
+
+if __name__ == "__main__":
+    main()
