@@ -239,27 +239,30 @@ class Differ {
     for (const auto& t : have) p_.changes.push_back({Action::Remove, "rule in " + want.name, t});
   }
 
+  // One line per spec entry. Only the elements shown are formatted: a
+  // first apply of 100k forwards must not format 200k elements as text.
   void describe_elements() {
     struct Both {
-      std::vector<std::string> add, del;
+      std::vector<const nft::Element*> add, del;
     };
-    std::map<std::string, Both> by_entry;
+    std::unordered_map<std::string, Both> by_entry;
     std::vector<std::string> order;
     auto slot = [&](const std::string& name) -> Both& {
-      if (!by_entry.count(name)) order.push_back(name);
-      return by_entry[name];
+      auto [it, fresh] = by_entry.try_emplace(name);
+      if (fresh) order.push_back(name);
+      return it->second;
     };
-    for (const auto& [s, e] : removed_) slot(e.comment).del.push_back(human(e));
-    for (const auto& [s, e] : added_) slot(e.comment).add.push_back(human(e));
+    for (const auto& [s, e] : removed_) slot(e.comment).del.push_back(&e);
+    for (const auto& [s, e] : added_) slot(e.comment).add.push_back(&e);
+    auto list = [](const std::vector<const nft::Element*>& v) {
+      if (v.size() > 3) return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
+      std::string s;
+      for (const auto* x : v) s += (s.empty() ? "" : ", ") + human(*x);
+      return s;
+    };
     for (const auto& name : order) {
-      Both& b = by_entry[name];
+      const Both& b = by_entry[name];
       std::string entry = name.empty() ? "(unnamed)" : name;
-      auto list = [](const std::vector<std::string>& v) {
-        if (v.size() > 3) return v.front() + " … " + v.back() + " (" + std::to_string(v.size()) + " elements)";
-        std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-        return s;
-      };
       if (!b.add.empty() && !b.del.empty()) p_.changes.push_back({Action::Change, entry, list(b.del) + "  ⇒  " + list(b.add)});
       else if (!b.add.empty()) p_.changes.push_back({Action::Add, entry, list(b.add)});
       else p_.changes.push_back({Action::Remove, entry, list(b.del)});
