@@ -63,22 +63,31 @@ Bytes key(const std::vector<nft::Part>& parts, bool end) {
   return b;
 }
 
+// An element with its key (and, for concatenated ranges, its key's end),
+// its value in a map, and its spec entry's name.
+nftnl_set_elem* new_element(const nft::Set& set, const nft::Element& e, bool key_end) {
+  nftnl_set_elem* el = nftnl_set_elem_alloc();
+  Bytes k = key(e.key, false);
+  nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k.data, k.len);
+  if (key_end) {
+    Bytes end = key(e.key, true);
+    nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, end.data, end.len);
+  }
+  if (set.is_map()) {
+    Bytes d = key(e.data, false);
+    nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, d.data, d.len);
+  }
+  put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
+              [&](const void* p, uint32_t n) { nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, p, n); });
+  return el;
+}
+
 // Interval sets without concatenation use the rbtree backend: a start
 // element per range and an end element (flag INTERVAL_END) one past it.
 void add_rbtree_elements(nftnl_set* s, const nft::Set& set, const std::vector<nft::Element>& elements) {
   for (const nft::Element& e : elements) {
-    const auto& r = std::get<ir::AddrRange>(e.key[0]);
-    nftnl_set_elem* start = nftnl_set_elem_alloc();
-    Bytes k = key(e.key, false);
-    nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, k.data, k.len);
-    if (set.is_map()) {
-      Bytes d = key(e.data, false);
-      nftnl_set_elem_set(start, NFTNL_SET_ELEM_DATA, d.data, d.len);
-    }
-    put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
-                [&](const void* p, uint32_t n) { nftnl_set_elem_set(start, NFTNL_SET_ELEM_USERDATA, p, n); });
-    nftnl_set_elem_add(s, start);
-    ir::Addr after = r.last;
+    nftnl_set_elem_add(s, new_element(set, e, false));
+    ir::Addr after = std::get<ir::AddrRange>(e.key[0]).last;
     if (!base::next(&after)) continue;  // the range runs to the top: no end needed
     nftnl_set_elem* end = nftnl_set_elem_alloc();
     nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, after.bytes.data(), uint32_t(after.size()));
@@ -361,22 +370,8 @@ SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& eleme
     add_rbtree_elements(p, s, elements);
     return set;
   }
-  for (const nft::Element& e : elements) {
-    nftnl_set_elem* el = nftnl_set_elem_alloc();
-    Bytes k = key(e.key, false);
-    nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, k.data, k.len);
-    if (s.interval) {  // concatenated ranges: the end is part of the element
-      Bytes end = key(e.key, true);
-      nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, end.data, end.len);
-    }
-    if (s.is_map()) {
-      Bytes d = key(e.data, false);
-      nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, d.data, d.len);
-    }
-    put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
-                [&](const void* data, uint32_t n) { nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, data, n); });
-    nftnl_set_elem_add(p, el);
-  }
+  // Concatenated ranges carry their end in the element itself.
+  for (const nft::Element& e : elements) nftnl_set_elem_add(p, new_element(s, e, s.interval));
   return set;
 }
 

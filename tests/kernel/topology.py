@@ -97,21 +97,20 @@ class Topology:
         p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", ECHO_SERVER, str(port), tag],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
+        self.wait_listening(host, port)
+
+    def wait_listening(self, host, port):
         for _ in range(50):
             if self.run(self.ns[host], "ss", "-ltn", f"sport = :{port}").stdout.count("LISTEN"):
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"server on {host}:{port} did not start")
+        raise RuntimeError(f"no server came up on {host}:{port}")
 
     def serve_lines(self, host, port):
         p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", LINE_SERVER, str(port)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
-        for _ in range(50):
-            if self.run(self.ns[host], "ss", "-ltn", f"sport = :{port}").stdout.count("LISTEN"):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"line server on {host}:{port} did not start")
+        self.wait_listening(host, port)
 
     def connect(self, host, addr, port):
         """A held connection: .say(text) sends a line and returns the answer."""
