@@ -238,7 +238,7 @@ class BatchWriter {
     nlmsghdr* nlh = mnl_nlmsg_put_header(page.data());
     nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
     nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = begin_seq_ = s_.next_seq();
+    nlh->nlmsg_seq = s_.next_seq();
     auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
     nfg->nfgen_family = AF_UNSPEC;
     nfg->version = NFNETLINK_V0;
@@ -255,7 +255,6 @@ class BatchWriter {
     buf_.insert(buf_.end(), page.data(), page.data() + nlh->nlmsg_len);
   }
   const std::vector<char>& bytes() const { return buf_; }
-  uint32_t begin_seq() const { return begin_seq_; }
   // The op that produced message `seq`, and where its bytes start.
   std::optional<std::pair<size_t, size_t>> origin(uint32_t seq) const {
     auto it = origin_.find(seq);
@@ -268,7 +267,6 @@ class BatchWriter {
   Socket& s_;
   std::vector<char> buf_;
   std::map<uint32_t, std::pair<size_t, size_t>> origin_;
-  uint32_t begin_seq_ = 0;
 };
 
 // Index of the element nest that holds byte `offset` of a NEWSETELEM

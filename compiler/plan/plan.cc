@@ -14,6 +14,22 @@ namespace {
 using kernel::Op;
 using K = kernel::Op::Kind;
 
+Op set_op(K kind, const nft::Set& def, std::vector<nft::Element> elements = {}) {
+  Op op{kind};
+  op.set = def;
+  op.set.elements.clear();
+  op.elements = std::move(elements);
+  op.origin = "set " + def.name;
+  return op;
+}
+
+Op rule_op(K kind, const std::string& chain, const nft::Rule* rule, uint64_t handle = 0) {
+  Op op{kind, chain};
+  if (rule) op.rule = *rule, op.origin = rule->comment;
+  op.handle = handle;
+  return op;
+}
+
 // A set's identity in the kernel: its type, not how natc names the fields.
 struct Signature {
   uint32_t key_type, key_len, data;
@@ -147,8 +163,8 @@ class Differ {
       del.push_back(*e);
       removed_.push_back({&want, *e});
     }
-    if (!del.empty()) del_elems_.push_back({K::DelElems, "", {}, want, std::move(del)});
-    if (!add.empty()) add_elems_.push_back({K::AddElems, "", {}, want, std::move(add)});
+    if (!del.empty()) del_elems_.push_back(set_op(K::DelElems, want, std::move(del)));
+    if (!add.empty()) add_elems_.push_back(set_op(K::AddElems, want, std::move(add)));
   }
 
   void plan_chains() {
@@ -189,16 +205,11 @@ class Differ {
     for (const auto& l : live_.chains) {
       bool going = std::any_of(del_chains_.begin(), del_chains_.end(), [&](auto* c) { return c == &l; });
       if (!going && !rewritten(l.chain.name)) continue;
-      for (const auto& r : l.rules) {
-        Op op{K::DelRule, l.chain.name};
-        op.handle = r.handle;
-        op.origin = r.rule ? r.rule->comment : "";
-        ops.push_back(std::move(op));
-      }
+      for (const auto& r : l.rules) ops.push_back(rule_op(K::DelRule, l.chain.name, r.rule ? &*r.rule : nullptr, r.handle));
     }
     // 2. elements, then sets, then chains that go
     for (auto& op : del_elems_) ops.push_back(std::move(op));
-    for (const auto& s : del_sets_) ops.push_back({K::DelSet, "", {}, s, {}, {}, 0, "set " + s.name});
+    for (const auto& s : del_sets_) ops.push_back(set_op(K::DelSet, s));
     for (const auto* c : del_chains_) ops.push_back({K::DelChain, c->chain.name});
     // 3. chains, sets with their elements, new elements, rules
     for (const auto* c : new_chains_) {
@@ -207,22 +218,15 @@ class Differ {
       ops.push_back(std::move(op));
     }
     for (const auto* s : new_sets_) {
-      nft::Set def = *s;
-      def.elements.clear();
-      ops.push_back({K::AddSet, "", {}, def, {}, {}, 0, "set " + def.name});
-      if (!s->elements.empty()) ops.push_back({K::AddElems, "", {}, def, s->elements, {}, 0, "set " + def.name});
+      ops.push_back(set_op(K::AddSet, *s));
+      if (!s->elements.empty()) ops.push_back(set_op(K::AddElems, *s, s->elements));
     }
     for (auto& op : add_elems_) ops.push_back(std::move(op));
     for (const nft::Chain& c : want_.chains) {
       const kernel::LiveChain* l = live_chain(c.name);
       bool fresh = !l || std::any_of(del_chains_.begin(), del_chains_.end(), [&](auto* d) { return d == l; });
       if (!fresh && !rewritten(c.name)) continue;
-      for (const nft::Rule& r : c.rules) {
-        Op op{K::AddRule, c.name};
-        op.rule = r;
-        op.origin = r.comment;
-        ops.push_back(std::move(op));
-      }
+      for (const nft::Rule& r : c.rules) ops.push_back(rule_op(K::AddRule, c.name, &r));
       describe_rules(c, fresh ? nullptr : l);
     }
   }
