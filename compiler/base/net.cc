@@ -85,13 +85,15 @@ std::string to_string(const Prefix& p) {
 
 AddrRange to_range(const Prefix& p) { return {p.first(), p.last()}; }
 
-std::vector<AddrRange> merge_ranges(std::vector<AddrRange> r) {
+std::vector<AddrRange> merge_ranges(std::vector<AddrRange> r, bool join_adjacent) {
   std::sort(r.begin(), r.end(), [](const AddrRange& a, const AddrRange& b) { return a.first < b.first; });
   std::vector<AddrRange> out;
   for (const AddrRange& x : r) {
     if (!out.empty() && out.back().first.family == x.first.family) {
       Addr after = out.back().last;
-      if (!next(&after) || !(after < x.first)) {  // overlapping or adjacent
+      bool at_top = !next(&after);
+      bool joins = join_adjacent ? !(after < x.first) : !(out.back().last < x.first);
+      if (at_top || joins) {  // overlapping (or adjacent, when joining those)
         if (out.back().last < x.last) out.back().last = x.last;
         continue;
       }

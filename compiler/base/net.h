@@ -52,9 +52,10 @@ struct AddrRange {
   friend bool operator==(const AddrRange&, const AddrRange&) = default;
 };
 AddrRange to_range(const Prefix& p);
-// The union of `ranges` as sorted, disjoint, non-adjacent ranges: what an
-// interval set can hold.
-std::vector<AddrRange> merge_ranges(std::vector<AddrRange> ranges);
+// The union of `ranges` as sorted, disjoint ranges: what an interval set can
+// hold. Adjacent ranges are joined too unless `join_adjacent` is false
+// (an interval set can hold them apart, each with its own name).
+std::vector<AddrRange> merge_ranges(std::vector<AddrRange> ranges, bool join_adjacent = true);
 std::string to_string(const AddrRange& r);  // "a", "a/n" or "a-b"
 
 struct PortRange {

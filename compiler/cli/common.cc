@@ -11,10 +11,11 @@
 
 namespace natc::cli {
 
-void add_format_option(CLI::App& cmd, Format* format) {
-  cmd.add_option("--format", *format, "output format: text or json")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, Format>{{"text", Format::Text}, {"json", Format::Json}}));
+void add_format_option(CLI::App& cmd, Format* format, bool markdown) {
+  std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
+  if (markdown) formats["markdown"] = Format::Markdown;
+  cmd.add_option("--format", *format, markdown ? "output format: text, json or markdown" : "output format: text or json")
+      ->transform(CLI::CheckedTransformer(formats));
 }
 
 bool run_frontend(const std::string& path, Frontend* fe) {

@@ -16,8 +16,9 @@ class App;
 
 namespace natc::cli {
 
-enum class Format { Text, Json };
-void add_format_option(CLI::App& cmd, Format* format);
+enum class Format { Text, Json, Markdown };
+// --format text|json, and markdown where a command can render it.
+void add_format_option(CLI::App& cmd, Format* format, bool markdown = false);
 
 struct Frontend {
   base::SourceFile file{"", ""};
@@ -43,5 +44,8 @@ void add_plan(CLI::App& app, int* exit_code);
 void add_apply(CLI::App& app, int* exit_code);
 void add_snapshot(CLI::App& app, int* exit_code);
 void add_destroy(CLI::App& app, int* exit_code);
+// Hidden: `natc __generate bash|man` writes the completion script or the
+// man page from the command line's own definition, so neither can drift.
+void add_generate(CLI::App& app, int* exit_code);
 
 }  // namespace natc::cli

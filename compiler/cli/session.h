@@ -37,7 +37,7 @@ class Phases {
   std::string line_;
   long long last_us_;
 };
-void add_kernel_options(CLI::App& cmd, KernelOptions* o);
+void add_kernel_options(CLI::App& cmd, KernelOptions* o, bool markdown = false);
 
 // Enters --netns (if any) and opens netlink: throws kernel::Error.
 std::unique_ptr<kernel::Kernel> open_kernel(const KernelOptions& o);

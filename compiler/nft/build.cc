@@ -173,8 +173,8 @@ class Builder {
     for (const ir::Subnet& s : ir_.subnets)
       if (s.cidr.addr.family == f) ranges.push_back(base::to_range(s.cidr));
     // Interval sets cannot hold overlaps: keep the union, each run named
-    // after the first subnet that starts it.
-    for (const AddrRange& r : base::merge_ranges(ranges)) {
+    // after the first subnet that starts it; adjacent subnets stay apart.
+    for (const AddrRange& r : base::merge_ranges(ranges, /*join_adjacent=*/false)) {
       auto owner = std::find_if(ir_.subnets.begin(), ir_.subnets.end(), [&](const ir::Subnet& s) {
         return base::to_range(s.cidr).first == r.first;
       });

@@ -260,8 +260,11 @@ class Differ {
     for (const auto& [s, e] : added_) slot(e.comment).add.push_back(&e);
     auto list = [](const std::vector<const nft::Element*>& v) {
       if (v.size() > 3) return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
+      std::vector<std::string> shown;  // a target in both accept and hairpin sets reads once
+      for (const auto* x : v)
+        if (std::string h = human(*x); std::find(shown.begin(), shown.end(), h) == shown.end()) shown.push_back(h);
       std::string s;
-      for (const auto* x : v) s += (s.empty() ? "" : ", ") + human(*x);
+      for (const auto& h : shown) s += (s.empty() ? "" : ", ") + h;
       return s;
     };
     for (const auto& name : order) {
@@ -319,6 +322,25 @@ std::string render_text(const Plan& p) {
   if (p.write_file) out += "  ~ file 90-natc.conf: rewritten\n";
   if (p.remove_file) out += "  - file 90-natc.conf\n";
   return out + summary(p) + "\n";
+}
+
+std::string render_markdown(const Plan& p, const std::string& spec) {
+  // Table cells must not break the table: pipes escaped, no newlines.
+  auto cell = [](std::string s) {
+    std::string out;
+    for (char c : s) out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
+    return out;
+  };
+  std::string out = "### natc plan for `" + spec + "`\n\n**" + summary(p) + "**\n";
+  if (p.empty()) return out;
+  out += "\n| | entry | change |\n|---|---|---|\n";
+  for (const auto& c : p.changes)
+    out += std::string("| ") + (c.action == Action::Add ? "➕" : c.action == Action::Change ? "✏️" : "➖") + " | `" +
+           cell(c.entry) + "` | " + cell(c.detail) + " |\n";
+  for (const auto& s : p.sysctls)
+    out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
+  if (p.write_file) out += "| ✏️ | `90-natc.conf` | rewritten |\n";
+  return out;
 }
 
 nlohmann::json render_json(const Plan& p) {

@@ -46,6 +46,8 @@ Plan destroy(const kernel::Live& live);
 // Terraform-like text: one line per change, then a summary line.
 std::string render_text(const Plan& p);
 nlohmann::json render_json(const Plan& p);
+// For a pull-request comment: a summary line and a table of changes.
+std::string render_markdown(const Plan& p, const std::string& spec);
 std::string summary(const Plan& p);  // "Plan: 1 to add, 2 to change, 0 to remove."
 
 }  // namespace natc::plan

@@ -57,6 +57,11 @@ TEST_CASE("merging ranges joins overlapping and adjacent runs, per family") {
   CHECK(to_string(merged[2]) == "fd00::1-fd00::2");
   auto top = merge_ranges({R("255.255.255.0", "255.255.255.255"), R("255.255.255.255", "255.255.255.255")});
   CHECK(top.size() == 1);
+  auto apart = merge_ranges({R("10.0.1.0", "10.0.1.255"), R("10.0.0.0", "10.0.0.255"), R("10.0.0.128", "10.0.0.200")},
+                            /*join_adjacent=*/false);
+  REQUIRE(apart.size() == 2);
+  CHECK(to_string(apart[0]) == "10.0.0.0/24");
+  CHECK(to_string(apart[1]) == "10.0.1.0/24");
 }
 
 TEST_CASE("port ranges are 1-65535 with the smaller port first") {
