@@ -15,6 +15,7 @@ struct Options {
   std::string state = "live";
   std::string out;
   bool detailed = false;
+  Format format = Format::Text;
   KernelOptions k;
 };
 
@@ -36,8 +37,8 @@ int run(const Options& o) {
     return 1;
   }
   plan::Plan p = make_plan(fe, state);
-  if (o.k.format == Format::Json) std::cout << plan::render_json(p).dump(2) << "\n";
-  else if (o.k.format == Format::Markdown) std::cout << plan::render_markdown(p, o.spec);
+  if (o.format == Format::Json) std::cout << plan::render_json(p).dump(2) << "\n";
+  else if (o.format == Format::Markdown) std::cout << plan::render_markdown(p, o.spec);
   else std::cout << plan::render_text(p);
   if (!o.out.empty()) {
     // A saved plan carries its spec and the state it was made against, so
@@ -68,7 +69,8 @@ void add_plan(CLI::App& app, int* exit_code) {
   cmd->add_option("--state", o->state, "live (the kernel) or a snapshot FILE")->capture_default_str();
   cmd->add_option("-o,--out", o->out, "save the plan for 'natc apply PLAN'");
   cmd->add_flag("--detailed-exitcode", o->detailed, "exit 0: no changes, 2: changes, 1: error");
-  add_kernel_options(*cmd, &o->k, /*markdown=*/true);
+  add_kernel_options(*cmd, &o->k);
+  add_format_option(*cmd, &o->format, /*markdown=*/true);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }
 

@@ -33,14 +33,13 @@ Phases::~Phases() {
   if (on_ && !line_.empty()) std::cerr << "natc: " << line_ << "\n";
 }
 
-void add_kernel_options(CLI::App& cmd, KernelOptions* o, bool markdown) {
+void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
   cmd.add_flag("-v,--verbose", o->verbose, "print how long each phase took");
   cmd.add_option("--netns", o->netns, "act on network namespace /run/netns/NAME");
   cmd.add_option("--sysctl-dir", o->paths.sysctl_dir, "where 90-natc.conf lives")->capture_default_str();
   cmd.add_option("--proc-sys", o->paths.proc_sys, "the live sysctl tree")->capture_default_str();
   cmd.add_option("--lock", o->lock, "lock file serialising natc processes")->capture_default_str();
   cmd.add_option("--lock-wait", o->lock_wait, "seconds to wait for the lock")->capture_default_str();
-  add_format_option(cmd, &o->format, markdown);
 }
 
 std::unique_ptr<kernel::Kernel> open_kernel(const KernelOptions& o) {

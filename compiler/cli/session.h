@@ -22,7 +22,6 @@ struct KernelOptions {
   sysctl::Paths paths;
   bool yes = false;
   bool verbose = false;
-  Format format = Format::Text;
 };
 
 // -v: how long each phase took, on stderr.
@@ -37,7 +36,7 @@ class Phases {
   std::string line_;
   long long last_us_;
 };
-void add_kernel_options(CLI::App& cmd, KernelOptions* o, bool markdown = false);
+void add_kernel_options(CLI::App& cmd, KernelOptions* o);
 
 // Enters --netns (if any) and opens netlink: throws kernel::Error.
 std::unique_ptr<kernel::Kernel> open_kernel(const KernelOptions& o);

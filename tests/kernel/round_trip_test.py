@@ -119,6 +119,21 @@ class Gateway(unittest.TestCase):
         self.natc("apply", self.spec(changed, "changed.yaml"), "--yes")
         self.assertEqual(held.say("two"), "echo two")
 
+    def test_the_ruleset_loads_before_its_interfaces_exist(self):
+        # As at boot: natc.service runs before network-pre.target, when eth0
+        # does not exist yet. Interfaces are matched by name, so it loads.
+        t = Topology(wire=False)
+        self.addCleanup(t.close)
+        r = subprocess.run([NATC, "apply", self.spec(GATEWAY), "--yes", "--netns", t.ns["gw"],
+                            "--sysctl-dir", self.sysctl_dir, "--lock", self.lock], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("eth0", t.run(t.ns["gw"], "ip", "link").stdout)
+        t.wire()
+        t.serve("inet", 8000, "inet")
+        t.serve("lan", 80, "lan")
+        self.assertEqual(t.fetch("lan", "http://203.0.113.2:8000/"), "inet 203.0.113.1")
+        self.assertEqual(t.fetch("inet", "http://203.0.113.1:8080/"), "lan 203.0.113.2")
+
     def test_a_foreign_table_is_byte_identical_after_apply_and_destroy(self):
         docker = ("table ip nat {\n chain PREROUTING {\n type nat hook prerouting priority dstnat; policy accept;\n"
                   " fib daddr type local counter jump DOCKER\n }\n chain DOCKER {\n iifname != \"docker0\" tcp dport 8080 "

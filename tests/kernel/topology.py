@@ -67,13 +67,18 @@ def sh(*argv, check=True, input=None):
 
 
 class Topology:
-    def __init__(self):
+    def __init__(self, wire=True):
         self.id = uuid.uuid4().hex[:6]
         self.ns = {name: f"natc-{name}-{self.id}" for name in ("gw", "inet", "lan", "other")}
         self.procs = []
         for ns in self.ns.values():
             sh("ip", "netns", "add", ns)
             self.run(ns, "ip", "link", "set", "lo", "up")
+        if wire:
+            self.wire()
+
+    def wire(self):
+        """The links; a test of boot order creates them after natc applied."""
         self.link("gw", "eth0", "203.0.113.1/24", "inet", "203.0.113.2/24")
         self.link("gw", "eth1", "10.0.0.1/24", "lan", "10.0.0.5/24", gw="10.0.0.1")
         self.link("gw", "eth2", "10.9.0.1/24", "other", "10.9.0.5/24", gw="10.9.0.1")
