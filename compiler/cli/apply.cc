@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/lock.h"
+#include "conntrack/conntrack.h"
 #include "cli/session.h"
 #include "nft/build.h"
 
@@ -15,6 +16,7 @@ constexpr int kAttempts = 3;  // re-plans when someone else changed the ruleset
 
 struct Options {
   std::string file;
+  bool keep_flows = false;
   KernelOptions k;
 };
 
@@ -68,6 +70,7 @@ int run(const Options& o) {
         return 1;
       }
       plan::Plan p = make_plan(fe, state);                    // diff
+      count_resets(p);
       phases.done("plan");
       std::cout << plan::render_text(p);
       if (p.empty()) return 0;
@@ -97,6 +100,13 @@ int run(const Options& o) {
         return 1;
       }
       phases.done("sysctl");
+      // After the commit, so new connections already take the new rule;
+      // only the moved forwards' old flows go, never a flush.
+      if (!o.keep_flows && !p.resets.empty()) {
+        size_t n = conntrack::delete_flows(p.resets);
+        std::cout << "Reset " << n << (n == 1 ? " flow" : " flows") << " of moved or removed port forwards.\n";
+      }
+      phases.done("conntrack");
       std::cout << "Apply complete. " << p.batch.ops.size() << " kernel operations in one transaction.\n";
       return 0;
     }
@@ -113,6 +123,7 @@ void add_apply(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("apply", "make the kernel match a spec (or a saved plan)");
   cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, or a plan saved with 'natc plan -o'")->required();
   cmd->add_flag("-y,--yes", o->k.yes, "apply without asking");
+  cmd->add_flag("--keep-flows", o->keep_flows, "keep the flows of moved or removed port forwards");
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

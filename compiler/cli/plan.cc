@@ -37,6 +37,7 @@ int run(const Options& o) {
     return 1;
   }
   plan::Plan p = make_plan(fe, state);
+  if (o.state == "live") count_resets(p);  // a snapshot holds no flows
   if (o.format == Format::Json) std::cout << plan::render_json(p).dump(2) << "\n";
   else if (o.format == Format::Markdown) std::cout << plan::render_markdown(p, o.spec);
   else std::cout << plan::render_text(p);

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "conntrack/conntrack.h"
 #include "nft/build.h"
 
 namespace natc::cli {
@@ -77,6 +79,28 @@ plan::Plan make_plan(const Frontend& fe, const State& s) {
   sysctl::plan_sysctls(fe.ir, s.sysctls, p);
   p.batch.genid = s.live.genid;
   return p;
+}
+
+void count_resets(plan::Plan& p) {
+  if (p.resets.empty()) return;
+  std::map<std::string, size_t> per_entry;
+  try {
+    for (const auto& f : conntrack::dump())
+      for (const auto& t : p.resets)
+        if (conntrack::matches(t, f)) {
+          ++per_entry[t.entry];
+          break;
+        }
+  } catch (const conntrack::Error& e) {
+    std::cerr << "natc: " << e.what() << "; flow counts unknown\n";
+    return;
+  }
+  for (auto& c : p.changes) {
+    bool resets = std::any_of(p.resets.begin(), p.resets.end(), [&](auto& t) { return t.entry == c.entry; });
+    if (!resets) continue;
+    size_t n = per_entry[c.entry];
+    c.detail += ", " + std::to_string(n) + (n == 1 ? " flow" : " flows") + " will be reset";
+  }
 }
 
 void report_at_entry(const Frontend& fe, base::Code code, const std::string& origin, const std::string& message) {

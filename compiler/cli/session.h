@@ -53,6 +53,10 @@ State snapshot_state(const kernel::Snapshot& s);
 // Plans the whole change: ruleset and sysctls.
 plan::Plan make_plan(const Frontend& fe, const State& s);
 
+// Appends to each changed port forward how many of its flows apply will
+// reset ("47 flows will be reset"), from the live conntrack table.
+void count_resets(plan::Plan& p);
+
 // "spec.yaml:12:5: error[E4001]: MESSAGE" at the spec entry named `origin`
 // (an element's or rule's name), or for the whole file when none matches.
 void report_at_entry(const Frontend& fe, base::Code code, const std::string& origin, const std::string& message);

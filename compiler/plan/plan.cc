@@ -30,6 +30,32 @@ Op rule_op(K kind, const std::string& chain, const nft::Rule* rule, uint64_t han
   return op;
 }
 
+// A DNAT map's element as the translation it made. natc's DNAT maps are the
+// maps to address . port; in their keys an address is the destination
+// unless the map matches sources ("_src") and has no destination ("_local").
+std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e) {
+  if (!s.is_map() || s.data != std::vector<nft::Data>{nft::Data::Addr, nft::Data::Port}) return std::nullopt;
+  conntrack::Translation t;
+  t.entry = e.comment;
+  bool has_destination = s.name.find("_local") == std::string::npos;
+  size_t addresses = 0;
+  for (const nft::Part& p : e.key) {
+    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
+      ++addresses;
+      bool is_source = s.name.ends_with("_src") && addresses == 1;
+      if (has_destination && !is_source) t.destination = r->first;
+    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
+      t.proto = uint8_t(*proto);
+    } else {
+      t.port = std::get<uint16_t>(p);
+    }
+  }
+  if (e.data.size() != 2) return std::nullopt;
+  t.target = std::get<ir::AddrRange>(e.data[0]).first;
+  t.target_port = std::get<uint16_t>(e.data[1]);
+  return t;
+}
+
 // A set's identity in the kernel: its type, not how natc names the fields.
 struct Signature {
   uint32_t key_type, key_len, data;
@@ -123,7 +149,12 @@ class Differ {
         new_sets_.push_back(&s);
         for (const auto& e : s.elements) added_.push_back({&s, e});
         if (l && l->known)
-          for (const auto& e : l->set.elements) removed_.push_back({&s, e});
+          for (const auto& e : l->set.elements) {
+            removed_.push_back({&s, e});
+            bool kept = std::any_of(s.elements.begin(), s.elements.end(),
+                                    [&](const nft::Element& n) { return n.key == e.key && n.data == e.data; });
+            if (!kept) reset(l->set, e);
+          }
         continue;
       }
       element_diff(s, l->set);
@@ -133,7 +164,7 @@ class Differ {
       if (wanted) continue;
       del_sets_.push_back(l.set);
       rewrite_all_ = true;  // rules may still refer to it
-      for (const auto& e : l.set.elements) removed_.push_back({nullptr, e});
+      for (const auto& e : l.set.elements) removed_.push_back({nullptr, e}), reset(l.set, e);
       if (l.set.elements.empty()) p_.changes.push_back({Action::Remove, "set " + l.set.name, ""});
     }
   }
@@ -154,6 +185,7 @@ class Differ {
       if (it != have.end()) {
         del.push_back(*it->second);
         removed_.push_back({&want, *it->second});
+        if (it->second->data != e.data) reset(want, *it->second);  // a rename alone resets nothing
         have.erase(it);
       }
       add.push_back(e);
@@ -162,6 +194,7 @@ class Differ {
     for (const auto& [k, e] : have) {
       del.push_back(*e);
       removed_.push_back({&want, *e});
+      reset(want, *e);
     }
     if (!del.empty()) del_elems_.push_back(set_op(K::DelElems, want, std::move(del)));
     if (!add.empty()) add_elems_.push_back(set_op(K::AddElems, want, std::move(add)));
@@ -274,6 +307,10 @@ class Differ {
       else if (!b.add.empty()) p_.changes.push_back({Action::Add, entry, list(b.add)});
       else p_.changes.push_back({Action::Remove, entry, list(b.del)});
     }
+  }
+
+  void reset(const nft::Set& s, const nft::Element& e) {
+    if (auto t = translation_of(s, e)) p_.resets.push_back(std::move(*t));
   }
 
   const nft::Table& want_;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "conntrack/translation.h"
 #include "kernel/kernel.h"
 #include "nft/model.h"
 
@@ -35,6 +36,9 @@ struct Plan {
   bool remove_file = false;   // destroy
   std::string file_content;
   std::optional<std::string> old_file;  // what the file held before, for rollback
+  // Port forwards whose target moves or goes away: their old flows are
+  // deleted after the commit, so new connections take the new rule.
+  std::vector<conntrack::Translation> resets;
   bool empty() const { return batch.ops.empty() && sysctls.empty() && !write_file && !remove_file; }
 };
 

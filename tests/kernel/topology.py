@@ -52,7 +52,7 @@ def serve(c):
             data = c.recv(4096)
             if not data:
                 return
-            c.sendall(b"echo " + data)
+            c.sendall(sys.argv[2].encode() + b" " + data)
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
@@ -111,8 +111,8 @@ class Topology:
             time.sleep(0.05)
         raise RuntimeError(f"no server came up on {host}:{port}")
 
-    def serve_lines(self, host, port):
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", LINE_SERVER, str(port)],
+    def serve_lines(self, host, port, tag="echo"):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns[host], sys.executable, "-c", LINE_SERVER, str(port), tag],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
         self.wait_listening(host, port)
@@ -125,9 +125,12 @@ class Topology:
 
         class Flow:
             def say(self, text):
-                p.stdin.write(text + "\n")
-                p.stdin.flush()
-                return p.stdout.readline().strip()
+                try:
+                    p.stdin.write(text + "\n")
+                    p.stdin.flush()
+                except BrokenPipeError:
+                    return None
+                return p.stdout.readline().strip() or None
         return Flow()
 
     def fetch(self, host, url, timeout=2):

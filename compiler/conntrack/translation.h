@@ -1,0 +1,23 @@
+// What a port forward translated: the flows to delete when its target moves
+// or it goes away. Plain data, shared by plan/ (which finds them) and
+// conntrack/ (which deletes them).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/net.h"
+
+namespace natc::conntrack {
+
+struct Translation {
+  std::string entry;  // the spec entry, for messages
+  uint8_t proto = 0;
+  uint16_t port = 0;  // as the flow arrived
+  std::optional<base::Addr> destination;
+  base::Addr target;  // the old target, answering in the reply direction
+  uint16_t target_port = 0;
+};
+
+}  // namespace natc::conntrack
