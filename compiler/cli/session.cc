@@ -98,8 +98,7 @@ void count_resets(plan::Plan& p) {
   for (auto& c : p.changes) {
     bool resets = std::any_of(p.resets.begin(), p.resets.end(), [&](auto& t) { return t.entry == c.entry; });
     if (!resets) continue;
-    size_t n = per_entry[c.entry];
-    c.detail += ", " + std::to_string(n) + (n == 1 ? " flow" : " flows") + " will be reset";
+    c.flows_reset = per_entry[c.entry];
   }
 }
 

@@ -353,7 +353,11 @@ std::string summary(const Plan& p) {
 
 std::string render_text(const Plan& p) {
   std::string out;
-  for (const auto& c : p.changes) out += std::string("  ") + mark(c.action) + " " + c.entry + (c.detail.empty() ? "" : ": " + c.detail) + "\n";
+  for (const auto& c : p.changes) {
+    out += std::string("  ") + mark(c.action) + " " + c.entry + (c.detail.empty() ? "" : ": " + c.detail);
+    if (c.flows_reset) out += ", " + std::to_string(*c.flows_reset) + (*c.flows_reset == 1 ? " flow" : " flows") + " will be reset";
+    out += "\n";
+  }
   for (const auto& s : p.sysctls)
     out += "  ~ sysctl " + s.key + ": " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + "\n";
   if (p.write_file) out += "  ~ file 90-natc.conf: rewritten\n";
@@ -373,7 +377,8 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
   out += "\n| | entry | change |\n|---|---|---|\n";
   for (const auto& c : p.changes)
     out += std::string("| ") + (c.action == Action::Add ? "➕" : c.action == Action::Change ? "✏️" : "➖") + " | `" +
-           cell(c.entry) + "` | " + cell(c.detail) + " |\n";
+           cell(c.entry) + "` | " + cell(c.detail) +
+           (c.flows_reset ? " (" + std::to_string(*c.flows_reset) + " flows will be reset)" : "") + " |\n";
   for (const auto& s : p.sysctls)
     out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
   if (p.write_file) out += "| ✏️ | `90-natc.conf` | rewritten |\n";
@@ -382,10 +387,13 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
 
 nlohmann::json render_json(const Plan& p) {
   nlohmann::json changes = nlohmann::json::array();
-  for (const auto& c : p.changes)
-    changes.push_back({{"action", c.action == Action::Add ? "add" : c.action == Action::Change ? "change" : "remove"},
-                       {"entry", c.entry},
-                       {"detail", c.detail}});
+  for (const auto& c : p.changes) {
+    nlohmann::json j = {{"action", c.action == Action::Add ? "add" : c.action == Action::Change ? "change" : "remove"},
+                        {"entry", c.entry},
+                        {"detail", c.detail}};
+    if (c.flows_reset) j["flows_reset"] = *c.flows_reset;
+    changes.push_back(std::move(j));
+  }
   nlohmann::json sysctls = nlohmann::json::array();
   for (const auto& s : p.sysctls) sysctls.push_back({{"key", s.key}, {"from", s.from}, {"to", s.to}});
   return {{"changes", std::move(changes)},

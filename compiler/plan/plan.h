@@ -20,6 +20,7 @@ struct Change {
   Action action;
   std::string entry;   // spec entry name (element comment), or "chain forward", "table"
   std::string detail;  // what changes, in the spec's terms
+  std::optional<size_t> flows_reset;  // established flows apply deletes (live plans only)
 };
 
 struct SysctlChange {
