@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   natc::cli::add_apply(app, &exit_code);     // ... plan, then one atomic batch, then sysctls
   natc::cli::add_snapshot(app, &exit_code);  // live table + sysctls as JSON for plan --state
   natc::cli::add_destroy(app, &exit_code);   // remove natc's table and sysctl file
+  natc::cli::add_status(app, &exit_code);    // conntrack usage, drops, flows per entry, drift
   natc::cli::add_generate(app, &exit_code);  // hidden: completion and man page from this table
   try {
     app.parse(argc, argv);

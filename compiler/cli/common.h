@@ -44,6 +44,7 @@ void add_plan(CLI::App& app, int* exit_code);
 void add_apply(CLI::App& app, int* exit_code);
 void add_snapshot(CLI::App& app, int* exit_code);
 void add_destroy(CLI::App& app, int* exit_code);
+void add_status(CLI::App& app, int* exit_code);
 // Hidden: `natc __generate bash|man` writes the completion script or the
 // man page from the command line's own definition, so neither can drift.
 void add_generate(CLI::App& app, int* exit_code);

@@ -30,32 +30,6 @@ Op rule_op(K kind, const std::string& chain, const nft::Rule* rule, uint64_t han
   return op;
 }
 
-// A DNAT map's element as the translation it made. natc's DNAT maps are the
-// maps to address . port; in their keys an address is the destination
-// unless the map matches sources ("_src") and has no destination ("_local").
-std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e) {
-  if (!s.is_map() || s.data != std::vector<nft::Data>{nft::Data::Addr, nft::Data::Port}) return std::nullopt;
-  conntrack::Translation t;
-  t.entry = e.comment;
-  bool has_destination = s.name.find("_local") == std::string::npos;
-  size_t addresses = 0;
-  for (const nft::Part& p : e.key) {
-    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
-      ++addresses;
-      bool is_source = s.name.ends_with("_src") && addresses == 1;
-      if (has_destination && !is_source) t.destination = r->first;
-    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
-      t.proto = uint8_t(*proto);
-    } else {
-      t.port = std::get<uint16_t>(p);
-    }
-  }
-  if (e.data.size() != 2) return std::nullopt;
-  t.target = std::get<ir::AddrRange>(e.data[0]).first;
-  t.target_port = std::get<uint16_t>(e.data[1]);
-  return t;
-}
-
 // A set's identity in the kernel: its type, not how natc names the fields.
 struct Signature {
   uint32_t key_type, key_len, data;
@@ -329,6 +303,32 @@ class Differ {
 char mark(Action a) { return a == Action::Add ? '+' : a == Action::Change ? '~' : '-'; }
 
 }  // namespace
+
+// A DNAT map's element as the translation it made. natc's DNAT maps are the
+// maps to address . port; in their keys an address is the destination
+// unless the map matches sources ("_src") and has no destination ("_local").
+std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e) {
+  if (!s.is_map() || s.data != std::vector<nft::Data>{nft::Data::Addr, nft::Data::Port}) return std::nullopt;
+  conntrack::Translation t;
+  t.entry = e.comment;
+  bool has_destination = s.name.find("_local") == std::string::npos;
+  size_t addresses = 0;
+  for (const nft::Part& p : e.key) {
+    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
+      ++addresses;
+      bool is_source = s.name.ends_with("_src") && addresses == 1;
+      if (has_destination && !is_source) t.destination = r->first;
+    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
+      t.proto = uint8_t(*proto);
+    } else {
+      t.port = std::get<uint16_t>(p);
+    }
+  }
+  if (e.data.size() != 2) return std::nullopt;
+  t.target = std::get<ir::AddrRange>(e.data[0]).first;
+  t.target_port = std::get<uint16_t>(e.data[1]);
+  return t;
+}
 
 Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live).run(); }
 

@@ -43,6 +43,9 @@ struct Plan {
   bool empty() const { return batch.ops.empty() && sysctls.empty() && !write_file && !remove_file; }
 };
 
+// The translation a DNAT map element makes, if `e` is one.
+std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e);
+
 // The ruleset part: what turns `live` into `desired`.
 Plan diff(const nft::Table& desired, const kernel::Live& live);
 // Deleting natc's table, if there is one.

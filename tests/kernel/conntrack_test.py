@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Conntrack-aware apply, judged by `conntrack -L` and by held connections.
 Usage: conntrack_test.py NATC   (exit 77: not root)"""
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,49 @@ port_forwards:
   - {name: other, ingress: wan, protocol: tcp, port: 7001, to: "10.0.0.5:7001"}
 """
 MOVED = SPEC.replace('to: "10.0.0.5:7000"', 'to: "10.9.0.5:7000"')
+
+
+METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
+LABEL_VALUE = r'"(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(rf"^({METRIC})(\{{{LABEL}={LABEL_VALUE}(?:,{LABEL}={LABEL_VALUE})*\}})? "
+                    r"(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|NaN|[+-]Inf)$")
+
+
+def check_exposition(text):
+    """A strict reader of the Prometheus text format (0.0.4): every line is
+    HELP, TYPE or a sample; TYPE once per metric, before its samples; a
+    metric's samples together; no series twice; counters end in _total."""
+    assert text.endswith("\n"), "no final newline"
+    typed, seen_series, done, current = {}, set(), set(), None
+    values = {}
+    for n, line in enumerate(text[:-1].split("\n"), 1):
+        if line.startswith("# HELP "):
+            assert re.match(rf"^# HELP {METRIC} .+$", line), f"line {n}: bad HELP"
+            continue
+        if line.startswith("# TYPE "):
+            m = re.match(rf"^# TYPE ({METRIC}) (counter|gauge|histogram|summary|untyped)$", line)
+            assert m, f"line {n}: bad TYPE"
+            assert m.group(1) not in typed, f"line {n}: TYPE twice for {m.group(1)}"
+            typed[m.group(1)] = m.group(2)
+            continue
+        assert not line.startswith("#"), f"line {n}: stray comment"
+        m = SAMPLE.match(line)
+        assert m, f"line {n}: not a sample: {line!r}"
+        name = m.group(1)
+        assert name in typed, f"line {n}: {name} has no TYPE before it"
+        if typed[name] == "counter":
+            assert name.endswith("_total"), f"line {n}: counter {name} does not end in _total"
+        if name != current:
+            assert name not in done, f"line {n}: samples of {name} are not together"
+            if current:
+                done.add(current)
+            current = name
+        series = name + (m.group(2) or "")
+        assert series not in seen_series, f"line {n}: {series} twice"
+        seen_series.add(series)
+        values[series] = float(m.group(3))
+    return values
 
 
 class ConntrackAware(unittest.TestCase):
@@ -95,6 +140,65 @@ class ConntrackAware(unittest.TestCase):
         self.assertIn("Reset 1 flow", out)
         self.assertEqual(self.flows_from("10.0.0.5", 7000), [])
         self.assertEqual(len(self.flows_from("10.0.0.5", 7001)), 1)
+
+    def status(self, *args):
+        return self.natc("status", *args)
+
+    def test_status_counts_what_conntrack_counts(self):
+        self.hold_flows()
+        spec = self.spec(SPEC, "spec.yaml")
+        st = json.loads(self.status(spec, "--format", "json"))
+        judge = int(self.t.run(self.t.ns["gw"], "conntrack", "-C").stdout.strip())
+        self.assertEqual(st["conntrack"]["count"], judge)
+        max_ = int(self.t.run(self.t.ns["gw"], "cat", "/proc/sys/net/netfilter/nf_conntrack_max").stdout)
+        self.assertEqual(st["conntrack"]["max"], max_)
+        forwards = {f["entry"]: f["flows"] for f in st["port_forwards"]}
+        self.assertEqual(forwards, {"chat": len(self.flows_from("10.0.0.5", 7000)),
+                                    "other": len(self.flows_from("10.0.0.5", 7001))})
+        self.assertEqual(forwards, {"chat": 1, "other": 1})
+        subnets = {s["entry"]: s["flows"] for s in st["subnets"]}
+        self.assertEqual(subnets["office"], 1)  # the held outbound connection
+        ports = {(p["protocol"], p["port"]): p["flows"] for p in st["top_destination_ports"]}
+        self.assertEqual(ports[("tcp", "7000")], 1)
+        self.assertFalse(st["drift"]["differs"])
+        moved = json.loads(self.status(self.spec(MOVED, "moved.yaml"), "--format", "json"))
+        self.assertTrue(moved["drift"]["differs"])
+        for reason in ("insert_failed", "drop", "early_drop"):
+            self.assertIn(reason, st["drops"])
+
+    def test_status_alerts_above_alert_percent(self):
+        self.hold_flows()
+        # 3 flows over the spec's threshold? Only with a tiny max: use
+        # --proc-sys with a count and max that cross 80%.
+        proc = os.path.join(self.dir, "proc")
+        os.makedirs(os.path.join(proc, "net", "netfilter"))
+        for key, value in (("nf_conntrack_count", "900"), ("nf_conntrack_max", "1000")):
+            with open(os.path.join(proc, "net", "netfilter", key), "w") as f:
+                f.write(value + "\n")
+        text = self.status(self.spec(SPEC + "conntrack: {alert_percent: 85}\n", "alert.yaml"), "--proc-sys", proc)
+        self.assertIn("900 of 1000 entries (90%)", text)
+        self.assertIn("ALERT: above 85%", text)
+        quiet = self.status(self.spec(SPEC + "conntrack: {alert_percent: 95}\n", "quiet.yaml"), "--proc-sys", proc)
+        self.assertNotIn("ALERT", quiet)
+
+    def test_prometheus_output_is_valid_exposition_format(self):
+        self.hold_flows()
+        text = self.status(self.spec(SPEC, "spec.yaml"), "--format", "prometheus")
+        values = check_exposition(text)
+        self.assertEqual(values['natc_port_forward_flows{entry="chat"}'], 1)
+        self.assertEqual(values["natc_drift"], 0)
+        self.assertEqual(values["natc_conntrack_entries"],
+                         int(self.t.run(self.t.ns["gw"], "conntrack", "-C").stdout.strip()))
+        self.assertIn('natc_conntrack_drops_total{reason="insert_failed"}', values)
+
+    def test_the_exposition_checker_rejects_what_it_should(self):
+        for bad in ("natc_x 1\n",                                   # no TYPE
+                    "# TYPE natc_x gauge\nnatc_x{a=\"b} 1\n",          # unterminated label
+                    "# TYPE natc_x counter\nnatc_x 1\n",             # counter without _total
+                    "# TYPE natc_x gauge\nnatc_x 1\nnatc_x 2\n",      # series twice
+                    "# TYPE natc_x gauge\nnatc_x 1"):                # no final newline
+            with self.assertRaises(AssertionError):
+                check_exposition(bad)
 
     def test_renaming_a_forward_resets_nothing(self):
         self.hold_flows()

@@ -11,6 +11,8 @@ out=$(timeout 180 tools/demo 2>&1) || { echo "$out"; fail "tools/demo exited non
 grep -q "the internet host saw the client as 203.0.113.50" <<<"$out" || { echo "$out"; fail "no outbound NAT"; }
 grep -q "the DMZ web server saw the client as 203.0.113.2" <<<"$out" || { echo "$out"; fail "no port forward"; }
 grep -q "No changes. The kernel matches the spec." <<<"$out" || fail "second plan not empty"
+grep -q "^conntrack: [0-9]* of [0-9]* entries" <<<"$out" || { echo "$out"; fail "no natc status"; }
+grep -q "^drift: none" <<<"$out" || fail "status reports drift"
 [ "$(leftovers)" -eq 0 ] || fail "namespaces left after a full run"
 
 # Interrupted as a person would: Ctrl-C (SIGINT) once the gateway exists.
