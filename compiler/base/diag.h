@@ -51,6 +51,9 @@ enum class Severity { Error, Warning };
   X(PoolCapacity, "W3005", Warning)                                            \
   X(SubnetOverlap, "W3006", Warning)                                           \
   X(UnusedPool, "W3007", Warning)                                              \
+  X(ConntrackMemoryLive, "W3008", Warning)                                     \
+  X(BucketsLoad, "W3009", Warning)                                             \
+  X(PoolBusy, "W3010", Warning)                                                \
   X(KernelRefused, "E4001", Error)                                             \
   X(StalePlan, "E4002", Error)                                                 \
   X(SysctlRefused, "E4003", Error)

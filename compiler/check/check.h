@@ -3,6 +3,10 @@
 // its own file; all collect and keep going.
 #pragma once
 
+#include <map>
+#include <optional>
+#include <string>
+
 #include "base/diag.h"
 #include "ir/ir.h"
 #include "spec/spec.h"
@@ -22,6 +26,18 @@ void pool_ranges(const ir::Ir& ir, base::Diagnostics& diags);
 
 // Warnings.
 void lints(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
+
+// What `natc validate --live` reads from the running machine.
+struct LiveFacts {
+  std::optional<uint64_t> mem_total;  // bytes (MemTotal)
+  std::optional<uint64_t> max, buckets;  // nf_conntrack_max, nf_conntrack_buckets now
+  // Per pool name: the most flows it carries now to one destination
+  // address, port and protocol, and which destination that is.
+  std::map<std::string, std::pair<uint64_t, std::string>> pool_busiest;
+};
+// Warnings that need the machine: conntrack memory against MemTotal,
+// max against buckets, pool capacity against the flows of now.
+void live_lints(const spec::Spec& spec, const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
 
 // Whether two interface matches can select the same packet.
 bool interfaces_overlap(const ir::IfMatch& a, const ir::IfMatch& b);

@@ -200,6 +200,20 @@ class ConntrackAware(unittest.TestCase):
             with self.assertRaises(AssertionError):
                 check_exposition(bad)
 
+    def test_validate_live_sees_a_busy_pool(self):
+        # One address, two ports: two flows to one destination fill it.
+        spec = self.spec(SPEC.replace("{name: office, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}",
+                                      "{name: office, cidr: 10.0.0.0/24, egress: wan, snat: {pool: tiny}}")
+                         + "snat_pools: [{name: tiny, addresses: 203.0.113.1, ports: 40000-40001}]\n", "pool.yaml")
+        self.natc("apply", spec, "--yes")
+        first = self.t.connect("lan", "203.0.113.2", 7100)
+        second = self.t.connect("lan", "203.0.113.2", 7100)
+        self.assertEqual(first.say("x"), "far x")
+        self.assertEqual(second.say("y"), "far y")
+        r = subprocess.run([NATC, "validate", spec, "--live", "--netns", self.t.ns["gw"]], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning[W3010]: SNAT pool 'tiny' carries 2 flows to 203.0.113.2 tcp/7100 now, of about 2", r.stderr)
+
     def test_renaming_a_forward_resets_nothing(self):
         self.hold_flows()
         renamed = SPEC.replace("name: chat", "name: talk")

@@ -84,3 +84,33 @@ TEST_CASE("lints stay quiet on a spec with errors") {
   auto clean = front(forwards("  - {name: a, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.9}\n"));
   CHECK(clean.codes() == "W3002");
 }
+
+TEST_CASE("live lints weigh the spec against the machine") {
+  auto r = front(
+      "version: 1\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: {pool: p}}]\n"
+      "snat_pools: [{name: p, addresses: 203.0.113.1, ports: 40000-40009}]\n"
+      "conntrack: {max: 4000000, buckets: 65536}\n");
+  REQUIRE(r.diags.errors() == 0);
+  check::LiveFacts f;
+  f.mem_total = uint64_t(4) << 30;  // 4 GiB: a full table of 4M entries is ~1.5 GiB
+  f.pool_busiest["p"] = {6, "198.51.100.7 tcp/443"};
+  base::Diagnostics d;
+  check::live_lints(*r.spec, r.ir, f, d);
+  std::string codes;
+  for (const auto& x : d.all()) codes += std::string(base::code_id(x.code)) + " ";
+  CHECK(codes == "W3008 W3009 W3010 ");
+  CHECK(d.all()[2].message == "SNAT pool 'p' carries 6 flows to 198.51.100.7 tcp/443 now, of about 10 it can hold for one destination");
+
+  check::LiveFacts roomy;
+  roomy.mem_total = uint64_t(64) << 30;
+  roomy.pool_busiest["p"] = {5, "198.51.100.7 tcp/443"};  // exactly half: fine
+  auto ok = front(
+      "version: 1\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: {pool: p}}]\n"
+      "snat_pools: [{name: p, addresses: 203.0.113.1, ports: 40000-40009}]\n"
+      "conntrack: {max: 262144, buckets: 65536}\n");
+  base::Diagnostics quiet;
+  check::live_lints(*ok.spec, ok.ir, roomy, quiet);
+  CHECK(quiet.all().empty());
+}
