@@ -28,6 +28,7 @@ struct Options {
 struct Count {
   std::string name, detail;
   uint64_t flows = 0;
+  std::optional<nft::Counter> traffic;  // packets and bytes, both directions
 };
 
 struct Status {
@@ -55,6 +56,16 @@ std::optional<uint64_t> number(const sysctl::Paths& p, const std::string& key) {
 // What natc's live table says about its entries: DNAT elements, subnet
 // set elements and pool ranges, each with its spec name.
 void entries_from_table(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Status& st) {
+  // Packets and bytes per entry: the counters of natc's counting sets
+  // (dnat_accept*, and the subnet sets), summed by element name.
+  std::map<std::string, nft::Counter> traffic;
+  for (const auto& ls : live.sets)
+    if (ls.set.counter)
+      for (const auto& e : ls.set.elements)
+        if (e.counter) traffic[e.comment].packets += e.counter->packets, traffic[e.comment].bytes += e.counter->bytes;
+  auto with_traffic = [&](Count& c) {
+    if (auto it = traffic.find(c.name); it != traffic.end()) c.traffic = it->second;
+  };
   std::map<std::string, Count> forwards, subnets;
   std::vector<std::pair<std::string, ir::AddrRange>> pool_ranges;
   for (const auto& ls : live.sets) {
@@ -91,8 +102,8 @@ void entries_from_table(const kernel::Live& live, const std::vector<conntrack::F
     for (const auto& [pool, range] : pool_ranges)
       if (range.contains(f.reply.dst)) ++per_address[{pool, f.reply.dst}];
   for (const auto& [k, n] : per_address) st.pool_addresses.push_back({k.first, base::to_string(k.second), n});
-  for (auto& [k, c] : forwards) st.forwards.push_back(c);
-  for (auto& [k, c] : subnets) st.subnets.push_back(c);
+  for (auto& [k, c] : forwards) with_traffic(c), st.forwards.push_back(c);
+  for (auto& [k, c] : subnets) with_traffic(c), st.subnets.push_back(c);
   std::map<std::pair<uint8_t, uint16_t>, uint64_t> ports;
   for (const auto& f : flows)
     if (f.orig.dport) ++ports[{f.proto, f.orig.dport}];
@@ -138,6 +149,14 @@ void prometheus(const Status& st) {
   for (const auto& c : st.forwards) o << "natc_port_forward_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
   metric("natc_subnet_flows", "gauge", "Translated conntrack entries from each subnet.");
   for (const auto& c : st.subnets) o << "natc_subnet_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
+  metric("natc_entry_packets_total", "counter", "Packets through each port forward and subnet, both directions.");
+  for (const auto* list : {&st.forwards, &st.subnets})
+    for (const auto& c : *list)
+      if (c.traffic) o << "natc_entry_packets_total{entry=" << label(c.name) << "} " << c.traffic->packets << "\n";
+  metric("natc_entry_bytes_total", "counter", "Bytes through each port forward and subnet, both directions.");
+  for (const auto* list : {&st.forwards, &st.subnets})
+    for (const auto& c : *list)
+      if (c.traffic) o << "natc_entry_bytes_total{entry=" << label(c.name) << "} " << c.traffic->bytes << "\n";
   metric("natc_snat_pool_address_flows", "gauge", "Conntrack entries per SNAT pool address.");
   for (const auto& c : st.pool_addresses)
     o << "natc_snat_pool_address_flows{pool=" << label(c.name) << ",address=" << label(c.detail) << "} " << c.flows << "\n";
@@ -154,7 +173,11 @@ void prometheus(const Status& st) {
 nlohmann::json json(const Status& st) {
   auto counts = [](const std::vector<Count>& v, const char* a, const char* b) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : v) out.push_back({{a, c.name}, {b, c.detail}, {"flows", c.flows}});
+    for (const auto& c : v) {
+      nlohmann::json j = {{a, c.name}, {b, c.detail}, {"flows", c.flows}};
+      if (c.traffic) j["packets"] = c.traffic->packets, j["bytes"] = c.traffic->bytes;
+      out.push_back(std::move(j));
+    }
     return out;
   };
   nlohmann::json timeouts = nlohmann::json::array();
@@ -191,7 +214,11 @@ void text(const Status& st) {
   auto section = [](const char* title, const std::vector<Count>& v, const char* sep) {
     if (v.empty()) return;
     std::cout << title << "\n";
-    for (const auto& c : v) std::cout << "  " << c.name << (c.detail.empty() ? "" : sep + c.detail) << ": " << c.flows << " flows\n";
+    for (const auto& c : v) {
+      std::cout << "  " << c.name << (c.detail.empty() ? "" : sep + c.detail) << ": " << c.flows << " flows";
+      if (c.traffic) std::cout << ", " << c.traffic->packets << " packets, " << c.traffic->bytes << " bytes";
+      std::cout << "\n";
+    }
   };
   section("port forwards:", st.forwards, " ");
   section("subnets:", st.subnets, " ");

@@ -85,7 +85,8 @@ std::vector<nft::Part> parts_of(const std::vector<Field>& key, Family fam, const
         break;
       }
       case Field::L4Proto: out.push_back(ir::Proto(p[off])); break;
-      case Field::Dport: {
+      case Field::Dport:
+      case Field::Sport: {
         uint16_t v;
         std::memcpy(&v, p + off, 2);
         out.push_back(uint16_t(ntohs(v)));
@@ -191,8 +192,8 @@ class RuleDecoder {
   void payload(nftnl_expr* e) {
     uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
              len = u32(e, NFTNL_EXPR_PAYLOAD_LEN), reg = word_of(u32(e, NFTNL_EXPR_PAYLOAD_DREG));
-    if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2) {
-      regs_[reg] = {Field::Dport, Family::V4};
+    if (base == NFT_PAYLOAD_TRANSPORT_HEADER && (off == 0 || off == 2) && len == 2) {
+      regs_[reg] = {off == 2 ? Field::Dport : Field::Sport, Family::V4};
       return;
     }
     if (base != NFT_PAYLOAD_NETWORK_HEADER || !family_guard_) return fail();
@@ -211,6 +212,7 @@ class RuleDecoder {
     uint32_t len = 0;
     const uint8_t* d = data(e, NFTNL_EXPR_CMP_DATA, &len);
     if (u32(e, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) return fail();
+    if (l.field == Field::Sport) return fail();  // natc never compares a source port
     if (l.field == Field::Dport) return port(d, d);
     ir::Addr a{l.family};
     if (len != a.size()) return fail();
@@ -239,7 +241,7 @@ class RuleDecoder {
   void bitwise(nftnl_expr* e) {
     uint32_t len = 0;
     const uint8_t* mask = data(e, NFTNL_EXPR_BITWISE_MASK, &len);
-    if (regs_.size() == 1 && regs_.count(0) && regs_[0].field != Field::Dport) {
+    if (regs_.size() == 1 && regs_.count(0) && (regs_[0].field == Field::Saddr || regs_[0].field == Field::Daddr)) {
       ir::Addr m{regs_[0].family};
       if (len != m.size()) return fail();
       std::memcpy(m.bytes.data(), mask, len);
@@ -270,6 +272,7 @@ class RuleDecoder {
     uint32_t n1 = 0, n2 = 0;
     const uint8_t* from = data(e, NFTNL_EXPR_RANGE_FROM_DATA, &n1);
     const uint8_t* to = data(e, NFTNL_EXPR_RANGE_TO_DATA, &n2);
+    if (l.field == Field::Sport) return fail();
     if (l.field == Field::Dport) return port(from, to);
     ir::AddrRange r{{l.family}, {l.family}};
     if (n1 != r.first.size() || n2 != n1) return fail();
@@ -416,6 +419,20 @@ std::optional<nft::Set> decode_set(const nftnl_set* s) {
   nft::Set out;
   out.name = nftnl_set_get_str(s, NFTNL_SET_NAME);
   out.interval = flags & NFT_SET_INTERVAL;
+  // Set expressions: natc only ever attaches a counter.
+  struct Exprs {
+    bool counter = false, other = false;
+  } exprs;
+  nftnl_set_expr_foreach(
+      s,
+      [](nftnl_expr* e, void* data) -> int {
+        auto* x = static_cast<Exprs*>(data);
+        (std::string(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) == "counter" ? x->counter : x->other) = true;
+        return 0;
+      },
+      &exprs);
+  if (exprs.other) return std::nullopt;
+  out.counter = exprs.counter;
   auto key = fields_of(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), &out.family);
   if (!key) return std::nullopt;
   out.key = *key;
@@ -435,6 +452,7 @@ bool decode_elements(const nftnl_set* elems, nft::Set& set) {
     std::vector<uint8_t> key, key_end, data;
     bool end = false;
     std::string comment;
+    std::optional<nft::Counter> counter;
   };
   std::vector<Raw> raw;
   nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(elems);
@@ -455,6 +473,15 @@ bool decode_elements(const nftnl_set* elems, nft::Set& set) {
       const void* ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
       r.comment = comment_of(ud, len, NFTNL_UDATA_SET_ELEM_COMMENT);
     }
+    nftnl_set_elem_expr_foreach(
+        e,
+        [](nftnl_expr* x, void* data) -> int {
+          if (std::string(nftnl_expr_get_str(x, NFTNL_EXPR_NAME)) == "counter")
+            *static_cast<std::optional<nft::Counter>*>(data) =
+                nft::Counter{nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS), nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES)};
+          return 0;
+        },
+        &r.counter);
     raw.push_back(std::move(r));
   }
   nftnl_set_elems_iter_destroy(it);
@@ -463,7 +490,7 @@ bool decode_elements(const nftnl_set* elems, nft::Set& set) {
   std::vector<Field> data_as_key;
   for (nft::Data d : data_fields) data_as_key.push_back(d == nft::Data::Addr ? Field::Daddr : Field::Dport);
   auto make = [&](const Raw& r, const uint8_t* end) {
-    nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.comment};
+    nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.comment, r.counter};
     if (set.is_map()) {
       if (r.data.size() != data_len(set.data, set.family)) return false;
       el.data = parts_of(data_as_key, set.family, r.data.data(), nullptr);

@@ -260,6 +260,9 @@ class RuleEncoder {
         case Field::Dport:
           payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word++));
           break;
+        case Field::Sport:
+          payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg32(word++));
+          break;
       }
     }
     nftnl_expr* e = add(nftnl_expr_alloc("lookup"));
@@ -357,6 +360,7 @@ SetPtr encode_set(const nft::Set& s) {
     nftnl_set_set_u32(p, NFTNL_SET_DATA_TYPE, data_type_id(s.data, s.family));
     nftnl_set_set_u32(p, NFTNL_SET_DATA_LEN, data_len(s.data, s.family));
   }
+  if (s.counter) nftnl_set_add_expr(p, nftnl_expr_alloc("counter"));
   return set;
 }
 

@@ -16,7 +16,8 @@ uint32_t field_len(nft::Field f, nft::Family fam) {
     case nft::Field::Saddr:
     case nft::Field::Daddr: return addr_len(fam);
     case nft::Field::L4Proto: return 1;
-    case nft::Field::Dport: return 2;
+    case nft::Field::Dport:
+    case nft::Field::Sport: return 2;
   }
   return 0;
 }
@@ -26,7 +27,8 @@ static uint32_t type_id(nft::Field f, nft::Family fam) {
     case nft::Field::Saddr:
     case nft::Field::Daddr: return fam == nft::Family::V4 ? kTypeIpAddr : kTypeIp6Addr;
     case nft::Field::L4Proto: return kTypeInetProto;
-    case nft::Field::Dport: return kTypeInetService;
+    case nft::Field::Dport:
+    case nft::Field::Sport: return kTypeInetService;
   }
   return 0;
 }

@@ -50,8 +50,9 @@ class TargetSet {
     set_.elements.push_back({{one(a), p, port}, {}, comment});
   }
   bool empty() const { return set_.elements.empty(); }
-  Set take() {
+  Set take(bool counter = false) {
     set_.key = {Field::Daddr, Field::L4Proto, Field::Dport};
+    set_.counter = counter;
     return std::move(set_);
   }
 
@@ -66,9 +67,12 @@ class Builder {
 
   Table run() {
     fwd_.drop_policy = ir_.drop_policy;
-    fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
+    // Forward chain order: the accepts that count per spec entry come
+    // before the general established/related accept, so every packet of a
+    // flow (not only its first) is counted once, against its entry.
     for (Family f : {Family::V4, Family::V6}) forwards(f);
     for (Family f : {Family::V4, Family::V6}) subnets(f);
+    fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
     for (const ir::ForwardRule& r : ir_.rules) explicit_rule(r);
     t_.chains = {std::move(pre_), std::move(post_), std::move(fwd_)};
     return std::move(t_);
@@ -124,10 +128,15 @@ class Builder {
       t_.sets.push_back(std::move(g.map));
     }
     if (!accept.empty()) {
+      // Both directions of a DNAT'd flow: from the client to the target,
+      // and the target's replies. Only DNAT'd connections carry
+      // `ct status dnat`, so neither accepts anything else.
+      std::string set = "dnat_accept" + fam(f);
       fwd_.rules.push_back(rule("port forwards", {}, CtDnat{},
-                                Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, "dnat_accept" + fam(f)},
-                                Accept{}));
-      t_.sets.push_back(accept.take());
+                                Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, set}, Accept{}));
+      fwd_.rules.push_back(rule("port forward replies", {}, CtDnat{},
+                                Lookup{f, {Field::Saddr, Field::L4Proto, Field::Sport}, set}, Accept{}));
+      t_.sets.push_back(accept.take(/*counter=*/true));
     }
     if (!hairpin.empty()) hairpin_rule(f, hairpin.take());
   }
@@ -222,6 +231,13 @@ class Builder {
         case ir::SnatKind::None: break;
       }
       fwd_.rules.push_back(rule("subnets " + via, out, src, Accept{}));
+      // Their replies, for the counters; established only, so nothing
+      // unsolicited reaches the subnet through this rule.
+      std::vector<Stmt> in = iface(s.egress, false);
+      in.push_back(Lookup{f, {Field::Daddr}, g.set.name});
+      in.push_back(CtEstablished{});
+      fwd_.rules.push_back(rule("subnet replies " + via, in, Accept{}));
+      g.set.counter = true;
       t_.sets.push_back(std::move(g.set));
     }
   }
@@ -294,7 +310,8 @@ std::string_view field_type(Field f, Family fam) {
     case Field::Saddr:
     case Field::Daddr: return fam == Family::V4 ? "ipv4_addr" : "ipv6_addr";
     case Field::L4Proto: return "inet_proto";
-    case Field::Dport: return "inet_service";
+    case Field::Dport:
+    case Field::Sport: return "inet_service";
   }
   return "";
 }

@@ -20,17 +20,25 @@ using ir::Proto;
 inline constexpr std::string_view kTable = "natc";  // family inet
 
 // What a set key or map value is made of.
-enum class Field : uint8_t { Saddr, Daddr, L4Proto, Dport };
+enum class Field : uint8_t { Saddr, Daddr, L4Proto, Dport, Sport };
 enum class Data : uint8_t { Addr, Port };
 
 // One part of an element: an address or address range, a protocol, a port.
 using Part = std::variant<AddrRange, Proto, uint16_t>;
 
+struct Counter {
+  uint64_t packets = 0, bytes = 0;
+};
+
 struct Element {
   std::vector<Part> key;
   std::vector<Part> data;  // maps only
   std::string comment;     // the spec entry's name
-  friend bool operator==(const Element&, const Element&) = default;
+  std::optional<Counter> counter;  // read back from a set with counters
+  // What the element is, not what it has counted.
+  friend bool operator==(const Element& a, const Element& b) {
+    return a.key == b.key && a.data == b.data && a.comment == b.comment;
+  }
 };
 
 struct Set {
@@ -39,6 +47,7 @@ struct Set {
   std::vector<Field> key;
   std::vector<Data> data;  // empty: a set; otherwise a map
   bool interval = false;
+  bool counter = false;  // every element counts the packets that find it
   std::string comment;
   std::vector<Element> elements;
   bool is_map() const { return !data.empty(); }

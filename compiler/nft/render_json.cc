@@ -22,6 +22,7 @@ json field(Field k, Family f) {
     case Field::Daddr: return payload(ip_keyword(f), "daddr");
     case Field::L4Proto: return meta("l4proto");
     case Field::Dport: return payload("th", "dport");
+    case Field::Sport: return payload("th", "sport");
   }
   return nullptr;
 }
@@ -120,10 +121,13 @@ json set(const Set& s) {
     body["map"] = data;
   }
   if (s.interval) body["flags"] = {"interval"};
+  if (s.counter) body["stmt"] = json::array({json{{"counter", nullptr}}});
   if (!s.elements.empty()) {
     json elems = json::array();
     for (const Element& e : s.elements) {
       json el = {{"elem", {{"val", parts(e.key)}, {"comment", e.comment}}}};
+      // nft lists a counting set's elements with their counts: fresh, zero.
+      if (s.counter) el["elem"]["counter"] = {{"packets", 0}, {"bytes", 0}};
       elems.push_back(s.is_map() ? json::array({el, parts(e.data)}) : el);
     }
     body["elem"] = std::move(elems);

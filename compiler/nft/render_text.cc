@@ -10,6 +10,7 @@ std::string field(Field k, Family f) {
     case Field::Daddr: return ip_keyword(f) + " daddr";
     case Field::L4Proto: return "meta l4proto";
     case Field::Dport: return "th dport";
+    case Field::Sport: return "th sport";
   }
   return "";
 }
@@ -98,6 +99,7 @@ std::string render_text(const Table& t) {
       out += " : " + join(s.data, " . ", [&](Data d) { return std::string(data_type(d, s.family)); });
     out += "\n";
     if (s.interval) out += "\t\tflags interval\n";
+    if (s.counter) out += "\t\tcounter\n";
     if (!s.elements.empty()) {
       out += "\t\telements = {\n";
       for (size_t i = 0; i < s.elements.size(); ++i)

@@ -33,16 +33,19 @@ Op rule_op(K kind, const std::string& chain, const nft::Rule* rule, uint64_t han
 // A set's identity in the kernel: its type, not how natc names the fields.
 struct Signature {
   uint32_t key_type, key_len, data;
-  bool interval, map;
+  bool interval, map, counter;
   friend bool operator==(const Signature&, const Signature&) = default;
 };
 
 Signature signature(const nft::Set& s) {
   uint32_t key = 0, data = 0;
   for (nft::Field f : s.key)
-    key = key << 6 | (f == nft::Field::L4Proto ? 12 : f == nft::Field::Dport ? 13 : s.family == nft::Family::V4 ? 7 : 8);
+    key = key << 6 | (f == nft::Field::L4Proto                          ? 12
+                      : f == nft::Field::Dport || f == nft::Field::Sport ? 13
+                      : s.family == nft::Family::V4                      ? 7
+                                                                         : 8);
   for (nft::Data d : s.data) data = data << 6 | (d == nft::Data::Port ? 13 : s.family == nft::Family::V4 ? 7 : 8);
-  return {key, uint32_t(s.key.size()), data, s.interval, s.is_map()};
+  return {key, uint32_t(s.key.size()), data, s.interval, s.is_map(), s.counter};
 }
 
 // An element's identity for diffing: its key's raw bytes (formatting
@@ -62,6 +65,16 @@ std::string key_bytes(const nft::Element& e) {
     }
   }
   return k;
+}
+
+bool same_elements(const nft::Set& a, const nft::Set& b) {
+  if (a.elements.size() != b.elements.size()) return false;
+  std::unordered_map<std::string, const nft::Element*> by_key;
+  for (const auto& e : a.elements) by_key[key_bytes(e)] = &e;
+  return std::all_of(b.elements.begin(), b.elements.end(), [&](const nft::Element& e) {
+    auto it = by_key.find(key_bytes(e));
+    return it != by_key.end() && *it->second == e;
+  });
 }
 
 std::string key_text(const nft::Element& e) {
@@ -121,6 +134,11 @@ class Differ {
       if (!l || !l->known || signature(l->set) != signature(s)) {
         if (l) del_sets_.push_back(l->set), rewrite_all_ = true;
         new_sets_.push_back(&s);
+        if (l && l->known && same_elements(l->set, s)) {
+          // Only the definition moves (e.g. counters added): say so once.
+          p_.changes.push_back({Action::Change, "set " + s.name, "recreated: its definition changed"});
+          continue;
+        }
         for (const auto& e : s.elements) added_.push_back({&s, e});
         if (l && l->known)
           for (const auto& e : l->set.elements) {

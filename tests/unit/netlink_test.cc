@@ -87,6 +87,7 @@ void round_trip(const nft::Table& t) {
                     });
     CHECK(decoded.name == s.name);
     CHECK(decoded.interval == s.interval);
+    CHECK(decoded.counter == s.counter);
     CHECK(decoded.data == s.data);
     CHECK(decoded.elements.size() == s.elements.size());
     // rbtree sets come back sorted by address; the rest in order.
