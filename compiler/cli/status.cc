@@ -43,16 +43,6 @@ struct Status {
   bool alert() const { return usage() > alert_ratio; }
 };
 
-std::optional<uint64_t> number(const sysctl::Paths& p, const std::string& key) {
-  auto v = sysctl::read_value(p, key);
-  if (!v) return std::nullopt;
-  try {
-    return std::stoull(*v);
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
 // What natc's live table says about its entries: DNAT elements, subnet
 // set elements and pool ranges, each with its spec name.
 void entries_from_table(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Status& st) {
@@ -241,8 +231,8 @@ int run(const Options& o) {
     auto k = open_kernel(o.k);
     State state = live_state(*k, o.k);
     std::vector<conntrack::Flow> flows = conntrack::dump();
-    st.count = number(o.k.paths, "net.netfilter.nf_conntrack_count");
-    st.max = number(o.k.paths, "net.netfilter.nf_conntrack_max");
+    st.count = sysctl::read_number(o.k.paths, "net.netfilter.nf_conntrack_count");
+    st.max = sysctl::read_number(o.k.paths, "net.netfilter.nf_conntrack_max");
     for (std::string_view key : ir::timeout_keys()) {
       std::string sysctl = "net.netfilter." + ir::timeout_sysctl(key);
       auto live = sysctl::read_value(o.k.paths, sysctl);

@@ -26,20 +26,14 @@ std::optional<uint64_t> mem_total() {
   return std::stoull(text.substr(at + 9)) * 1024;  // kB
 }
 
-std::optional<uint64_t> sysctl_number(const sysctl::Paths& p, const std::string& key) {
-  auto v = sysctl::read_value(p, key);
-  if (!v) return std::nullopt;
-  return std::stoull(*v);
-}
-
 // The machine's side of the live lints: memory, conntrack sizes, and for
 // each pool the busiest destination of the flows translated to it.
 check::LiveFacts read_facts(const Frontend& fe, const KernelOptions& k) {
   check::LiveFacts f;
   f.mem_total = mem_total();
   if (!k.netns.empty()) kernel::enter_netns(k.netns);
-  f.max = sysctl_number(k.paths, "net.netfilter.nf_conntrack_max");
-  f.buckets = sysctl_number(k.paths, "net.netfilter.nf_conntrack_buckets");
+  f.max = sysctl::read_number(k.paths, "net.netfilter.nf_conntrack_max");
+  f.buckets = sysctl::read_number(k.paths, "net.netfilter.nf_conntrack_buckets");
   std::map<std::string, std::map<std::string, uint64_t>> per_destination;
   for (const auto& flow : conntrack::dump())
     for (const ir::Pool& p : fe.ir.pools)

@@ -68,6 +68,12 @@ std::optional<std::string> read_value(const Paths& p, const std::string& key) {
   return trim(text);
 }
 
+std::optional<uint64_t> read_number(const Paths& p, const std::string& key) {
+  auto v = read_value(p, key);
+  if (!v || v->empty() || v->find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(*v);
+}
+
 std::optional<std::string> read_file(const Paths& p) {
   std::string text;
   if (!base::read_file(p.file(), &text)) return std::nullopt;

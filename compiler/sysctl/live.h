@@ -25,6 +25,7 @@ class Error : public std::runtime_error {
 
 // The value of a dotted key, trimmed; nullopt when it cannot be read.
 std::optional<std::string> read_value(const Paths& p, const std::string& key);
+std::optional<uint64_t> read_number(const Paths& p, const std::string& key);
 std::optional<std::string> read_file(const Paths& p);
 
 // Where current values come from: /proc/sys, or a snapshot.

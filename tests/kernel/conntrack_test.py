@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from topology import Topology  # noqa: E402
+from topology import Topology, main  # noqa: E402
 
 NATC = None
 SPEC = """
@@ -249,14 +249,5 @@ class ConntrackAware(unittest.TestCase):
         self.assertEqual(len(self.flows_from("10.0.0.5", 7000)), 1)
 
 
-def main():
-    global NATC
-    if os.geteuid() != 0:
-        print("skipped: needs root for network namespaces")
-        sys.exit(77)
-    NATC = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    main(globals())

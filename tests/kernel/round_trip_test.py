@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from topology import Topology, sh  # noqa: E402
+from topology import Topology, main, sh  # noqa: E402
 
 NATC = None
 
@@ -275,14 +275,5 @@ class Gateway(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.sysctl_dir, "90-natc.conf")))
 
 
-def main():
-    global NATC
-    if os.geteuid() != 0:
-        print("skipped: needs root for network namespaces")
-        sys.exit(77)
-    NATC = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    main(globals())

@@ -144,3 +144,13 @@ class Topology:
             p.wait()
         for ns in self.ns.values():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def main(suite_globals):
+    """Runs a kernel suite: skipped (77) without root; argv[1] is natc."""
+    import unittest
+    if os.geteuid() != 0:
+        print("skipped: needs root for network namespaces")
+        sys.exit(77)
+    suite_globals["NATC"] = os.path.abspath(sys.argv.pop(1))
+    unittest.main(module=suite_globals["__name__"], verbosity=2)
