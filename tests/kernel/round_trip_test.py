@@ -119,6 +119,45 @@ class Gateway(unittest.TestCase):
         self.natc("apply", self.spec(changed, "changed.yaml"), "--yes")
         self.assertEqual(held.say("two"), "echo two")
 
+    def test_a_docker_bridge_publishes_masquerades_and_hairpins(self):
+        # docker0 on the gateway with two "containers" behind it, as dockerd
+        # with "iptables": false would leave it: natc owns the NAT.
+        gw = self.t.ns["gw"]
+        self.t.run(gw, "ip", "link", "add", "docker0", "type", "bridge")
+        self.t.run(gw, "ip", "addr", "add", "172.17.0.1/16", "dev", "docker0")
+        self.t.run(gw, "ip", "link", "set", "docker0", "up")
+        containers = []
+        for n in (2, 3):
+            ns = f"natc-ctr{n}-{self.t.id}"
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+            self.addCleanup(subprocess.run, ["ip", "netns", "del", ns], capture_output=True)
+            veth = f"vc{n}{self.t.id}"
+            self.t.run(gw, "ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            self.t.run(gw, "ip", "link", "set", veth, "master", "docker0", "up")
+            for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"172.17.0.{n}/16", "dev", "eth0"],
+                        ["ip", "link", "set", "eth0", "up"], ["ip", "route", "add", "default", "via", "172.17.0.1"]):
+                self.t.run(ns, *cmd)
+            self.t.ns[f"ctr{n}"] = ns
+            containers.append(ns)
+        self.t.serve("ctr2", 80, "nginx")
+        spec = self.spec("""
+version: 1
+docker:
+  bridges:
+    - name: docker0
+      cidr: 172.17.0.0/16
+      publish:
+        - {name: nginx, protocol: tcp, port: 8081, to: "172.17.0.2:80"}
+""", "docker.yaml")
+        self.natc("apply", spec, "--yes")
+        # Published: the internet host reaches the container, which sees it.
+        self.assertEqual(self.t.fetch("inet", "http://203.0.113.1:8081/"), "nginx 203.0.113.2")
+        # Outbound: the container reaches out with the host's address.
+        self.assertEqual(self.t.fetch("ctr3", "http://203.0.113.2:8000/"), "inet 203.0.113.1")
+        # Hairpin from the bridge itself: a container uses the host's
+        # public address and port, and the answer comes back through it.
+        self.assertEqual(self.t.fetch("ctr3", "http://203.0.113.1:8081/"), "nginx 172.17.0.1")
+
     def test_the_ruleset_loads_before_its_interfaces_exist(self):
         # As at boot: natc.service runs before network-pre.target, when eth0
         # does not exist yet. Interfaces are matched by name, so it loads.
