@@ -34,14 +34,21 @@ std::optional<Saved> as_plan(const std::string& text) {
   return Saved{j.value("spec", "spec"), j.value("spec_text", ""), std::stoull(j.value("live_hash", "0"))};
 }
 
-// Puts the ruleset back as it was before this apply.
-void restore(kernel::Kernel& k, const kernel::Live& before) {
+// Puts the ruleset back as it was before this apply; false when the old
+// one held parts natc cannot write back.
+bool restore(kernel::Kernel& k, const kernel::Live& before) {
   kernel::Live now = kernel::decode_live(k.dump());
   plan::Plan back;
-  if (!before.table) back = plan::destroy(now);
-  else if (auto t = kernel::to_table(before)) back = plan::diff(*t, now);
+  if (!before.table) {
+    back = plan::destroy(now);
+  } else if (auto t = kernel::to_table(before)) {
+    back = plan::diff(*t, now);
+  } else {
+    return false;
+  }
   back.batch.genid = now.genid;
   k.commit(back.batch);
+  return true;
 }
 
 int run(const Options& o) {
@@ -95,8 +102,11 @@ int run(const Options& o) {
       try {
         sysctl::apply(p, o.k.paths);                          // then sysctls, ip_forward first
       } catch (const sysctl::Error& e) {
-        restore(*k, state.live);                              // the ruleset goes back
-        report_at_entry(fe, base::Code::SysctlRefused, "", std::string(e.what()) + "; the ruleset was put back");
+        bool back = restore(*k, state.live);                  // the ruleset goes back
+        report_at_entry(fe, base::Code::SysctlRefused, "",
+                        std::string(e.what()) + (back ? "; the ruleset was put back"
+                                                      : "; the previous ruleset held rules natc cannot write, "
+                                                        "so the new one stays: run natc apply again"));
         return 1;
       }
       phases.done("sysctl");

@@ -38,7 +38,7 @@ struct Live {
   bool table = false;
   std::vector<LiveChain> chains;
   std::vector<LiveSet> sets;
-  uint64_t hash = 0;  // of what natc owns, not of handles' generation
+  uint64_t hash = 0;  // of what natc owns: not sequence numbers, not counters
 };
 
 Live decode_live(const Dump& dump);

@@ -6,11 +6,13 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <map>
 
 #include "kernel/kernel.h"
 #include "netlink/decode.h"
 #include "netlink/handles.h"
+#include "nft/render.h"
 
 namespace natc::kernel {
 namespace {
@@ -23,6 +25,11 @@ void mix(uint64_t& h, const std::vector<uint8_t>& msg) {
   for (size_t i = sizeof(nlmsghdr) + sizeof(nfgenmsg); i < msg.size(); ++i) h = (h ^ msg[i]) * 0x100000001b3ull;
 }
 
+void mix_text(uint64_t& h, const std::string& s) {
+  for (char c : s) h = (h ^ uint8_t(c)) * 0x100000001b3ull;
+  h = (h ^ 0xff) * 0x100000001b3ull;  // separator: "ab","c" differs from "a","bc"
+}
+
 }  // namespace
 
 Live decode_live(const Dump& d) {
@@ -30,9 +37,8 @@ Live decode_live(const Dump& d) {
   live.genid = d.genid;
   live.table = !d.tables.empty();
   uint64_t h = 0xcbf29ce484222325ull;
-  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.elements, &d.rules})
+  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.rules})
     for (const auto& m : *list) mix(h, m);
-  live.hash = h;
   std::map<std::string, size_t> chain_index, set_index;
   for (const auto& m : d.chains) {
     netlink::ChainPtr c(nftnl_chain_alloc());
@@ -54,14 +60,31 @@ Live decode_live(const Dump& d) {
     set_index[ls.set.name] = live.sets.size();
     live.sets.push_back(std::move(ls));
   }
+  std::vector<std::vector<const std::vector<uint8_t>*>> raw_elements(live.sets.size());
   for (const auto& m : d.elements) {
     netlink::SetPtr s(nftnl_set_alloc());
     if (nftnl_set_elems_nlmsg_parse(header(m), s.get()) < 0) continue;
     auto it = set_index.find(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
     if (it == set_index.end()) continue;
+    raw_elements[it->second].push_back(&m);
     LiveSet& ls = live.sets[it->second];
     if (ls.known && !netlink::decode_elements(s.get(), ls.set)) ls.known = false;
   }
+  // Elements count packets: their bytes change with traffic, what natc
+  // owns does not. Hash what they are (key, value, name), in key order;
+  // the raw messages only for sets natc cannot read.
+  for (size_t i = 0; i < live.sets.size(); ++i) {
+    const LiveSet& ls = live.sets[i];
+    if (!ls.known) {
+      for (const auto* m : raw_elements[i]) mix(h, *m);
+      continue;
+    }
+    std::vector<std::string> texts;
+    for (const auto& e : ls.set.elements) texts.push_back(nft::to_text(e));
+    std::sort(texts.begin(), texts.end());
+    for (const auto& t : texts) mix_text(h, t);
+  }
+  live.hash = h;
   for (const auto& m : d.rules) {
     netlink::RulePtr r(nftnl_rule_alloc());
     if (nftnl_rule_nlmsg_parse(header(m), r.get()) < 0) continue;

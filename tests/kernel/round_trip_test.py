@@ -209,6 +209,9 @@ docker:
         self.natc("apply", self.spec(GATEWAY), "--yes")
         plan_file = os.path.join(self.dir, "plan.json")
         self.natc("plan", self.spec(GATEWAY.replace("8080", "8081"), "next.yaml"), "-o", plan_file)
+        # Traffic moves natc's counters, not its state: the plan still holds.
+        self.assertEqual(self.t.fetch("inet", "http://203.0.113.1:8080/"), "lan 203.0.113.2")
+        self.assertEqual(self.t.fetch("lan", "http://203.0.113.2:8000/"), "inet 203.0.113.1")
         self.natc("apply", plan_file, "--yes")
         self.assertIn("tcp . 8081", self.nft("list", "table", "inet", "natc").stdout)
 
