@@ -76,6 +76,11 @@ class Kernel {
   virtual void commit(const Batch& b) = 0;  // throws Error; all or nothing
 };
 
+// Which element nest of a NEWSETELEM/DELSETELEM message holds byte
+// `offset`: how an extended ack's NLMSGERR_ATTR_OFFS names the refused
+// element, and through its comment the spec entry.
+std::optional<size_t> element_at(const struct nlmsghdr* nlh, uint32_t offset);
+
 // Netlink to the current network namespace (enter another one first).
 std::unique_ptr<Kernel> netlink_kernel();
 // Enters /run/netns/NAME for the rest of the process.

@@ -269,22 +269,6 @@ class BatchWriter {
   std::map<uint32_t, std::pair<size_t, size_t>> origin_;
 };
 
-// Index of the element nest that holds byte `offset` of a NEWSETELEM
-// message, so a refusal names the spec entry of that element.
-std::optional<size_t> element_at(const nlmsghdr* nlh, uint32_t offset) {
-  std::optional<size_t> found;
-  for_each_attr(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
-    if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS) return;
-    size_t i = 0;
-    for_each_nested(attr, [&](const nlattr* elem) {
-      auto begin = uint32_t(reinterpret_cast<const char*>(elem) - reinterpret_cast<const char*>(nlh));
-      if (offset >= begin && offset < begin + elem->nla_len) found = i;
-      ++i;
-    });
-  });
-  return found;
-}
-
 void NetlinkKernel::commit(const Batch& b) {
   BatchWriter w(s_);
   w.begin(b.genid);
@@ -429,6 +413,22 @@ void NetlinkKernel::commit(const Batch& b) {
 }
 
 }  // namespace
+
+// Index of the element nest that holds byte `offset` of a NEWSETELEM
+// message, so a refusal names the spec entry of that element.
+std::optional<size_t> element_at(const nlmsghdr* nlh, uint32_t offset) {
+  std::optional<size_t> found;
+  for_each_attr(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
+    if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS) return;
+    size_t i = 0;
+    for_each_nested(attr, [&](const nlattr* elem) {
+      auto begin = uint32_t(reinterpret_cast<const char*>(elem) - reinterpret_cast<const char*>(nlh));
+      if (offset >= begin && offset < begin + elem->nla_len) found = i;
+      ++i;
+    });
+  });
+  return found;
+}
 
 std::unique_ptr<Kernel> netlink_kernel() { return std::make_unique<NetlinkKernel>(); }
 

@@ -13,6 +13,7 @@
 #include "base/source.h"
 #include "helpers.h"
 #include "netlink/decode.h"
+#include "kernel/kernel.h"
 #include "netlink/encode.h"
 #include "nft/build.h"
 
@@ -135,4 +136,33 @@ TEST_CASE("element size estimates keep a message's element list under 64 KiB") {
     // The estimate may be generous, never short.
     CHECK(netlink::element_size(s, s.elements[0]) + 32 >= n->nlmsg_len - before);
   }
+}
+
+TEST_CASE("an extended ack's offset names the element the kernel refused") {
+  nft::Table t = table_of(std::string(NATC_SOURCE_ROOT) + "/examples/gateway.yaml");
+  const nft::Set* accept = nullptr;
+  for (const auto& s : t.sets)
+    if (s.name == "dnat_accept4") accept = &s;
+  REQUIRE(accept);
+  REQUIRE(accept->elements.size() >= 3);
+  auto elems = netlink::encode_elements(*accept, accept->elements);
+  std::vector<char> buf(1 << 17);
+  nlmsghdr* n = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_NEWSETELEM, NFPROTO_INET, 0, 1);
+  nftnl_set_elems_nlmsg_build_payload(n, elems.get());
+  // Walk to the third element's nest and point into its key.
+  std::vector<uint32_t> starts;
+  auto* a = static_cast<nlattr*>(mnl_nlmsg_get_payload_offset(n, sizeof(nfgenmsg)));
+  auto* tail = static_cast<char*>(mnl_nlmsg_get_payload_tail(n));
+  for (; mnl_attr_ok(a, int(tail - reinterpret_cast<char*>(a))); a = mnl_attr_next(a)) {
+    if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
+    auto* e = static_cast<nlattr*>(mnl_attr_get_payload(a));
+    auto* end = reinterpret_cast<char*>(mnl_attr_get_payload(a)) + mnl_attr_get_payload_len(a);
+    for (; mnl_attr_ok(e, int(end - reinterpret_cast<char*>(e))); e = mnl_attr_next(e))
+      starts.push_back(uint32_t(reinterpret_cast<char*>(e) - reinterpret_cast<char*>(n)));
+  }
+  REQUIRE(starts.size() == accept->elements.size());
+  CHECK(kernel::element_at(n, starts[2] + 8) == std::optional<size_t>(2));
+  CHECK(kernel::element_at(n, starts[0]) == std::optional<size_t>(0));
+  CHECK_FALSE(kernel::element_at(n, 4));  // the header: no element
+  CHECK(accept->elements[2].comment.size() > 0);  // what the report would name
 }
