@@ -2,23 +2,15 @@
 #include <cmath>
 
 #include "check/check.h"
+#include "check/sizes.h"
 
 namespace natc::check {
 namespace {
 
 using base::Code;
 
-// Bytes of kernel memory per conntrack entry, measured on kernel 6.18
-// (slabinfo of nf_conntrack); older guides say ~300.
-constexpr uint64_t kConntrackEntryBytes = 384;
-constexpr uint64_t kBucketBytes = 8;
 constexpr uint64_t kConntrackWarnBytes = 256ull << 20;
-// Source ports NAT uses by default (1024-65535) per public address, per
-// destination address, port and protocol.
-constexpr uint64_t kPortsPerAddress = 64512;
 constexpr uint64_t kMinFlowsPerHost = 64;
-
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
 
 bool internal(const ir::Ir& ir, const ir::Addr& a) {
   return std::any_of(ir.subnets.begin(), ir.subnets.end(),
@@ -78,7 +70,7 @@ void hairpins(const ir::Ir& ir, base::Diagnostics& d) {
 void conntrack_memory(const spec::Spec& s, base::Diagnostics& d) {
   if (!s.conntrack || !s.conntrack->max.set) return;
   const spec::Conntrack& c = *s.conntrack;
-  uint64_t bytes = c.max.v * kConntrackEntryBytes + (c.buckets.set ? c.buckets.v : 0) * kBucketBytes;
+  uint64_t bytes = conntrack_bytes(c.max.v, c.buckets.set ? c.buckets.v : 0);
   if (bytes < kConntrackWarnBytes) return;
   d.report(Code::ConntrackMemory, c.max.loc,
            "conntrack.max " + std::to_string(c.max.v) + " can pin about " + mib(bytes) +
@@ -108,9 +100,7 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
     // An IPv6 prefix counts addresses, not hosts: a /64 holds a handful of
     // machines, so a per-host figure would only mislead.
     if (v6) continue;
-    uint64_t addresses = 0;
-    for (const auto& r : p.addresses) addresses = std::min(addresses + r.count(), UINT64_MAX / 2 / 65536);
-    uint64_t capacity = addresses * (p.ports ? p.ports->size() : kPortsPerAddress);
+    uint64_t capacity = pool_room(p);
     if (capacity / behind >= kMinFlowsPerHost) continue;
     d.report(Code::PoolCapacity, p.origin.loc,
              "SNAT pool '" + p.origin.name + "' gives its " + std::to_string(behind) +

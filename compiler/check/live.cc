@@ -1,16 +1,12 @@
 #include "check/check.h"
+#include "check/sizes.h"
 
 namespace natc::check {
 namespace {
 
-constexpr uint64_t kEntryBytes = 384;   // per conntrack entry, kernel 6.18
-constexpr uint64_t kBucketBytes = 8;
 constexpr uint64_t kMemoryShare = 4;    // warn above a quarter of RAM
 constexpr uint64_t kChainLength = 8;    // warn above 8 entries per bucket
-constexpr uint64_t kPortsPerAddress = 64512;
 constexpr uint64_t kBusyPercent = 50;   // warn above half a pool's room
-
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
 
 }  // namespace
 
@@ -20,7 +16,7 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
   std::optional<uint64_t> buckets = c && c->buckets.set ? c->buckets.v : f.buckets;
   base::Loc at = c && c->max.set ? c->max.loc : c ? c->loc : base::Loc{};
   if (max && f.mem_total) {
-    uint64_t bytes = *max * kEntryBytes + buckets.value_or(0) * kBucketBytes;
+    uint64_t bytes = conntrack_bytes(*max, buckets.value_or(0));
     if (bytes * kMemoryShare > *f.mem_total)
       d.report(base::Code::ConntrackMemoryLive, at,
                "a full conntrack table (max " + std::to_string(*max) + ") takes about " + mib(bytes) + ", " +
@@ -38,9 +34,7 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
   for (const ir::Pool& p : ir.pools) {
     auto it = f.pool_busiest.find(p.origin.name);
     if (it == f.pool_busiest.end()) continue;
-    uint64_t addresses = 0;
-    for (const auto& r : p.addresses) addresses += r.count();
-    uint64_t room = addresses * (p.ports ? p.ports->size() : kPortsPerAddress);
+    uint64_t room = pool_room(p);
     auto [flows, where] = it->second;
     if (room && flows * 100 > room * kBusyPercent)
       d.report(base::Code::PoolBusy, p.origin.loc,
