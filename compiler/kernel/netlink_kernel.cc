@@ -19,6 +19,7 @@
 #include <string>
 
 #include "kernel/kernel.h"
+#include "netlink/attrs.h"
 #include "netlink/encode.h"
 
 namespace natc::kernel {
@@ -31,25 +32,7 @@ constexpr int kDumpAttempts = 8;
 constexpr size_t kRequest = 8192;
 constexpr size_t kReceive = 1 << 16;
 
-// libmnl's attribute loops are C macros that C++ will not compile.
-template <class F>
-void for_each_attr(const nlmsghdr* nlh, size_t offset, F&& f) {
-  auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, offset));
-  auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-  while (mnl_attr_ok(a, int(tail - reinterpret_cast<const char*>(a)))) {
-    f(a);
-    a = mnl_attr_next(a);
-  }
-}
-template <class F>
-void for_each_nested(const nlattr* nest, F&& f) {
-  auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
-  auto* tail = reinterpret_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
-  while (mnl_attr_ok(a, int(tail - reinterpret_cast<const char*>(a)))) {
-    f(a);
-    a = mnl_attr_next(a);
-  }
-}
+using netlink::for_each_attr;
 
 std::string errstr(int e) { return std::strerror(e); }
 
@@ -418,14 +401,11 @@ void NetlinkKernel::commit(const Batch& b) {
 // message, so a refusal names the spec entry of that element.
 std::optional<size_t> element_at(const nlmsghdr* nlh, uint32_t offset) {
   std::optional<size_t> found;
-  for_each_attr(nlh, sizeof(nfgenmsg), [&](const nlattr* attr) {
-    if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS) return;
-    size_t i = 0;
-    for_each_nested(attr, [&](const nlattr* elem) {
-      auto begin = uint32_t(reinterpret_cast<const char*>(elem) - reinterpret_cast<const char*>(nlh));
-      if (offset >= begin && offset < begin + elem->nla_len) found = i;
-      ++i;
-    });
+  size_t i = 0;
+  netlink::for_each_element(nlh, [&](const nlattr* elem) {
+    auto begin = uint32_t(reinterpret_cast<const char*>(elem) - reinterpret_cast<const char*>(nlh));
+    if (offset >= begin && offset < begin + elem->nla_len) found = i;
+    ++i;
   });
   return found;
 }

@@ -12,6 +12,7 @@
 
 #include "base/source.h"
 #include "helpers.h"
+#include "netlink/attrs.h"
 #include "netlink/decode.h"
 #include "kernel/kernel.h"
 #include "netlink/encode.h"
@@ -41,15 +42,11 @@ void through_netlink(uint16_t type, Build&& build, Parse&& parse) {
 // parses only NFTA_LIST_ELEM (1); the kernel ignores nest types. Renumber
 // before parsing our own message, as the kernel's dumps would have it.
 void renumber_element_nests(nlmsghdr* nlh) {
-  auto* a = static_cast<nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-  auto* tail = static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh));
-  for (; mnl_attr_ok(a, int(tail - reinterpret_cast<char*>(a))); a = mnl_attr_next(a)) {
-    if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
-    auto* e = static_cast<nlattr*>(mnl_attr_get_payload(a));
-    auto* end = reinterpret_cast<char*>(mnl_attr_get_payload(a)) + mnl_attr_get_payload_len(a);
-    for (; mnl_attr_ok(e, int(end - reinterpret_cast<char*>(e))); e = mnl_attr_next(e))
-      e->nla_type = uint16_t((e->nla_type & NLA_F_NESTED) | NFTA_LIST_ELEM);
-  }
+  netlink::for_each_element(nlh, [](const nlattr* e) {
+    // Our own buffer: writable, though the walker hands out const.
+    auto* nest = const_cast<nlattr*>(e);
+    nest->nla_type = uint16_t((nest->nla_type & NLA_F_NESTED) | NFTA_LIST_ELEM);
+  });
 }
 
 void round_trip(const nft::Table& t) {
@@ -151,15 +148,9 @@ TEST_CASE("an extended ack's offset names the element the kernel refused") {
   nftnl_set_elems_nlmsg_build_payload(n, elems.get());
   // Walk to the third element's nest and point into its key.
   std::vector<uint32_t> starts;
-  auto* a = static_cast<nlattr*>(mnl_nlmsg_get_payload_offset(n, sizeof(nfgenmsg)));
-  auto* tail = static_cast<char*>(mnl_nlmsg_get_payload_tail(n));
-  for (; mnl_attr_ok(a, int(tail - reinterpret_cast<char*>(a))); a = mnl_attr_next(a)) {
-    if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
-    auto* e = static_cast<nlattr*>(mnl_attr_get_payload(a));
-    auto* end = reinterpret_cast<char*>(mnl_attr_get_payload(a)) + mnl_attr_get_payload_len(a);
-    for (; mnl_attr_ok(e, int(end - reinterpret_cast<char*>(e))); e = mnl_attr_next(e))
-      starts.push_back(uint32_t(reinterpret_cast<char*>(e) - reinterpret_cast<char*>(n)));
-  }
+  netlink::for_each_element(n, [&](const nlattr* e) {
+    starts.push_back(uint32_t(reinterpret_cast<const char*>(e) - reinterpret_cast<const char*>(n)));
+  });
   REQUIRE(starts.size() == accept->elements.size());
   CHECK(kernel::element_at(n, starts[2] + 8) == std::optional<size_t>(2));
   CHECK(kernel::element_at(n, starts[0]) == std::optional<size_t>(0));
