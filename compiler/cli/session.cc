@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -85,12 +86,8 @@ void count_resets(plan::Plan& p) {
   if (p.resets.empty()) return;
   std::map<std::string, size_t> per_entry;
   try {
-    for (const auto& f : conntrack::dump())
-      for (const auto& t : p.resets)
-        if (conntrack::matches(t, f)) {
-          ++per_entry[t.entry];
-          break;
-        }
+    conntrack::FlowIndex index(conntrack::dump());
+    for (const auto& t : std::set(p.resets.begin(), p.resets.end())) per_entry[t.entry] += index.count(t);
   } catch (const conntrack::Error& e) {
     std::cerr << "natc: " << e.what() << "; flow counts unknown\n";
     return;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/session.h"
@@ -58,17 +59,18 @@ void entries_from_table(const kernel::Live& live, const std::vector<conntrack::F
   };
   std::map<std::string, Count> forwards, subnets;
   std::vector<std::pair<std::string, ir::AddrRange>> pool_ranges;
+  conntrack::FlowIndex index(flows);
+  std::set<conntrack::Translation> counted;  // one per allow_from range would count twice
   for (const auto& ls : live.sets) {
     for (const auto& e : ls.set.elements) {
       if (auto t = plan::translation_of(ls.set, e)) {
         Count& c = forwards[t->entry];
         c.name = t->entry;
-        for (const auto& f : flows) c.flows += conntrack::matches(*t, f);
+        if (counted.insert(*t).second) c.flows += index.count(*t);
         continue;
       }
-      bool subnet_set = ls.set.name.starts_with("masq") || ls.set.name.starts_with("snat") ||
-                        ls.set.name.starts_with("pool") || ls.set.name.starts_with("route");
-      if (!subnet_set || e.key.size() != 1) continue;
+      // Subnet sets are natc's counting sets keyed on one address.
+      if (!ls.set.counter || ls.set.key.size() != 1) continue;
       const auto& r = std::get<ir::AddrRange>(e.key[0]);
       Count& c = subnets[e.comment];
       c.name = e.comment;

@@ -88,6 +88,22 @@ bool matches(const Translation& t, const Flow& f) {
   return f.reply.src == t.target && f.reply.sport == t.target_port;
 }
 
+FlowIndex::FlowIndex(const std::vector<Flow>& flows) {
+  for (const Flow& f : flows) ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
+}
+
+size_t FlowIndex::count(const Translation& t) const {
+  auto it = by_target_.find({t.proto, t.port, t.target, t.target_port});
+  if (it == by_target_.end()) return 0;
+  if (t.destination) {
+    auto d = it->second.find(*t.destination);
+    return d == it->second.end() ? 0 : d->second;
+  }
+  size_t n = 0;
+  for (const auto& [dst, count] : it->second) n += count;
+  return n;
+}
+
 std::vector<Flow> dump() {
   std::vector<Flow> out;
   for_each_entry([&](nf_conntrack* ct) { out.push_back(flow_of(ct)); });

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/net.h"
@@ -35,6 +36,18 @@ bool matches(const Translation& t, const Flow& f);
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Counts flows per translation in one pass over the table, so counting
+// for 100k port forwards is 100k lookups, not 100k scans.
+class FlowIndex {
+ public:
+  explicit FlowIndex(const std::vector<Flow>& flows);
+  size_t count(const Translation& t) const;
+
+ private:
+  // (proto, original dport, reply source, reply sport) -> original destination -> flows
+  std::map<std::tuple<uint8_t, uint16_t, base::Addr, uint16_t>, std::map<base::Addr, size_t>> by_target_;
 };
 
 // Every flow of the current network namespace, IPv4 and IPv6.

@@ -18,6 +18,8 @@ struct Translation {
   std::optional<base::Addr> destination;
   base::Addr target;  // the old target, answering in the reply direction
   uint16_t target_port = 0;
+  // Elements that translate alike (one per allow_from range) are one.
+  friend auto operator<=>(const Translation&, const Translation&) = default;
 };
 
 }  // namespace natc::conntrack

@@ -241,6 +241,16 @@ class ConntrackAware(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning[W3010]: SNAT pool 'tiny' carries 2 flows to 203.0.113.2 tcp/7100 now, of about 2", r.stderr)
 
+    def test_a_forward_with_two_source_ranges_counts_each_flow_once(self):
+        two = SPEC.replace('to: "10.0.0.5:7000"}', 'to: "10.0.0.5:7000", allow_from: [203.0.113.0/24, 198.51.100.0/24]}')
+        self.natc("apply", self.spec(two, "two.yaml"), "--yes")
+        held = self.t.connect("inet", "203.0.113.1", 7000)
+        self.assertEqual(held.say("a"), "old a")
+        st = json.loads(self.status("--format", "json"))
+        self.assertEqual({f["entry"]: f["flows"] for f in st["port_forwards"]}["chat"], 1)
+        moved = two.replace('to: "10.0.0.5:7000"', 'to: "10.9.0.5:7000"')
+        self.assertIn("1 flow will be reset", self.natc("plan", self.spec(moved, "two-moved.yaml")))
+
     def test_renaming_a_forward_resets_nothing(self):
         self.hold_flows()
         renamed = SPEC.replace("name: chat", "name: talk")
