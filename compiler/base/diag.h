@@ -54,6 +54,9 @@ enum class Severity { Error, Warning };
   X(ConntrackMemoryLive, "W3008", Warning)                                     \
   X(BucketsLoad, "W3009", Warning)                                             \
   X(PoolBusy, "W3010", Warning)                                                \
+  X(ForeignDrop, "W3011", Warning)                                             \
+  X(ForeignDnat, "W3012", Warning)                                             \
+  X(ForeignSnat, "W3013", Warning)                                             \
   X(KernelRefused, "E4001", Error)                                             \
   X(StalePlan, "E4002", Error)                                                 \
   X(SysctlRefused, "E4003", Error)

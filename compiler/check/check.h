@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/diag.h"
+#include "cotenancy/ruleset.h"
 #include "ir/ir.h"
 #include "spec/spec.h"
 
@@ -34,10 +35,24 @@ struct LiveFacts {
   // Per pool name: the most flows it carries now to one destination
   // address, port and protocol, and which destination that is.
   std::map<std::string, std::pair<uint64_t, std::string>> pool_busiest;
+  // Every other table's chains, rules and sets (Docker's, firewalld's, ...).
+  cotenancy::Ruleset others;
+  // Where the kernel routes the addresses of cotenancy_addresses().
+  struct Route {
+    std::string oif;     // output interface ("" if none)
+    bool local = false;  // an address of this host
+  };
+  std::map<base::Addr, Route> routes;
 };
 // Warnings that need the machine: conntrack memory against MemTotal,
-// max against buckets, pool capacity against the flows of now.
+// max against buckets, pool capacity against the flows of now, and the
+// co-tenancy lints below.
 void live_lints(const spec::Spec& spec, const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
+// Other tables that drop natc's traffic (W3011), claim its forwarded ports
+// (W3012) or translate its subnets differently (W3013).
+void cotenancy_lints(const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
+// The addresses whose routes the co-tenancy lints need.
+std::vector<base::Addr> cotenancy_addresses(const ir::Ir& ir);
 
 // Whether two interface matches can select the same packet.
 bool interfaces_overlap(const ir::IfMatch& a, const ir::IfMatch& b);

@@ -43,6 +43,7 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
                "a public address carries about 64,512 flows per destination address, port and protocol; "
                "add addresses before new connections to it fail");
   }
+  cotenancy_lints(ir, f, d);
 }
 
 }  // namespace natc::check

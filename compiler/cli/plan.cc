@@ -29,6 +29,7 @@ int run(const Options& o) {
     if (o.state == "live") {
       auto k = open_kernel(o.k);
       state = live_state(*k, o.k);
+      warn_live(fe, *k, o.k);
     } else {
       state = snapshot_state(read_snapshot(o.state));
     }

@@ -11,7 +11,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "check/check.h"
 #include "conntrack/conntrack.h"
+#include "kernel/foreign.h"
+#include "kernel/route.h"
 #include "nft/build.h"
 
 namespace natc::cli {
@@ -97,6 +100,58 @@ void count_resets(plan::Plan& p) {
     if (!resets) continue;
     c.flows_reset = per_entry[c.entry];
   }
+}
+
+namespace {
+
+std::optional<uint64_t> mem_total() {
+  std::string text;
+  if (!base::read_file("/proc/meminfo", &text)) return std::nullopt;
+  size_t at = text.find("MemTotal:");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stoull(text.substr(at + 9)) * 1024;  // kB
+}
+
+// For each pool, the busiest destination of the flows translated to it.
+void pool_load(const Frontend& fe, check::LiveFacts& f) {
+  std::map<std::string, std::map<std::string, uint64_t>> per_destination;
+  for (const auto& flow : conntrack::dump())
+    for (const ir::Pool& p : fe.ir.pools)
+      for (const auto& r : p.addresses)
+        if (r.contains(flow.reply.dst)) {
+          std::string proto = flow.proto == 6 ? "tcp" : flow.proto == 17 ? "udp" : std::to_string(flow.proto);
+          ++per_destination[p.origin.name][base::to_string(flow.orig.dst) + " " + proto + "/" + std::to_string(flow.orig.dport)];
+        }
+  for (const auto& [pool, dests] : per_destination) {
+    auto busiest = std::max_element(dests.begin(), dests.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    f.pool_busiest[pool] = {busiest->second, busiest->first};
+  }
+}
+
+}  // namespace
+
+check::LiveFacts read_live_facts(const Frontend& fe, kernel::Kernel& k, const KernelOptions& o) {
+  check::LiveFacts f;
+  f.mem_total = mem_total();
+  f.max = sysctl::read_number(o.paths, "net.netfilter.nf_conntrack_max");
+  f.buckets = sysctl::read_number(o.paths, "net.netfilter.nf_conntrack_buckets");
+  pool_load(fe, f);
+  f.others = kernel::decode_foreign(k.dump_others());
+  for (const base::Addr& a : check::cotenancy_addresses(fe.ir))
+    if (auto r = kernel::route_to(a)) f.routes[a] = {r->oif, r->local};
+  return f;
+}
+
+void warn_live(const Frontend& fe, kernel::Kernel& k, const KernelOptions& o) {
+  base::Diagnostics live;
+  try {
+    check::live_lints(*fe.spec, fe.ir, read_live_facts(fe, k, o), live);
+  } catch (const std::exception& e) {
+    std::cerr << "natc: " << e.what() << "; checks against this machine skipped\n";
+    return;
+  }
+  live.sort();
+  std::cerr << base::render_text(live, fe.file);
 }
 
 void report_at_entry(const Frontend& fe, base::Code code, const std::string& origin, const std::string& message) {

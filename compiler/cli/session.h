@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "check/check.h"
 #include "cli/common.h"
 #include "kernel/kernel.h"
 #include "kernel/snapshot.h"
@@ -52,6 +53,13 @@ State snapshot_state(const kernel::Snapshot& s);
 
 // Plans the whole change: ruleset and sysctls.
 plan::Plan make_plan(const Frontend& fe, const State& s);
+
+// What the live lints read: memory, conntrack sizes and load, the other
+// tables, routes. Expects the namespace entered (open_kernel).
+check::LiveFacts read_live_facts(const Frontend& fe, kernel::Kernel& k, const KernelOptions& o);
+// Prints the live lints' warnings (plan, apply): another table dropping a
+// forward matters before the change, not after.
+void warn_live(const Frontend& fe, kernel::Kernel& k, const KernelOptions& o);
 
 // Appends to each changed port forward how many of its flows apply will
 // reset ("47 flows will be reset"), from the live conntrack table.

@@ -11,6 +11,8 @@
 
 #include "nft/model.h"
 
+struct nlmsghdr;
+
 namespace natc::kernel {
 
 // The kernel's messages for one dump of natc's table, as received: what a
@@ -73,13 +75,15 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Dump dump() = 0;                  // throws Error
+  // Every other table (Docker's, iptables-nft's, firewalld's): read only.
+  virtual Dump dump_others() = 0;           // throws Error
   virtual void commit(const Batch& b) = 0;  // throws Error; all or nothing
 };
 
 // Which element nest of a NEWSETELEM/DELSETELEM message holds byte
 // `offset`: how an extended ack's NLMSGERR_ATTR_OFFS names the refused
 // element, and through its comment the spec entry.
-std::optional<size_t> element_at(const struct nlmsghdr* nlh, uint32_t offset);
+std::optional<size_t> element_at(const ::nlmsghdr* nlh, uint32_t offset);
 
 // Netlink to the current network namespace (enter another one first).
 std::unique_ptr<Kernel> netlink_kernel();

@@ -112,24 +112,37 @@ uint32_t read_genid(Socket& s) {
   return genid;
 }
 
-Reply dump(Socket& s, uint16_t type, auto&& fill) {
+Reply dump(Socket& s, uint16_t type, auto&& fill, uint16_t family = NFPROTO_INET) {
   std::vector<char> page(kRequest);
   char* buf = page.data();
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_DUMP, s.next_seq());
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, family, NLM_F_DUMP, s.next_seq());
   fill(nlh);
   Reply r = talk(s, nlh);
-  if (r.error && r.error != ENOENT) throw Error(r.error, "cannot read natc's table: " + errstr(r.error));
+  if (r.error && r.error != ENOENT) throw Error(r.error, "cannot read the ruleset: " + errstr(r.error));
   return r;
 }
 
+// A string attribute of a table/chain/set/rule message ("" if absent).
+std::string attr_str(const nlmsghdr* m, uint16_t attr) {
+  std::string found;
+  netlink::for_each_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+    if (mnl_attr_get_type(a) == attr) found = mnl_attr_get_str(a);
+  });
+  return found;
+}
+uint8_t family_of(const nlmsghdr* m) { return static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m))->nfgen_family; }
+const nlmsghdr* header(const std::vector<uint8_t>& m) { return reinterpret_cast<const nlmsghdr*>(m.data()); }
+
 const char* kTableName = "natc";
 
-// Keeps the messages of natc's table only (dumps of chains list them all).
-template <class Parse>
-std::vector<std::vector<uint8_t>> ours(std::vector<std::vector<uint8_t>> msgs, Parse&& table_of) {
+// Keeps the messages of natc's table (mine) or of every other table.
+std::vector<std::vector<uint8_t>> keep(std::vector<std::vector<uint8_t>> msgs, uint16_t table_attr, bool mine) {
   std::vector<std::vector<uint8_t>> out;
-  for (auto& m : msgs)
-    if (table_of(reinterpret_cast<const nlmsghdr*>(m.data())) == kTableName) out.push_back(std::move(m));
+  for (auto& m : msgs) {
+    if (header(m)->nlmsg_type == NLMSG_ERROR || header(m)->nlmsg_type == NLMSG_DONE) continue;
+    bool natc = family_of(header(m)) == NFPROTO_INET && attr_str(header(m), table_attr) == kTableName;
+    if (natc == mine) out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -147,6 +160,17 @@ class NetlinkKernel : public Kernel {
     throw Error(EAGAIN, "the ruleset kept changing while natc read it");
   }
 
+  Dump dump_others() override {
+    for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
+      Dump d;
+      bool interrupted = false;
+      d.genid = read_genid(s_);
+      read_others(d, &interrupted);
+      if (!interrupted && read_genid(s_) == d.genid) return d;
+    }
+    throw Error(EAGAIN, "the ruleset kept changing while natc read it");
+  }
+
   void commit(const Batch& b) override;
 
  private:
@@ -160,41 +184,44 @@ class NetlinkKernel : public Kernel {
     if (t.error) throw Error(t.error, "cannot read natc's table: " + errstr(t.error));
     for (auto& m : t.messages)
       if (reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type != NLMSG_ERROR) d.tables.push_back(std::move(m));
-    auto name_of = [](uint16_t attr_table) {
-      return [attr_table](const nlmsghdr* m) {
-        std::string found;
-        struct Ctx {
-          uint16_t attr;
-          std::string* out;
-        } ctx{attr_table, &found};
-        mnl_attr_parse(
-            m, sizeof(nfgenmsg),
-            [](const nlattr* a, void* data) -> int {
-              auto* c = static_cast<Ctx*>(data);
-              if (mnl_attr_get_type(a) == c->attr) *c->out = mnl_attr_get_str(a);
-              return MNL_CB_OK;
-            },
-            &ctx);
-        return found;
-      };
-    };
     Reply chains = ::natc::kernel::dump(s_, NFT_MSG_GETCHAIN, [](nlmsghdr*) {});
     Reply sets = ::natc::kernel::dump(s_, NFT_MSG_GETSET, [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName); });
     Reply rules = ::natc::kernel::dump(s_, NFT_MSG_GETRULE, [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_RULE_TABLE, kTableName); });
     *interrupted = chains.interrupted || sets.interrupted || rules.interrupted;
-    d.chains = ours(std::move(chains.messages), name_of(NFTA_CHAIN_TABLE));
-    d.sets = ours(std::move(sets.messages), name_of(NFTA_SET_TABLE));
-    d.rules = ours(std::move(rules.messages), name_of(NFTA_RULE_TABLE));
-    for (const auto& m : d.sets) {
-      std::string set = name_of(NFTA_SET_NAME)(reinterpret_cast<const nlmsghdr*>(m.data()));
-      Reply e = ::natc::kernel::dump(s_, NFT_MSG_GETSETELEM, [&](nlmsghdr* n) {
-        mnl_attr_put_strz(n, NFTA_SET_ELEM_LIST_TABLE, kTableName);
-        mnl_attr_put_strz(n, NFTA_SET_ELEM_LIST_SET, set.c_str());
-      });
-      *interrupted |= e.interrupted;
-      for (auto& m2 : e.messages) d.elements.push_back(std::move(m2));
-    }
+    d.chains = keep(std::move(chains.messages), NFTA_CHAIN_TABLE, true);
+    d.sets = keep(std::move(sets.messages), NFTA_SET_TABLE, true);
+    d.rules = keep(std::move(rules.messages), NFTA_RULE_TABLE, true);
+    read_elements(d, interrupted);
     return true;
+  }
+
+  // Every family's chains, sets and rules, then natc's own dropped.
+  void read_others(Dump& d, bool* interrupted) {
+    auto all = [&](uint16_t type, uint16_t table_attr) {
+      Reply r = ::natc::kernel::dump(s_, type, [](nlmsghdr*) {}, NFPROTO_UNSPEC);
+      *interrupted |= r.interrupted;
+      return keep(std::move(r.messages), table_attr, false);
+    };
+    d.chains = all(NFT_MSG_GETCHAIN, NFTA_CHAIN_TABLE);
+    d.sets = all(NFT_MSG_GETSET, NFTA_SET_TABLE);
+    d.rules = all(NFT_MSG_GETRULE, NFTA_RULE_TABLE);
+    read_elements(d, interrupted);
+  }
+
+  void read_elements(Dump& d, bool* interrupted) {
+    for (const auto& m : d.sets) {
+      std::string table = attr_str(header(m), NFTA_SET_TABLE), set = attr_str(header(m), NFTA_SET_NAME);
+      Reply e = ::natc::kernel::dump(
+          s_, NFT_MSG_GETSETELEM,
+          [&](nlmsghdr* n) {
+            mnl_attr_put_strz(n, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+            mnl_attr_put_strz(n, NFTA_SET_ELEM_LIST_SET, set.c_str());
+          },
+          family_of(header(m)));
+      *interrupted |= e.interrupted;
+      for (auto& m2 : e.messages)
+        if (header(m2)->nlmsg_type != NLMSG_ERROR && header(m2)->nlmsg_type != NLMSG_DONE) d.elements.push_back(std::move(m2));
+    }
   }
 
   Socket s_;

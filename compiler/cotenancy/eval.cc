@@ -1,0 +1,447 @@
+#include "cotenancy/eval.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+
+#include "base/overload.h"
+
+namespace natc::cotenancy {
+namespace {
+
+constexpr int kMaxDepth = 16;  // the kernel's jump stack
+constexpr uint8_t kNfprotoIpv4 = 2, kNfprotoIpv6 = 10;
+
+enum class Tri : uint8_t { False, True, Unknown };
+Tri both(Tri a, Tri b) {
+  if (a == Tri::False || b == Tri::False) return Tri::False;
+  return a == Tri::Unknown || b == Tri::Unknown ? Tri::Unknown : Tri::True;
+}
+Tri negate(Tri t) { return t == Tri::Unknown ? t : t == Tri::True ? Tri::False : Tri::True; }
+
+// Bytes, each either known or not.
+struct Value {
+  Bytes bytes;
+  std::vector<bool> known;
+  static Value unknown(size_t n) { return {Bytes(n, 0), std::vector<bool>(n, false)}; }
+  static Value of(Bytes b) { return {b, std::vector<bool>(b.size(), true)}; }
+  bool all_known() const { return std::all_of(known.begin(), known.end(), [](bool k) { return k; }); }
+};
+
+Value addr_value(const std::optional<base::Addr>& a, size_t n) {
+  if (!a) return Value::unknown(n);
+  return Value::of(Bytes(a->bytes.begin(), a->bytes.begin() + long(n)));
+}
+template <class T>
+Value host_value(const std::optional<T>& v) {
+  if (!v) return Value::unknown(sizeof(T));
+  Bytes b(sizeof(T));
+  std::memcpy(b.data(), &*v, sizeof(T));
+  return Value::of(b);
+}
+Value port_value(const std::optional<uint16_t>& p) {
+  if (!p) return Value::unknown(2);
+  return Value::of({uint8_t(*p >> 8), uint8_t(*p & 0xff)});
+}
+constexpr size_t kIfNameSize = 16;
+Value ifname_value(const IfName& n) {
+  Value v = Value::unknown(kIfNameSize);
+  if (n.kind == IfName::Kind::Unknown) return v;
+  for (size_t i = 0; i < kIfNameSize; ++i) {
+    if (i < n.name.size()) v.bytes[i] = uint8_t(n.name[i]), v.known[i] = true;
+    else v.known[i] = n.kind == IfName::Kind::Exact;
+  }
+  return v;
+}
+
+void put(Value& dst, size_t at, const Value& src) {
+  for (size_t i = 0; i < src.bytes.size() && at + i < dst.bytes.size(); ++i)
+    dst.bytes[at + i] = src.bytes[i], dst.known[at + i] = src.known[i];
+}
+
+// The headers as far as natc knows them; the rest unknown.
+Value network_header(const Probe& p) {
+  if (p.family == base::Family::V4) {
+    Value h = Value::unknown(20);
+    put(h, 0, Value::of({0x45}));
+    if (p.l4proto) put(h, 9, Value::of({*p.l4proto}));
+    put(h, 12, addr_value(p.saddr, 4));
+    put(h, 16, addr_value(p.daddr, 4));
+    return h;
+  }
+  Value h = Value::unknown(40);
+  if (p.l4proto) put(h, 6, Value::of({*p.l4proto}));
+  put(h, 8, addr_value(p.saddr, 16));
+  put(h, 24, addr_value(p.daddr, 16));
+  return h;
+}
+Value transport_header(const Probe& p) {
+  Value h = Value::unknown(20);
+  put(h, 0, port_value(p.sport));
+  put(h, 2, port_value(p.dport));
+  return h;
+}
+
+class Registers {
+ public:
+  Registers() : v_(Value::unknown(kSize)) {}
+  // Loads zero the rest of the last 32-bit word, as the kernel does.
+  void load(Reg at, Value v) {
+    if (at == kAllRegisters) {
+      v_ = Value::unknown(kSize);
+      return;
+    }
+    while (v.bytes.size() % 4) v.bytes.push_back(0), v.known.push_back(true);
+    put(v_, at, v);
+  }
+  Value read(Reg at, size_t n) const {
+    Value out = Value::unknown(n);
+    for (size_t i = 0; i < n && at + i < kSize; ++i) out.bytes[i] = v_.bytes[at + i], out.known[i] = v_.known[at + i];
+    return out;
+  }
+
+ private:
+  static constexpr size_t kSize = 80;
+  Value v_;
+};
+
+// memcmp on what is known: a known differing byte before any unknown one decides.
+std::optional<int> compare(const Value& a, const Bytes& b) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (!a.known[i]) return std::nullopt;
+    if (a.bytes[i] != b[i]) return a.bytes[i] < b[i] ? -1 : 1;
+  }
+  return 0;
+}
+Tri equal(const Value& a, const Bytes& b) {
+  bool unknown = false;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (!a.known[i]) unknown = true;
+    else if (a.bytes[i] != b[i]) return Tri::False;
+  }
+  return unknown ? Tri::Unknown : Tri::True;
+}
+Tri cmp(const Value& a, CmpOp op, const Bytes& b) {
+  if (op == CmpOp::Eq) return equal(a, b);
+  if (op == CmpOp::Neq) return negate(equal(a, b));
+  auto c = compare(a, b);
+  if (!c) return Tri::Unknown;
+  bool r = op == CmpOp::Lt ? *c < 0 : op == CmpOp::Lte ? *c <= 0 : op == CmpOp::Gt ? *c > 0 : *c >= 0;
+  return r ? Tri::True : Tri::False;
+}
+
+// Which element of a set holds `key`: a known answer, or unknown.
+struct Found {
+  Tri member = Tri::False;
+  const Element* element = nullptr;
+};
+Found find(const Set& s, const Value& key) {
+  if (s.elements.empty()) return {};
+  size_t n = s.elements.front().key.size();
+  Value k = key;
+  k.bytes.resize(n), k.known.resize(n, true);
+  if (!k.all_known()) {
+    bool any = std::any_of(s.elements.begin(), s.elements.end(), [&](const Element& e) {
+      return !e.interval_end && (s.interval || equal(k, e.key) != Tri::False);
+    });
+    return {any ? Tri::Unknown : Tri::False, nullptr};
+  }
+  for (const Element& e : s.elements)
+    if (!e.key_end.empty() ? e.key <= k.bytes && k.bytes <= e.key_end : !s.interval && e.key == k.bytes)
+      return {Tri::True, &e};
+  if (!s.interval) return {};
+  // rbtree intervals: the greatest boundary at or below the key decides.
+  const Element* best = nullptr;
+  for (const Element& e : s.elements)
+    if (e.key_end.empty() && e.key <= k.bytes && (!best || best->key < e.key || (best->key == e.key && e.interval_end)))
+      best = &e;
+  if (best && !best->interval_end) return {Tri::True, best};
+  return {};
+}
+
+Tri addrtype(std::optional<bool> local, uint16_t mask, bool invert) {
+  if (!mask) return Tri::True;
+  if (!local) return Tri::Unknown;
+  uint16_t type = uint16_t(1u << (*local ? kRtnLocal : kRtnUnicast));
+  return (type & mask) != 0 ? (invert ? Tri::False : Tri::True) : (invert ? Tri::True : Tri::False);
+}
+
+// One rule's run: whether it matched and what it decided.
+struct RuleRun {
+  Tri matched = Tri::True;
+  std::string unknown;  // what made it undecidable
+  Verdict verdict = Verdict::Continue;
+  std::string chain;  // Jump/Goto
+  std::optional<Decision> decision;  // Nat, Drop (reject), Unknown
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Ruleset& rs, const Probe& p) : rs_(rs), p_(p) {}
+
+  Outcome base(const Chain& c) {
+    Outcome out;
+    if (auto d = chain(c, 0, out.maybes)) {
+      out.decision = *d;
+    } else {
+      out.decision.kind = c.policy_drop ? Decision::Kind::Drop : Decision::Kind::Pass;
+      out.decision.chain = &c;
+    }
+    return out;
+  }
+
+ private:
+  // nullopt: the chain returned (or ran off its end) without deciding.
+  std::optional<Decision> chain(const Chain& c, int depth, std::vector<Maybe>& maybes) {
+    if (depth > kMaxDepth) return Decision{Decision::Kind::Unknown, &c, nullptr, {}, "a jump deeper than the kernel allows"};
+    for (const Rule& r : c.rules) {
+      RuleRun run = rule(c, r);
+      if (run.matched == Tri::False) continue;
+      // A jump that might happen: what the chain decides, and what it
+      // might decide, are all maybes.
+      std::optional<Decision> d = act(c, r, run, depth, maybes);
+      if (run.matched == Tri::Unknown) {
+        if (d) maybes.push_back({*d, run.unknown});
+        continue;
+      }
+      if (run.verdict == Verdict::Return) return std::nullopt;
+      if (run.verdict == Verdict::Goto) return d;  // a goto's return leaves this chain too
+      if (d) return d;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Decision> act(const Chain& c, const Rule& r, const RuleRun& run, int depth, std::vector<Maybe>& maybes) {
+    if (run.decision) return run.decision;
+    auto here = [&](Decision::Kind k) { return Decision{k, &c, &r, {}, {}}; };
+    switch (run.verdict) {
+      case Verdict::Accept: return here(Decision::Kind::Pass);
+      case Verdict::Drop: return here(Decision::Kind::Drop);
+      case Verdict::Jump:
+      case Verdict::Goto: {
+        const Chain* to = rs_.chain(c.family, c.table, run.chain);
+        if (!to) return Decision{Decision::Kind::Unknown, &c, &r, {}, "a jump to a chain natc did not read"};
+        return chain(*to, depth + 1, maybes);
+      }
+      case Verdict::Other: return Decision{Decision::Kind::Unknown, &c, &r, {}, "a verdict natc does not model"};
+      case Verdict::Return:
+      case Verdict::Continue: return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  RuleRun rule(const Chain& c, const Rule& r) {
+    RuleRun run;
+    Registers regs;
+    std::map<Reg, std::string> names;  // what each register was loaded from, for messages
+    auto cond = [&](Tri t, const std::string& what) {
+      if (t == Tri::Unknown && run.unknown.empty()) run.unknown = what;
+      run.matched = both(run.matched, t);
+    };
+    auto decide = [&](Decision::Kind k, std::string what = {}) {
+      run.decision = Decision{k, &c, &r, {}, std::move(what)};
+    };
+    for (const Expr& e : r.exprs) {
+      std::visit(base::Overload{
+                     [&](const Meta& m) { regs.load(m.dreg, meta(m.key)), names[m.dreg] = meta_name(m.key); },
+                     [&](const Payload& pl) { regs.load(pl.dreg, payload(pl)), names[pl.dreg] = payload_name(pl); },
+                     [&](const Cmp& x) { cond(cmp(regs.read(x.sreg, x.data.size()), x.op, x.data), names[x.sreg]); },
+                     [&](const Bitwise& b) {
+                       Value in = regs.read(b.sreg, b.mask.size());
+                       for (size_t i = 0; i < b.mask.size(); ++i) {
+                         in.known[i] = in.known[i] || b.mask[i] == 0;
+                         in.bytes[i] = uint8_t((in.bytes[i] & b.mask[i]) ^ (i < b.xor_.size() ? b.xor_[i] : 0));
+                       }
+                       regs.load(b.dreg, in);
+                     },
+                     [&](const Range& x) {
+                       Value v = regs.read(x.sreg, x.from.size());
+                       Tri in = both(cmp(v, CmpOp::Gte, x.from), cmp(v, CmpOp::Lte, x.to));
+                       cond(x.negate ? negate(in) : in, names[x.sreg]);
+                     },
+                     [&](const Lookup& l) { lookup(l, c, regs, run, cond, names[l.sreg]); },
+                     [&](const Immediate& i) {
+                       if (i.dreg) regs.load(*i.dreg, Value::of(i.data));
+                       else run.verdict = i.verdict, run.chain = i.chain;
+                     },
+                     [&](const Ct& x) { regs.load(x.dreg, ct(x.key)), names[x.dreg] = "the connection's state"; },
+                     [&](const FibAddrType& f) {
+                       std::optional<bool> local = f.daddr ? p_.daddr_local : p_.saddr_local;
+                       std::optional<uint32_t> type;
+                       if (local) type = *local ? kRtnLocal : kRtnUnicast;
+                       regs.load(f.dreg, host_value(type));
+                       names[f.dreg] = "whether the address is this host's";
+                     },
+                     [&](const Nat& n) {
+                       decide(Decision::Kind::Nat);
+                       run.decision->nat = resolve(n.action, regs);
+                     },
+                     [&](const Reject&) { decide(Decision::Kind::Drop); },
+                     [&](const XtCtState& x) {
+                       Tri t = p_.ct_state ? ((*p_.ct_state & x.mask) != 0 ? Tri::True : Tri::False) : Tri::Unknown;
+                       cond(x.invert ? negate(t) : t, "the connection's state");
+                     },
+                     [&](const XtAddrType& x) {
+                       cond(both(addrtype(p_.saddr_local, x.src, x.invert_src), addrtype(p_.daddr_local, x.dst, x.invert_dst)),
+                            "whether the address is this host's");
+                     },
+                     [&](const Unknown& u) {
+                       switch (u.role) {
+                         case Unknown::Role::Condition: cond(Tri::Unknown, u.what); break;
+                         case Unknown::Role::Load: regs.load(u.dreg, Value::unknown(16)), names[u.dreg] = u.what; break;
+                         case Unknown::Role::Decides: decide(Decision::Kind::Unknown, u.what); break;
+                         case Unknown::Role::NoEffect: break;
+                       }
+                     },
+                 },
+                 e);
+      if (run.matched == Tri::False || run.decision || run.verdict != Verdict::Continue) break;
+    }
+    return run;
+  }
+
+  template <class Cond>
+  void lookup(const Lookup& l, const Chain& c, Registers& regs, RuleRun& run, Cond&& cond, const std::string& key) {
+    const Set* s = rs_.set(c.family, c.table, l.set);
+    if (!s) {
+      cond(Tri::Unknown, "set '" + l.set + "', which natc did not read");
+      return;
+    }
+    size_t n = s->elements.empty() ? 16 : s->elements.front().key.size();
+    Found f = find(*s, regs.read(l.sreg, n));
+    std::string what = key + " (looked up in set '" + l.set + "')";
+    if (!l.dreg) {
+      cond(l.invert ? negate(f.member) : f.member, what);
+      return;
+    }
+    if (f.member != Tri::True) {  // a map without the key: the rule ends here
+      cond(f.member == Tri::False ? Tri::False : Tri::Unknown, what);
+      return;
+    }
+    if (*l.dreg == 0) run.verdict = f.element->verdict, run.chain = f.element->chain;
+    else regs.load(*l.dreg, Value::of(f.element->data));
+  }
+
+  std::string payload_name(const Payload& pl) const {
+    bool v4 = p_.family == base::Family::V4;
+    if (pl.base == Base::Transport) return pl.offset < 2 ? "the source port" : "the destination port";
+    if (pl.base != Base::Network) return "a link-layer header field";
+    if (pl.offset >= (v4 ? 16u : 24u)) return "the destination address";
+    if (pl.offset >= (v4 ? 12u : 8u)) return "the source address";
+    return "a network header field";
+  }
+  static std::string meta_name(MetaKey k) {
+    switch (k) {
+      case MetaKey::IifName: return "the input interface";
+      case MetaKey::OifName: return "the output interface";
+      case MetaKey::L4Proto: return "the protocol";
+      case MetaKey::NfProto: return "the address family";
+      case MetaKey::Other: return "packet metadata";
+    }
+    return "packet metadata";
+  }
+
+  Value meta(MetaKey k) const {
+    switch (k) {
+      case MetaKey::IifName: return ifname_value(p_.iif);
+      case MetaKey::OifName: return ifname_value(p_.oif);
+      case MetaKey::L4Proto: return p_.l4proto ? Value::of({*p_.l4proto}) : Value::unknown(1);
+      case MetaKey::NfProto: return Value::of({p_.family == base::Family::V4 ? kNfprotoIpv4 : kNfprotoIpv6});
+      case MetaKey::Other: return Value::unknown(16);
+    }
+    return Value::unknown(16);
+  }
+  Value payload(const Payload& pl) const {
+    Value h = pl.base == Base::Network ? network_header(p_) : pl.base == Base::Transport ? transport_header(p_) : Value{};
+    Value out = Value::unknown(pl.len);
+    for (size_t i = 0; i < pl.len && pl.offset + i < h.bytes.size(); ++i)
+      out.bytes[i] = h.bytes[pl.offset + i], out.known[i] = h.known[pl.offset + i];
+    return out;
+  }
+  Value ct(CtKey k) const {
+    switch (k) {
+      case CtKey::State: return host_value(p_.ct_state);
+      case CtKey::Status: return host_value(p_.ct_status);
+      case CtKey::Direction: return host_value(p_.ct_direction);
+      case CtKey::Other: return Value::unknown(16);
+    }
+    return Value::unknown(16);
+  }
+
+  // nft's nat reads its addresses and ports from registers.
+  NatAction resolve(NatAction n, const Registers& regs) const {
+    size_t alen = p_.family == base::Family::V4 ? 4 : 16;
+    if (n.reg_addr) {
+      Value v = regs.read(*n.reg_addr, alen);
+      if (v.all_known()) {
+        base::Addr a{p_.family};
+        std::copy(v.bytes.begin(), v.bytes.end(), a.bytes.begin());
+        n.addr_min = n.addr_max = a;
+      }
+    }
+    if (n.reg_port) {
+      Value v = regs.read(*n.reg_port, 2);
+      if (v.all_known()) n.port_min = n.port_max = uint16_t(v.bytes[0] << 8 | v.bytes[1]);
+    }
+    return n;
+  }
+
+  const Ruleset& rs_;
+  const Probe& p_;
+};
+
+}  // namespace
+
+Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p) { return Evaluator(rs, p).base(base); }
+
+const Chain* Ruleset::chain(Family f, const std::string& table, const std::string& name) const {
+  for (const Chain& c : chains)
+    if (c.family == f && c.table == table && c.name == name) return &c;
+  return nullptr;
+}
+const Set* Ruleset::set(Family f, const std::string& table, const std::string& name) const {
+  for (const Set& s : sets)
+    if (s.family == f && s.table == table && s.name == name) return &s;
+  return nullptr;
+}
+
+std::string_view family_name(Family f) {
+  switch (f) {
+    case Family::Ip: return "ip";
+    case Family::Ip6: return "ip6";
+    case Family::Inet: return "inet";
+    case Family::Other: return "other";
+  }
+  return "other";
+}
+std::string_view hook_name(Hook h) {
+  constexpr std::array<std::string_view, 6> names{"prerouting", "input", "forward", "output", "postrouting", "other"};
+  return names[size_t(h)];
+}
+
+std::string describe(const Decision& d) {
+  if (!d.chain) return "?";
+  std::string s = "table " + std::string(family_name(d.chain->family)) + " " + d.chain->table + ", chain " + d.chain->name;
+  if (d.rule) return s + ", rule handle " + std::to_string(d.rule->handle);
+  return s + (d.kind == Decision::Kind::Drop ? " (policy drop)" : " (policy accept)");
+}
+
+std::string describe(const NatAction& n) {
+  using K = NatAction::Kind;
+  if (n.kind == K::Masquerade) return "masquerade";
+  std::string s = n.kind == K::Dnat ? "DNAT" : n.kind == K::Snat ? "SNAT" : "redirect";
+  std::string to;
+  if (n.addr_min) {
+    to = base::to_string(*n.addr_min);
+    if (n.addr_max && *n.addr_max != *n.addr_min) to += "-" + base::to_string(*n.addr_max);
+  }
+  if (n.port_min) {
+    std::string port = std::to_string(*n.port_min);
+    if (n.port_max && *n.port_max != *n.port_min) port += "-" + std::to_string(*n.port_max);
+    to = n.addr_min && n.addr_min->family == base::Family::V6 ? "[" + to + "]:" + port : to + ":" + port;
+  }
+  return to.empty() ? s : s + " to " + to;
+}
+
+}  // namespace natc::cotenancy

@@ -1,0 +1,361 @@
+// Other owners' tables from netlink into cotenancy::Ruleset. Every number
+// of the kernel's ABI (registers, meta keys, verdicts, xt structures) is
+// translated here, so evaluation needs no kernel headers. What natc does
+// not model becomes cotenancy::Unknown with a name, never an error.
+#include "kernel/foreign.h"
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_conntrack.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace natc::kernel {
+namespace {
+
+namespace ct = cotenancy;
+using ct::Bytes;
+using ct::Unknown;
+
+const nlmsghdr* header(const std::vector<uint8_t>& m) { return reinterpret_cast<const nlmsghdr*>(m.data()); }
+
+ct::Family family_of(uint32_t f) {
+  switch (f) {
+    case NFPROTO_IPV4: return ct::Family::Ip;
+    case NFPROTO_IPV6: return ct::Family::Ip6;
+    case NFPROTO_INET: return ct::Family::Inet;
+    default: return ct::Family::Other;
+  }
+}
+
+// NFT_REG_1..4 are 16 bytes each after the verdict; NFT_REG32_xx 4 bytes.
+ct::Reg reg(uint32_t r) { return r < NFT_REG32_00 ? r * 16 : 16 + (r - NFT_REG32_00) * 4; }
+
+Bytes data(const nftnl_expr* e, uint16_t attr) {
+  uint32_t len = 0;
+  auto* p = static_cast<const uint8_t*>(nftnl_expr_get(e, attr, &len));
+  return p ? Bytes(p, p + len) : Bytes{};
+}
+uint32_t u32(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
+bool has(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_is_set(e, attr); }
+
+ct::Verdict verdict_of(int32_t v) {
+  switch (v) {
+    case NF_ACCEPT: return ct::Verdict::Accept;
+    case NF_DROP: return ct::Verdict::Drop;
+    case NFT_JUMP: return ct::Verdict::Jump;
+    case NFT_GOTO: return ct::Verdict::Goto;
+    case NFT_RETURN: return ct::Verdict::Return;
+    case NFT_CONTINUE: return ct::Verdict::Continue;
+    default: return ct::Verdict::Other;  // queue, stolen, break
+  }
+}
+
+ct::Expr meta(const nftnl_expr* e) {
+  if (!has(e, NFTNL_EXPR_META_DREG)) return Unknown{"meta set", Unknown::Role::NoEffect};
+  ct::MetaKey k = ct::MetaKey::Other;
+  switch (u32(e, NFTNL_EXPR_META_KEY)) {
+    case NFT_META_IIFNAME: k = ct::MetaKey::IifName; break;
+    case NFT_META_OIFNAME: k = ct::MetaKey::OifName; break;
+    case NFT_META_L4PROTO: k = ct::MetaKey::L4Proto; break;
+    case NFT_META_NFPROTO: k = ct::MetaKey::NfProto; break;
+    default: break;
+  }
+  return ct::Meta{k, reg(u32(e, NFTNL_EXPR_META_DREG)), 0};
+}
+
+ct::Expr payload(const nftnl_expr* e) {
+  if (!has(e, NFTNL_EXPR_PAYLOAD_DREG)) return Unknown{"payload set", Unknown::Role::NoEffect};
+  ct::Base b = ct::Base::Other;
+  switch (u32(e, NFTNL_EXPR_PAYLOAD_BASE)) {
+    case NFT_PAYLOAD_LL_HEADER: b = ct::Base::Link; break;
+    case NFT_PAYLOAD_NETWORK_HEADER: b = ct::Base::Network; break;
+    case NFT_PAYLOAD_TRANSPORT_HEADER: b = ct::Base::Transport; break;
+    default: break;
+  }
+  return ct::Payload{b, u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), u32(e, NFTNL_EXPR_PAYLOAD_LEN),
+                     reg(u32(e, NFTNL_EXPR_PAYLOAD_DREG))};
+}
+
+ct::Expr ct_expr(const nftnl_expr* e) {
+  if (!has(e, NFTNL_EXPR_CT_DREG)) return Unknown{"ct set", Unknown::Role::NoEffect};
+  ct::CtKey k = ct::CtKey::Other;
+  if (!has(e, NFTNL_EXPR_CT_DIR)) {
+    switch (u32(e, NFTNL_EXPR_CT_KEY)) {
+      case NFT_CT_STATE: k = ct::CtKey::State; break;
+      case NFT_CT_STATUS: k = ct::CtKey::Status; break;
+      case NFT_CT_DIRECTION: k = ct::CtKey::Direction; break;
+      default: break;
+    }
+  }
+  return ct::Ct{k, reg(u32(e, NFTNL_EXPR_CT_DREG))};
+}
+
+ct::Expr nat(const nftnl_expr* e, ct::NatAction::Kind kind, uint16_t reg_addr, uint16_t reg_port) {
+  ct::NatAction a{kind};
+  if (reg_addr && has(e, reg_addr)) a.reg_addr = reg(u32(e, reg_addr));
+  if (has(e, reg_port)) a.reg_port = reg(u32(e, reg_port));
+  return ct::Nat{a};
+}
+
+// xt targets' ranges: rev 0 is IPv4-only (nf_nat_ipv4_multi_range_compat),
+// rev 1 and 2 share nf_nat_range's leading fields.
+ct::NatAction xt_range(ct::NatAction::Kind kind, uint32_t rev, const Bytes& info, bool v6) {
+  ct::NatAction a{kind};
+  uint32_t flags = 0;
+  base::Addr lo{v6 ? base::Family::V6 : base::Family::V4}, hi = lo;
+  uint16_t plo = 0, phi = 0;
+  if (rev == 0 && info.size() >= sizeof(nf_nat_ipv4_multi_range_compat)) {
+    nf_nat_ipv4_multi_range_compat r;
+    std::memcpy(&r, info.data(), sizeof r);
+    flags = r.range[0].flags;
+    std::memcpy(lo.bytes.data(), &r.range[0].min_ip, 4);
+    std::memcpy(hi.bytes.data(), &r.range[0].max_ip, 4);
+    plo = ntohs(r.range[0].min.all), phi = ntohs(r.range[0].max.all);
+  } else if (rev >= 1 && info.size() >= sizeof(nf_nat_range)) {
+    nf_nat_range r;
+    std::memcpy(&r, info.data(), sizeof r);
+    flags = r.flags;
+    std::memcpy(lo.bytes.data(), &r.min_addr, lo.size());
+    std::memcpy(hi.bytes.data(), &r.max_addr, hi.size());
+    plo = ntohs(r.min_proto.all), phi = ntohs(r.max_proto.all);
+  } else {
+    return a;
+  }
+  if (flags & NF_NAT_RANGE_MAP_IPS) a.addr_min = lo, a.addr_max = hi;
+  if (flags & NF_NAT_RANGE_PROTO_SPECIFIED) a.port_min = plo, a.port_max = phi;
+  return a;
+}
+
+ct::Expr xt_target(const nftnl_expr* e, bool v6) {
+  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME);
+  uint32_t rev = u32(e, NFTNL_EXPR_TG_REV);
+  Bytes info = data(e, NFTNL_EXPR_TG_INFO);
+  using K = ct::NatAction::Kind;
+  if (name == "DNAT") return ct::Nat{xt_range(K::Dnat, rev, info, v6)};
+  if (name == "SNAT") return ct::Nat{xt_range(K::Snat, rev, info, v6)};
+  if (name == "MASQUERADE") return ct::Nat{xt_range(K::Masquerade, rev, info, v6)};
+  if (name == "REDIRECT") return ct::Nat{xt_range(K::Redirect, rev, info, v6)};
+  if (name == "REJECT") return ct::Reject{};
+  // Targets that change or log a packet and let it go on through the chain.
+  static const std::set<std::string> go_on{"LOG", "NFLOG", "MARK", "CONNMARK", "TCPMSS", "CT", "CHECKSUM", "DSCP",
+                                           "TOS", "TTL", "HL", "CLASSIFY", "NOTRACK", "TRACE", "AUDIT", "SECMARK"};
+  if (go_on.count(name)) return Unknown{"xt target '" + name + "'", Unknown::Role::NoEffect};
+  return Unknown{"xt target '" + name + "'", Unknown::Role::Decides};
+}
+
+ct::Expr xt_match(const nftnl_expr* e) {
+  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
+  uint32_t rev = u32(e, NFTNL_EXPR_MT_REV);
+  Bytes info = data(e, NFTNL_EXPR_MT_INFO);
+  if (name == "conntrack" && rev >= 2 && info.size() >= sizeof(xt_conntrack_mtinfo2)) {
+    xt_conntrack_mtinfo2 m;
+    std::memcpy(&m, info.data(), sizeof m);
+    if (m.match_flags == XT_CONNTRACK_STATE)
+      return ct::XtCtState{m.state_mask, (m.invert_flags & XT_CONNTRACK_STATE) != 0};
+  }
+  if (name == "addrtype" && rev == 1 && info.size() >= sizeof(xt_addrtype_info_v1)) {
+    xt_addrtype_info_v1 m;
+    std::memcpy(&m, info.data(), sizeof m);
+    if (!(m.flags & (XT_ADDRTYPE_LIMIT_IFACE_IN | XT_ADDRTYPE_LIMIT_IFACE_OUT)))
+      return ct::XtAddrType{m.source, m.dest, (m.flags & XT_ADDRTYPE_INVERT_SOURCE) != 0,
+                            (m.flags & XT_ADDRTYPE_INVERT_DEST) != 0};
+  }
+  if (name == "comment") return Unknown{"xt match 'comment'", Unknown::Role::NoEffect};
+  return Unknown{"xt match '" + name + "'" + (name == "conntrack" || name == "addrtype" ? " with these options" : ""),
+                 Unknown::Role::Condition};
+}
+
+ct::Expr expr(const nftnl_expr* e, bool v6) {
+  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+  if (name == "meta") return meta(e);
+  if (name == "payload") return payload(e);
+  if (name == "cmp") return ct::Cmp{reg(u32(e, NFTNL_EXPR_CMP_SREG)), ct::CmpOp(u32(e, NFTNL_EXPR_CMP_OP)), data(e, NFTNL_EXPR_CMP_DATA)};
+  if (name == "bitwise") {
+    if (has(e, NFTNL_EXPR_BITWISE_OP) && u32(e, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL)
+      return Unknown{"a bit shift", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BITWISE_DREG))};
+    return ct::Bitwise{reg(u32(e, NFTNL_EXPR_BITWISE_SREG)), reg(u32(e, NFTNL_EXPR_BITWISE_DREG)),
+                       data(e, NFTNL_EXPR_BITWISE_MASK), data(e, NFTNL_EXPR_BITWISE_XOR)};
+  }
+  if (name == "range")
+    return ct::Range{reg(u32(e, NFTNL_EXPR_RANGE_SREG)), u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ,
+                     data(e, NFTNL_EXPR_RANGE_FROM_DATA), data(e, NFTNL_EXPR_RANGE_TO_DATA)};
+  if (name == "lookup") {
+    ct::Lookup l{reg(u32(e, NFTNL_EXPR_LOOKUP_SREG)), nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET)};
+    if (has(e, NFTNL_EXPR_LOOKUP_DREG)) l.dreg = reg(u32(e, NFTNL_EXPR_LOOKUP_DREG));
+    l.invert = has(e, NFTNL_EXPR_LOOKUP_FLAGS) && (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
+    return l;
+  }
+  if (name == "immediate") {
+    ct::Immediate i;
+    if (u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
+      i.dreg = reg(u32(e, NFTNL_EXPR_IMM_DREG));
+      i.data = data(e, NFTNL_EXPR_IMM_DATA);
+    } else {
+      i.verdict = verdict_of(int32_t(u32(e, NFTNL_EXPR_IMM_VERDICT)));
+      if (has(e, NFTNL_EXPR_IMM_CHAIN)) i.chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+    }
+    return i;
+  }
+  if (name == "ct") return ct_expr(e);
+  if (name == "fib") {
+    uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
+    if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE && !(flags & (NFTA_FIB_F_IIF | NFTA_FIB_F_OIF | NFTA_FIB_F_MARK)))
+      return ct::FibAddrType{(flags & NFTA_FIB_F_DADDR) != 0, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
+    return Unknown{"a fib lookup", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
+  }
+  if (name == "nat")
+    return nat(e, u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? ct::NatAction::Kind::Dnat : ct::NatAction::Kind::Snat,
+               NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_PROTO_MIN);
+  if (name == "masq") return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
+  if (name == "redir") return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
+  if (name == "reject") return ct::Reject{};
+  if (name == "match") return xt_match(e);
+  if (name == "target") return xt_target(e, v6);
+  if (name == "byteorder") return Unknown{"a byte order conversion", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BYTEORDER_DREG))};
+  static const std::set<std::string> no_effect{"counter", "log", "notrack", "last", "dynset", "dup", "flow_offload", "ct_expect"};
+  if (no_effect.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::NoEffect};
+  static const std::set<std::string> decides{"queue", "tproxy", "synproxy", "fwd"};
+  if (decides.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::Decides};
+  // Anything else may load a register natc does not know or be a condition
+  // (limit, quota, socket, exthdr, ...): treat every register as unknown.
+  return Unknown{"expression '" + name + "'", Unknown::Role::Load, ct::kAllRegisters};
+}
+
+using ChainPtr = std::unique_ptr<nftnl_chain, decltype(&nftnl_chain_free)>;
+using RulePtr = std::unique_ptr<nftnl_rule, decltype(&nftnl_rule_free)>;
+using SetPtr = std::unique_ptr<nftnl_set, decltype(&nftnl_set_free)>;
+
+std::string str(const char* s) { return s ? s : ""; }
+
+ct::Hook hook_of(uint32_t h) {
+  switch (h) {
+    case NF_INET_PRE_ROUTING: return ct::Hook::Prerouting;
+    case NF_INET_LOCAL_IN: return ct::Hook::Input;
+    case NF_INET_FORWARD: return ct::Hook::Forward;
+    case NF_INET_LOCAL_OUT: return ct::Hook::Output;
+    case NF_INET_POST_ROUTING: return ct::Hook::Postrouting;
+    default: return ct::Hook::Other;
+  }
+}
+
+void add_chain(ct::Ruleset& rs, const nlmsghdr* m) {
+  ChainPtr c(nftnl_chain_alloc(), nftnl_chain_free);
+  if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+  ct::Chain out;
+  out.family = family_of(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
+  out.table = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE));
+  out.name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
+  if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+    out.hook = hook_of(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+    out.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+    std::string type = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE));
+    out.type = type == "nat" ? ct::ChainType::Nat : type == "route" ? ct::ChainType::Route : ct::ChainType::Filter;
+    out.policy_drop = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
+  }
+  rs.chains.push_back(std::move(out));
+}
+
+std::string rule_comment(const nftnl_rule* r) {
+  uint32_t len = 0;
+  const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+  std::string text;
+  if (!ud) return text;
+  nftnl_udata_parse(
+      ud, len,
+      [](const nftnl_udata* a, void* out) -> int {
+        if (nftnl_udata_type(a) == NFTNL_UDATA_RULE_COMMENT)
+          static_cast<std::string*>(out)->assign(static_cast<const char*>(nftnl_udata_get(a)),
+                                                 strnlen(static_cast<const char*>(nftnl_udata_get(a)), nftnl_udata_len(a)));
+        return 0;
+      },
+      &text);
+  return text;
+}
+
+void add_rule(ct::Ruleset& rs, const nlmsghdr* m) {
+  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+  ct::Family fam = family_of(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
+  std::string table = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE));
+  std::string chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+  auto* c = const_cast<ct::Chain*>(rs.chain(fam, table, chain));
+  if (!c) return;
+  ct::Rule out;
+  out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+  out.comment = rule_comment(r.get());
+  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
+  for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it))
+    out.exprs.push_back(expr(e, fam == ct::Family::Ip6));
+  nftnl_expr_iter_destroy(it);
+  c->rules.push_back(std::move(out));
+}
+
+Bytes elem_data(nftnl_set_elem* e, uint16_t attr) {
+  uint32_t len = 0;
+  auto* p = static_cast<const uint8_t*>(nftnl_set_elem_get(e, attr, &len));
+  return p ? Bytes(p, p + len) : Bytes{};
+}
+
+void add_set(ct::Ruleset& rs, const nlmsghdr* m) {
+  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
+  ct::Set out;
+  out.family = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
+  out.table = str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE));
+  out.name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+  uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
+  out.interval = flags & NFT_SET_INTERVAL;
+  out.map = flags & NFT_SET_MAP;
+  out.vmap = out.map && nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+  rs.sets.push_back(std::move(out));
+}
+
+void add_elements(ct::Ruleset& rs, const nlmsghdr* m) {
+  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
+  ct::Family fam = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
+  auto* set = const_cast<ct::Set*>(rs.set(fam, str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)),
+                                          str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))));
+  if (!set) return;
+  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s.get());
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+    ct::Element el;
+    el.key = elem_data(e, NFTNL_SET_ELEM_KEY);
+    el.key_end = elem_data(e, NFTNL_SET_ELEM_KEY_END);
+    el.interval_end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+                      (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+    el.data = elem_data(e, NFTNL_SET_ELEM_DATA);
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+      el.verdict = verdict_of(int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT)));
+      if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) el.chain = str(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+    }
+    set->elements.push_back(std::move(el));
+  }
+  nftnl_set_elems_iter_destroy(it);
+}
+
+}  // namespace
+
+cotenancy::Ruleset decode_foreign(const Dump& d) {
+  cotenancy::Ruleset rs;
+  for (const auto& m : d.chains) add_chain(rs, header(m));
+  for (const auto& m : d.sets) add_set(rs, header(m));
+  for (const auto& m : d.elements) add_elements(rs, header(m));
+  for (const auto& m : d.rules) add_rule(rs, header(m));
+  return rs;
+}
+
+}  // namespace natc::kernel
