@@ -292,6 +292,10 @@ class Evaluator {
                          case Unknown::Role::Load: regs.load(u.dreg, Value::unknown(16)), names[u.dreg] = u.what; break;
                          case Unknown::Role::Decides: decide(Decision::Kind::Unknown, u.what); break;
                          case Unknown::Role::NoEffect: break;
+                         case Unknown::Role::Opaque:
+                           regs.load(kAllRegisters, {});
+                           cond(Tri::Unknown, u.what);
+                           break;
                        }
                      },
                  },

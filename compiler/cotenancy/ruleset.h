@@ -67,7 +67,9 @@ struct XtAddrType { uint16_t src, dst; bool invert_src, invert_dst; };
 // a condition it cannot decide, or a statement that decides something.
 struct Unknown {
   std::string what;  // "xt match 'set'", "expression 'limit'"
-  enum class Role : uint8_t { Condition, Load, Decides, NoEffect } role = Role::Condition;
+  // Opaque: natc knows nothing of it; it may be a condition (limit, quota)
+  // and may load any register.
+  enum class Role : uint8_t { Condition, Load, Decides, NoEffect, Opaque } role = Role::Condition;
   Reg dreg = 0;  // Load
 };
 

@@ -229,9 +229,9 @@ ct::Expr expr(const nftnl_expr* e, bool v6) {
   if (no_effect.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::NoEffect};
   static const std::set<std::string> decides{"queue", "tproxy", "synproxy", "fwd"};
   if (decides.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::Decides};
-  // Anything else may load a register natc does not know or be a condition
-  // (limit, quota, socket, exthdr, ...): treat every register as unknown.
-  return Unknown{"expression '" + name + "'", Unknown::Role::Load, ct::kAllRegisters};
+  // Anything else may be a condition (limit, quota, socket, ...) or load a
+  // register natc cannot follow (exthdr, rt, numgen, ...).
+  return Unknown{"expression '" + name + "'", Unknown::Role::Opaque};
 }
 
 using ChainPtr = std::unique_ptr<nftnl_chain, decltype(&nftnl_chain_free)>;
