@@ -51,8 +51,10 @@ void live_lints(const spec::Spec& spec, const ir::Ir& ir, const LiveFacts& facts
 // Other tables that drop natc's traffic (W3011), claim its forwarded ports
 // (W3012) or translate its subnets differently (W3013).
 void cotenancy_lints(const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
-// The addresses whose routes the co-tenancy lints need.
+// The addresses whose routes the co-tenancy lints need, and whether they
+// have anything to look at (a base chain on a hook natc's traffic passes).
 std::vector<base::Addr> cotenancy_addresses(const ir::Ir& ir);
+bool cotenancy_relevant(const cotenancy::Ruleset& others);
 
 // Whether two interface matches can select the same packet.
 bool interfaces_overlap(const ir::IfMatch& a, const ir::IfMatch& b);

@@ -4,6 +4,8 @@
 // hook, the first to translate a connection decides it. For each spec entry
 // natc sends a few probe packets through every other table's base chains
 // (cotenancy::evaluate) and says what they would do to them.
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "check/check.h"
@@ -92,6 +94,7 @@ class Cotenancy {
     for (const ir::Forward& fw : ir_.forwards)
       for (const ir::PortMap& pm : fw.ports) forward(fw, pm);
     for (const ir::Subnet& s : ir_.subnets) subnet(s);
+    summarize();
   }
 
  private:
@@ -234,7 +237,7 @@ class Cotenancy {
       help += fix.iptables("DOCKER-USER") + " (Docker's chain for the host's own rules)";
     else
       help += fix.nft(base);
-    d_.report(Code::ForeignDrop, who.loc, message + unless, help);
+    report(Code::ForeignDrop, who.loc, message + unless, help, o);
     return true;
   }
 
@@ -244,13 +247,13 @@ class Cotenancy {
     std::string maybe;
     if (o.decision.kind == Kind::Nat) d = &o.decision;
     for (const cotenancy::Maybe& m : o.maybes)
-      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = " if " + m.unknown + " matches (natc cannot tell)";
+      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = ", depending on " + m.unknown + " (natc cannot tell)";
     using NK = cotenancy::NatAction::Kind;
     if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.origin, Code::ForeignDnat, base, o)) return;
-    d_.report(Code::ForeignDnat, fw.port_loc,
+    report(Code::ForeignDnat, fw.port_loc,
               describe(*d) + " also translates " + port + " of port forward '" + fw.origin.name + "': " +
                   describe(d->nat) + maybe + "; " + order(base, nft::Hook::Prerouting),
-              "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port");
+              "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port", o);
   }
 
   // W3013: another table source-translates a natc subnet differently.
@@ -259,12 +262,12 @@ class Cotenancy {
     std::string maybe;
     if (o.decision.kind == Kind::Nat) d = &o.decision;
     for (const cotenancy::Maybe& m : o.maybes)
-      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = " if " + m.unknown + " matches (natc cannot tell)";
+      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = ", depending on " + m.unknown + " (natc cannot tell)";
     if (!d || same_translation(s, d->nat) || !once(s.origin, Code::ForeignSnat, base, o)) return;
-    d_.report(Code::ForeignSnat, s.origin.loc,
+    report(Code::ForeignSnat, s.origin.loc,
               describe(*d) + " translates " + entry + " differently: " + describe(d->nat) + maybe + ", natc: " +
                   natc_translation(s) + "; " + order(base, nft::Hook::Postrouting),
-              "one subnet, one translation: remove the other rule or make it match natc's");
+              "one subnet, one translation: remove the other rule or make it match natc's", o);
   }
 
   bool same_translation(const ir::Subnet& s, const cotenancy::NatAction& n) const {
@@ -303,6 +306,22 @@ class Cotenancy {
     return theirs + ", after natc's " + ours + ": natc decides, and the other rule's owner is misled";
   }
 
+  // A chain that drops 10,000 forwards is one cause: the first few are
+  // reported, then one line for the rest.
+  void report(Code code, base::Loc loc, std::string message, std::string help, const Outcome& o) {
+    Cause& c = causes_[{code, o.decision.chain, o.decision.rule}];
+    if (++c.count <= kPerCause) d_.report(code, loc, std::move(message), std::move(help));
+    else if (c.count == kPerCause + 1) c.first_unreported = loc, c.what = describe(o.decision);
+  }
+  void summarize() {
+    for (const auto& [key, c] : causes_)
+      if (c.count > kPerCause)
+        d_.report(std::get<0>(key), c.first_unreported,
+                  "... and " + std::to_string(c.count - kPerCause) + " more spec entries, from here on, the same way by " +
+                      c.what,
+                  "natc reports the first " + std::to_string(kPerCause) + " entries of each cause in full");
+  }
+
   // One warning per spec entry, code and deciding rule or policy.
   bool once(const ir::Origin& who, Code code, const ct_Chain& base, const Outcome& o) {
     return seen_.insert({&who, code, &base, o.decision.rule}).second;
@@ -312,12 +331,27 @@ class Cotenancy {
   const LiveFacts& f_;
   base::Diagnostics& d_;
   std::set<std::tuple<const ir::Origin*, Code, const ct_Chain*, const cotenancy::Rule*>> seen_;
+  static constexpr size_t kPerCause = 5;
+  struct Cause {
+    size_t count = 0;
+    base::Loc first_unreported;
+    std::string what;
+  };
+  std::map<std::tuple<Code, const ct_Chain*, const cotenancy::Rule*>, Cause> causes_;
 };
 
 }  // namespace
 
 void cotenancy_lints(const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags) {
-  Cotenancy(ir, facts, diags).run();
+  if (cotenancy_relevant(facts.others)) Cotenancy(ir, facts, diags).run();
+}
+
+bool cotenancy_relevant(const cotenancy::Ruleset& others) {
+  using H = cotenancy::Hook;
+  return std::any_of(others.chains.begin(), others.chains.end(), [](const cotenancy::Chain& c) {
+    return c.hook && (*c.hook == H::Prerouting || *c.hook == H::Forward || *c.hook == H::Postrouting) &&
+           c.family != cotenancy::Family::Other;
+  });
 }
 
 std::vector<base::Addr> cotenancy_addresses(const ir::Ir& ir) {

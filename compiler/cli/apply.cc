@@ -69,6 +69,7 @@ int run(const Options& o) {
     apply::Lock lock(o.k.lock, o.k.lock_wait);                // one natc at a time
     auto k = open_kernel(o.k);
     warn_live(fe, *k, o.k);                                   // other tables, memory, pools
+    phases.done("live checks");
     bool asked = false;
     for (int attempt = 1;; ++attempt) {
       State state = live_state(*k, o.k);                      // read live under its genid

@@ -135,10 +135,12 @@ check::LiveFacts read_live_facts(const Frontend& fe, kernel::Kernel& k, const Ke
   f.mem_total = mem_total();
   f.max = sysctl::read_number(o.paths, "net.netfilter.nf_conntrack_max");
   f.buckets = sysctl::read_number(o.paths, "net.netfilter.nf_conntrack_buckets");
-  pool_load(fe, f);
+  if (!fe.ir.pools.empty()) pool_load(fe, f);
   f.others = kernel::decode_foreign(k.dump_others());
-  for (const base::Addr& a : check::cotenancy_addresses(fe.ir))
-    if (auto r = kernel::route_to(a)) f.routes[a] = {r->oif, r->local};
+  // Routes only matter when some other table has a chain natc's traffic
+  // passes; a spec of 100k forwards would otherwise ask 100k of them.
+  if (check::cotenancy_relevant(f.others))
+    for (const auto& [addr, r] : kernel::routes_to(check::cotenancy_addresses(fe.ir))) f.routes[addr] = {r.oif, r.local};
   return f;
 }
 

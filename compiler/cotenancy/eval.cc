@@ -271,7 +271,7 @@ class Evaluator {
                        std::optional<uint32_t> type;
                        if (local) type = *local ? kRtnLocal : kRtnUnicast;
                        regs.load(f.dreg, host_value(type));
-                       names[f.dreg] = "whether the address is this host's";
+                       names[f.dreg] = "whether the address is one of this host's";
                      },
                      [&](const Nat& n) {
                        decide(Decision::Kind::Nat);
@@ -284,7 +284,7 @@ class Evaluator {
                      },
                      [&](const XtAddrType& x) {
                        cond(both(addrtype(p_.saddr_local, x.src, x.invert_src), addrtype(p_.daddr_local, x.dst, x.invert_dst)),
-                            "whether the address is this host's");
+                            "whether the address is one of this host's");
                      },
                      [&](const Unknown& u) {
                        switch (u.role) {

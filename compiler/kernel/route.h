@@ -2,8 +2,9 @@
 // question `ip route get ADDR` asks.
 #pragma once
 
-#include <optional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "base/net.h"
 
@@ -13,7 +14,7 @@ struct RouteTo {
   std::string oif;     // output interface, "" when the route has none
   bool local = false;  // the address is one of this host's
 };
-// nullopt: unreachable or no route.
-std::optional<RouteTo> route_to(const base::Addr& a);
+// Each address's route, over one socket; unreachable ones are left out.
+std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs);
 
 }  // namespace natc::kernel

@@ -291,3 +291,24 @@ TEST_CASE("a foreign DNAT of the same port and a different SNAT of a subnet are 
 
 }  // namespace
 }  // namespace natc::check
+
+namespace natc::check {
+namespace {
+
+TEST_CASE("one chain dropping many forwards is five warnings and a count, not a flood") {
+  std::string spec = "version: 1\nport_forwards:\n";
+  for (int i = 0; i < 8; ++i)
+    spec += "  - {name: f" + std::to_string(i) + ", ingress: eth0, protocol: tcp, port: " + std::to_string(8000 + i) +
+            ", to: \"10.0.0.5:80\"}\n";
+  auto r = test::front(spec);
+  REQUIRE(r.diags.errors() == 0);
+  base::Diagnostics d;
+  cotenancy_lints(r.ir, facts(cotenancy::docker_filter()), d);
+  REQUIRE(d.all().size() == 6);
+  CHECK(d.all()[4].message.find("port forward 'f4'") != std::string::npos);
+  CHECK(d.all()[5].message == "... and 3 more spec entries, from here on, the same way by table ip filter, chain FORWARD (policy drop)");
+  CHECK(d.all()[5].loc.line == 8);  // f5's line
+}
+
+}  // namespace
+}  // namespace natc::check
