@@ -48,14 +48,18 @@ def phases(stderr):
     return {k.strip(): float(v) for k, v in re.findall(r"([a-z ]+) ([0-9.]+) ms", m.group(1))} if m else {}
 
 
-def main():
+def arguments(runs, sizes):
+    """BUILD_DIR [N ...] [--runs R] -> (build, sizes, runs)."""
     args = sys.argv[1:]
-    runs = 3
     if "--runs" in args:
         i = args.index("--runs")
         runs = int(args[i + 1])
         del args[i:i + 2]
-    build, sizes = args[0], [int(n) for n in args[1:]] or [1000, 10000, 100000]
+    return args[0], [int(n) for n in args[1:]] or sizes, runs
+
+
+def main():
+    build, sizes, runs = arguments(3, [1000, 10000, 100000])
     natc = os.path.join(build, "natc")
     work = tempfile.mkdtemp()
     for n in sizes:

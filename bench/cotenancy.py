@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apply import Netns, phases, sh  # noqa: E402
+from apply import Netns, arguments, phases, sh  # noqa: E402
 
 DOCKER = [
     "-P FORWARD DROP", "-N DOCKER-USER", "-A DOCKER-USER -j RETURN", "-A FORWARD -j DOCKER-USER",
@@ -28,13 +28,7 @@ DOCKER = [
 
 
 def main():
-    args = sys.argv[1:]
-    runs = 5
-    if "--runs" in args:
-        i = args.index("--runs")
-        runs = int(args[i + 1])
-        del args[i:i + 2]
-    build, sizes = args[0], [int(n) for n in args[1:]] or [1000, 10000]
+    build, sizes, runs = arguments(5, [1000, 10000])
     natc = os.path.join(build, "natc")
     work = tempfile.mkdtemp()
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_spec.py")

@@ -241,28 +241,28 @@ class Cotenancy {
     return true;
   }
 
+  // The NAT a chain does, or might do, to a probe (with why "might").
+  static std::pair<const Decision*, std::string> translation(const Outcome& o) {
+    if (o.decision.kind == Kind::Nat) return {&o.decision, ""};
+    for (const cotenancy::Maybe& m : o.maybes)
+      if (m.decision.kind == Kind::Nat) return {&m.decision, ", depending on " + m.unknown + " (natc cannot tell)"};
+    return {nullptr, ""};
+  }
+
   // W3012: another table translates a port natc forwards.
   void claims(const ir::Forward& fw, const std::string& port, const ct_Chain& base, const Outcome& o) {
-    const Decision* d = nullptr;
-    std::string maybe;
-    if (o.decision.kind == Kind::Nat) d = &o.decision;
-    for (const cotenancy::Maybe& m : o.maybes)
-      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = ", depending on " + m.unknown + " (natc cannot tell)";
+    auto [d, maybe] = translation(o);
     using NK = cotenancy::NatAction::Kind;
     if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.origin, Code::ForeignDnat, base, o)) return;
     report(Code::ForeignDnat, fw.port_loc,
-              describe(*d) + " also translates " + port + " of port forward '" + fw.origin.name + "': " +
+           describe(*d) + " also translates " + port + " of port forward '" + fw.origin.name + "': " +
                   describe(d->nat) + maybe + "; " + order(base, nft::Hook::Prerouting),
               "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port", o);
   }
 
   // W3013: another table source-translates a natc subnet differently.
   void translates(const ir::Subnet& s, const std::string& entry, const ct_Chain& base, const Outcome& o) {
-    const Decision* d = nullptr;
-    std::string maybe;
-    if (o.decision.kind == Kind::Nat) d = &o.decision;
-    for (const cotenancy::Maybe& m : o.maybes)
-      if (!d && m.decision.kind == Kind::Nat) d = &m.decision, maybe = ", depending on " + m.unknown + " (natc cannot tell)";
+    auto [d, maybe] = translation(o);
     if (!d || same_translation(s, d->nat) || !once(s.origin, Code::ForeignSnat, base, o)) return;
     report(Code::ForeignSnat, s.origin.loc,
               describe(*d) + " translates " + entry + " differently: " + describe(d->nat) + maybe + ", natc: " +

@@ -13,20 +13,10 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from topology import Topology, main  # noqa: E402
+from topology import GATEWAY, Topology, main  # noqa: E402
 
 NATC = None
 
-GATEWAY = """
-version: 1
-interfaces: {wan: eth0, lan: eth1}
-forwarding:
-  policy: drop
-subnets:
-  - {name: office, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}
-port_forwards:
-  - {name: web, ingress: wan, protocol: tcp, port: 8080, to: "10.0.0.5:80"}
-"""
 
 # What dockerd (iptables: true) writes for one container publishing
 # 8080 -> 172.17.0.2:80, in the order it writes it.

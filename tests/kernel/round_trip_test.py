@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from topology import Topology, main, sh  # noqa: E402
+from topology import GATEWAY, Topology, main, sh  # noqa: E402
 
 NATC = None
 
@@ -21,16 +21,6 @@ def read(path):
     with open(path) as f:
         return f.read().strip()
 
-GATEWAY = """
-version: 1
-interfaces: {wan: eth0, lan: eth1}
-forwarding:
-  policy: drop
-subnets:
-  - {name: office, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}
-port_forwards:
-  - {name: web, ingress: wan, protocol: tcp, port: 8080, to: "10.0.0.5:80"}
-"""
 
 
 class Gateway(unittest.TestCase):

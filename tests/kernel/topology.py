@@ -13,6 +13,18 @@ import sys
 import time
 import uuid
 
+# The gateway spec most kernel tests start from.
+GATEWAY = """
+version: 1
+interfaces: {wan: eth0, lan: eth1}
+forwarding:
+  policy: drop
+subnets:
+  - {name: office, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}
+port_forwards:
+  - {name: web, ingress: wan, protocol: tcp, port: 8080, to: "10.0.0.5:80"}
+"""
+
 ECHO_SERVER = r"""
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
