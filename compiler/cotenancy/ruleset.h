@@ -44,7 +44,7 @@ struct NatAction {
   std::optional<Reg> reg_addr, reg_port;  // nft nat: values read from registers
 };
 
-struct Meta { MetaKey key; Reg dreg; uint32_t len; };
+struct Meta { MetaKey key; Reg dreg; };
 struct Payload { Base base; uint32_t offset, len; Reg dreg; };
 struct Cmp { Reg sreg; CmpOp op; Bytes data; };
 struct Bitwise { Reg sreg, dreg; Bytes mask, xor_; };  // a & mask ^ xor
@@ -79,7 +79,6 @@ using Expr = std::variant<Meta, Payload, Cmp, Bitwise, Range, Lookup, Immediate,
 struct Rule {
   uint64_t handle = 0;
   std::vector<Expr> exprs;
-  std::string comment;
 };
 
 enum class Family : uint8_t { Ip, Ip6, Inet, Other };

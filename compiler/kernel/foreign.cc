@@ -10,7 +10,6 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -18,9 +17,10 @@
 #include <linux/netfilter/xt_conntrack.h>
 
 #include <cstring>
-#include <map>
-#include <memory>
 #include <set>
+
+#include "netlink/attrs.h"
+#include "netlink/handles.h"
 
 namespace natc::kernel {
 namespace {
@@ -29,7 +29,6 @@ namespace ct = cotenancy;
 using ct::Bytes;
 using ct::Unknown;
 
-const nlmsghdr* header(const std::vector<uint8_t>& m) { return reinterpret_cast<const nlmsghdr*>(m.data()); }
 
 ct::Family family_of(uint32_t f) {
   switch (f) {
@@ -73,7 +72,7 @@ ct::Expr meta(const nftnl_expr* e) {
     case NFT_META_NFPROTO: k = ct::MetaKey::NfProto; break;
     default: break;
   }
-  return ct::Meta{k, reg(u32(e, NFTNL_EXPR_META_DREG)), 0};
+  return ct::Meta{k, reg(u32(e, NFTNL_EXPR_META_DREG))};
 }
 
 ct::Expr payload(const nftnl_expr* e) {
@@ -234,9 +233,10 @@ ct::Expr expr(const nftnl_expr* e, bool v6) {
   return Unknown{"expression '" + name + "'", Unknown::Role::Opaque};
 }
 
-using ChainPtr = std::unique_ptr<nftnl_chain, decltype(&nftnl_chain_free)>;
-using RulePtr = std::unique_ptr<nftnl_rule, decltype(&nftnl_rule_free)>;
-using SetPtr = std::unique_ptr<nftnl_set, decltype(&nftnl_set_free)>;
+using netlink::ChainPtr;
+using netlink::header;
+using netlink::RulePtr;
+using netlink::SetPtr;
 
 std::string str(const char* s) { return s ? s : ""; }
 
@@ -252,7 +252,7 @@ ct::Hook hook_of(uint32_t h) {
 }
 
 void add_chain(ct::Ruleset& rs, const nlmsghdr* m) {
-  ChainPtr c(nftnl_chain_alloc(), nftnl_chain_free);
+  ChainPtr c(nftnl_chain_alloc());
   if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
   ct::Chain out;
   out.family = family_of(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
@@ -268,25 +268,8 @@ void add_chain(ct::Ruleset& rs, const nlmsghdr* m) {
   rs.chains.push_back(std::move(out));
 }
 
-std::string rule_comment(const nftnl_rule* r) {
-  uint32_t len = 0;
-  const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-  std::string text;
-  if (!ud) return text;
-  nftnl_udata_parse(
-      ud, len,
-      [](const nftnl_udata* a, void* out) -> int {
-        if (nftnl_udata_type(a) == NFTNL_UDATA_RULE_COMMENT)
-          static_cast<std::string*>(out)->assign(static_cast<const char*>(nftnl_udata_get(a)),
-                                                 strnlen(static_cast<const char*>(nftnl_udata_get(a)), nftnl_udata_len(a)));
-        return 0;
-      },
-      &text);
-  return text;
-}
-
 void add_rule(ct::Ruleset& rs, const nlmsghdr* m) {
-  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  RulePtr r(nftnl_rule_alloc());
   if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
   ct::Family fam = family_of(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
   std::string table = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE));
@@ -295,7 +278,6 @@ void add_rule(ct::Ruleset& rs, const nlmsghdr* m) {
   if (!c) return;
   ct::Rule out;
   out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
-  out.comment = rule_comment(r.get());
   nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
   for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it))
     out.exprs.push_back(expr(e, fam == ct::Family::Ip6));
@@ -310,7 +292,7 @@ Bytes elem_data(nftnl_set_elem* e, uint16_t attr) {
 }
 
 void add_set(ct::Ruleset& rs, const nlmsghdr* m) {
-  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  SetPtr s(nftnl_set_alloc());
   if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
   ct::Set out;
   out.family = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
@@ -324,7 +306,7 @@ void add_set(ct::Ruleset& rs, const nlmsghdr* m) {
 }
 
 void add_elements(ct::Ruleset& rs, const nlmsghdr* m) {
-  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  SetPtr s(nftnl_set_alloc());
   if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
   ct::Family fam = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
   auto* set = const_cast<ct::Set*>(rs.set(fam, str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)),

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "kernel/kernel.h"
+#include "netlink/attrs.h"
 #include "netlink/decode.h"
 #include "netlink/handles.h"
 #include "nft/render.h"
@@ -17,7 +18,7 @@
 namespace natc::kernel {
 namespace {
 
-const nlmsghdr* header(const std::vector<uint8_t>& msg) { return reinterpret_cast<const nlmsghdr*>(msg.data()); }
+using netlink::header;
 
 // FNV-1a over message payloads past the netlink and nfgenmsg headers, which
 // hold sequence numbers and the generation rather than state.

@@ -33,6 +33,7 @@ constexpr size_t kRequest = 8192;
 constexpr size_t kReceive = 1 << 16;
 
 using netlink::for_each_attr;
+using netlink::header;
 
 std::string errstr(int e) { return std::strerror(e); }
 
@@ -131,7 +132,6 @@ std::string attr_str(const nlmsghdr* m, uint16_t attr) {
   return found;
 }
 uint8_t family_of(const nlmsghdr* m) { return static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m))->nfgen_family; }
-const nlmsghdr* header(const std::vector<uint8_t>& m) { return reinterpret_cast<const nlmsghdr*>(m.data()); }
 
 const char* kTableName = "natc";
 

@@ -6,7 +6,13 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace natc::netlink {
+
+// A received message kept as bytes (a Dump's), as the header libnftnl parses.
+inline const nlmsghdr* header(const std::vector<uint8_t>& m) { return reinterpret_cast<const nlmsghdr*>(m.data()); }
 
 template <class F>
 void for_each_attr(const nlmsghdr* nlh, size_t offset, F&& f) {

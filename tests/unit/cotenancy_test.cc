@@ -22,13 +22,13 @@ Bytes addr(const std::string& a) {
 }
 Bytes be16(uint16_t v) { return {uint8_t(v >> 8), uint8_t(v)}; }
 
-Expr iif() { return Meta{MetaKey::IifName, kReg1, 16}; }
-Expr oif() { return Meta{MetaKey::OifName, kReg1, 16}; }
+Expr iif() { return Meta{MetaKey::IifName, kReg1}; }
+Expr oif() { return Meta{MetaKey::OifName, kReg1}; }
 Expr is(const Bytes& b) { return Cmp{kReg1, CmpOp::Eq, b}; }
 Expr is_not(const Bytes& b) { return Cmp{kReg1, CmpOp::Neq, b}; }
 Expr verdict(Verdict v, std::string chain = {}) { return Immediate{std::nullopt, {}, v, std::move(chain)}; }
 
-Rule rule(uint64_t handle, std::vector<Expr> exprs) { return Rule{handle, std::move(exprs), ""}; }
+Rule rule(uint64_t handle, std::vector<Expr> exprs) { return Rule{handle, std::move(exprs)}; }
 
 Chain chain(std::string table, std::string name, std::vector<Rule> rules, std::optional<Hook> hook = std::nullopt,
             bool drop = false, ChainType type = ChainType::Filter, int32_t prio = 0) {
@@ -51,7 +51,7 @@ Ruleset docker_filter(std::vector<Rule> user = {}) {
                             Hook::Forward, true));
   rs.chains.push_back(chain("filter", "DOCKER-USER", std::move(user)));
   rs.chains.push_back(chain("filter", "DOCKER",
-                            {rule(12, {iif(), is_not(docker0), oif(), is(docker0), Meta{MetaKey::L4Proto, kReg1, 1},
+                            {rule(12, {iif(), is_not(docker0), oif(), is(docker0), Meta{MetaKey::L4Proto, kReg1},
                                        is({6}), Payload{Base::Network, 16, 4, kReg1}, is(addr("172.17.0.2")),
                                        Payload{Base::Transport, 2, 2, kReg1}, is(be16(80)), verdict(Verdict::Accept)})}));
   return rs;
@@ -272,7 +272,7 @@ TEST_CASE("a foreign DNAT of the same port and a different SNAT of a subnet are 
   NatAction dnat{NatAction::Kind::Dnat, base::parse_addr("172.17.0.2"), base::parse_addr("172.17.0.2"), 80, 80};
   rs.chains.push_back(chain("nat", "PREROUTING", {rule(3, {XtAddrType{0, 1 << kRtnLocal, false, false}, verdict(Verdict::Jump, "DOCKER")})},
                             Hook::Prerouting, false, ChainType::Nat, -100));
-  rs.chains.push_back(chain("nat", "DOCKER", {rule(10, {Meta{MetaKey::L4Proto, kReg1, 1}, is({6}),
+  rs.chains.push_back(chain("nat", "DOCKER", {rule(10, {Meta{MetaKey::L4Proto, kReg1}, is({6}),
                                                        Payload{Base::Transport, 2, 2, kReg1}, is(be16(8080)), Nat{dnat}})}));
   rs.chains.push_back(chain("nat", "POSTROUTING", {rule(7, {Payload{Base::Network, 12, 3, kReg1}, is({10, 0, 0}),  // -s 10.0.0.0/24
                                                          Nat{NatAction{NatAction::Kind::Masquerade}}})},
