@@ -2,11 +2,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
+#include "version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"natc: compile a NAT spec into the kernel's nftables and sysctl state"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "natc 0.1.0");
+  app.set_version_flag("--version", "natc " NATC_VERSION);
   int exit_code = 0;
   // One line per subcommand; each lives in compiler/cli/<name>.cc.
   natc::cli::add_validate(app, &exit_code);  // parse + lower + check, print diagnostics

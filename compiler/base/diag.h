@@ -59,7 +59,8 @@ enum class Severity { Error, Warning };
   X(ForeignSnat, "W3013", Warning)                                             \
   X(KernelRefused, "E4001", Error)                                             \
   X(StalePlan, "E4002", Error)                                                 \
-  X(SysctlRefused, "E4003", Error)
+  X(SysctlRefused, "E4003", Error)                                             \
+  X(BadPlan, "E4004", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

@@ -125,7 +125,7 @@ class Cotenancy {
 
   void forward(const ir::Forward& fw, const ir::PortMap& pm) {
     std::string proto(ir::proto_name(pm.proto));
-    std::string entry = "port forward '" + fw.origin.name + "' (" + proto + " " + std::to_string(pm.port) + " to " +
+    std::string entry = "port forward '" + fw.entry.name + "' (" + proto + " " + std::to_string(pm.port) + " to " +
                         base::to_string(fw.to) + ":" + std::to_string(pm.to_port) + ")";
     base::Addr client = fw.allow_from.empty() ? internet(fw.family) : fw.allow_from.front().first;
     IfName ingress = fw.ingress.kind == ir::IfMatch::Kind::Any ? oif_to(internet(fw.family)) : ifname(fw.ingress);
@@ -146,7 +146,7 @@ class Cotenancy {
       Accept fix = accept_for(in);
       if (fw.destination) fix.dst = base::to_string(*fw.destination);
       fix.proto = proto, fix.dport = pm.port;
-      drops(fw.origin, entry, "new connections", fix, c, o);
+      drops(fw.entry, entry, "new connections", fix, c, o);
     });
 
     Probe through = in;  // after natc's DNAT, on its way to the target
@@ -163,14 +163,14 @@ class Cotenancy {
     Accept fix = accept_for(through), fix_reply = accept_for(reply);
     fix.dst = base::to_string(fw.to), fix.proto = proto, fix.dport = pm.to_port;
     each_chain(cotenancy::Hook::Forward, fw.family, [&](const ct_Chain& c) {
-      if (!drops(fw.origin, entry, "new connections", fix, c, cotenancy::evaluate(f_.others, c, through)))
-        drops(fw.origin, entry, "replies", fix_reply, c, cotenancy::evaluate(f_.others, c, reply));
+      if (!drops(fw.entry, entry, "new connections", fix, c, cotenancy::evaluate(f_.others, c, through)))
+        drops(fw.entry, entry, "replies", fix_reply, c, cotenancy::evaluate(f_.others, c, reply));
     });
   }
 
   void subnet(const ir::Subnet& s) {
     base::Family fam = s.cidr.addr.family;
-    std::string entry = "subnet '" + s.origin.name + "' (" + base::to_string(s.cidr) + ")";
+    std::string entry = "subnet '" + s.entry.name + "' (" + base::to_string(s.cidr) + ")";
     base::Addr host = hosts_of(s.cidr).front();
     for (const base::Addr& h : hosts_of(s.cidr))
       if (const LiveFacts::Route* r = route(h); r && !r->local) {
@@ -196,18 +196,18 @@ class Cotenancy {
     Accept fix = accept_for(out), fix_back = accept_for(back);
     fix.src = base::to_string(s.cidr);
     each_chain(cotenancy::Hook::Forward, fam, [&](const ct_Chain& c) {
-      if (!drops(s.origin, entry, leaving, fix, c, cotenancy::evaluate(f_.others, c, out)))
-        drops(s.origin, entry, "replies to its traffic", fix_back, c, cotenancy::evaluate(f_.others, c, back));
+      if (!drops(s.entry, entry, leaving, fix, c, cotenancy::evaluate(f_.others, c, out)))
+        drops(s.entry, entry, "replies to its traffic", fix_back, c, cotenancy::evaluate(f_.others, c, back));
     });
     each_chain(cotenancy::Hook::Postrouting, fam, [&](const ct_Chain& c) {
       Outcome o = cotenancy::evaluate(f_.others, c, out);
       if (c.type == cotenancy::ChainType::Nat) translates(s, entry, c, o);
-      drops(s.origin, entry, leaving, fix, c, o);
+      drops(s.entry, entry, leaving, fix, c, o);
     });
   }
 
   // W3011. True when it warned.
-  bool drops(const ir::Origin& who, const std::string& entry, const std::string& what, const Accept& fix,
+  bool drops(const ir::Entry& who, const std::string& entry, const std::string& what, const Accept& fix,
              const ct_Chain& base, const Outcome& o) {
     std::string message, unless;
     if (o.decision.kind == Kind::Drop) {
@@ -253,9 +253,9 @@ class Cotenancy {
   void claims(const ir::Forward& fw, const std::string& port, const ct_Chain& base, const Outcome& o) {
     auto [d, maybe] = translation(o);
     using NK = cotenancy::NatAction::Kind;
-    if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.origin, Code::ForeignDnat, base, o)) return;
+    if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.entry, Code::ForeignDnat, base, o)) return;
     report(Code::ForeignDnat, fw.port_loc,
-           describe(*d) + " also translates " + port + " of port forward '" + fw.origin.name + "': " +
+           describe(*d) + " also translates " + port + " of port forward '" + fw.entry.name + "': " +
                   describe(d->nat) + maybe + "; " + order(base, nft::Hook::Prerouting),
               "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port", o);
   }
@@ -263,8 +263,8 @@ class Cotenancy {
   // W3013: another table source-translates a natc subnet differently.
   void translates(const ir::Subnet& s, const std::string& entry, const ct_Chain& base, const Outcome& o) {
     auto [d, maybe] = translation(o);
-    if (!d || same_translation(s, d->nat) || !once(s.origin, Code::ForeignSnat, base, o)) return;
-    report(Code::ForeignSnat, s.origin.loc,
+    if (!d || same_translation(s, d->nat) || !once(s.entry, Code::ForeignSnat, base, o)) return;
+    report(Code::ForeignSnat, s.entry.loc,
               describe(*d) + " translates " + entry + " differently: " + describe(d->nat) + maybe + ", natc: " +
                   natc_translation(s) + "; " + order(base, nft::Hook::Postrouting),
               "one subnet, one translation: remove the other rule or make it match natc's", o);
@@ -288,7 +288,7 @@ class Cotenancy {
     switch (s.snat) {
       case ir::SnatKind::Masquerade: return "masquerade";
       case ir::SnatKind::To: return "SNAT to " + base::to_string(s.to);
-      case ir::SnatKind::Pool: return "SNAT to pool '" + ir_.pools[s.pool].origin.name + "'";
+      case ir::SnatKind::Pool: return "SNAT to pool '" + ir_.pools[s.pool].entry.name + "'";
       case ir::SnatKind::None: return "no translation";
     }
     return "";
@@ -323,14 +323,14 @@ class Cotenancy {
   }
 
   // One warning per spec entry, code and deciding rule or policy.
-  bool once(const ir::Origin& who, Code code, const ct_Chain& base, const Outcome& o) {
+  bool once(const ir::Entry& who, Code code, const ct_Chain& base, const Outcome& o) {
     return seen_.insert({&who, code, &base, o.decision.rule}).second;
   }
 
   const ir::Ir& ir_;
   const LiveFacts& f_;
   base::Diagnostics& d_;
-  std::set<std::tuple<const ir::Origin*, Code, const ct_Chain*, const cotenancy::Rule*>> seen_;
+  std::set<std::tuple<const ir::Entry*, Code, const ct_Chain*, const cotenancy::Rule*>> seen_;
   static constexpr size_t kPerCause = 5;
   struct Cause {
     size_t count = 0;

@@ -50,8 +50,8 @@ void duplicate_forwards(const ir::Ir& ir, base::Diagnostics& diags) {
       if (g) {
         diags.report(base::Code::DuplicateForward, f.port_loc,
                      "port " + std::string(ir::proto_name(m.proto)) + "/" + std::to_string(m.port) +
-                         " is forwarded twice: by '" + g->origin.name + "' and by '" + f.origin.name + "'",
-                     "'" + g->origin.name + "' (line " + std::to_string(g->origin.loc.line) +
+                         " is forwarded twice: by '" + g->entry.name + "' and by '" + f.entry.name + "'",
+                     "'" + g->entry.name + "' (line " + std::to_string(g->entry.loc.line) +
                          ") already forwards it; give one a different port, destination or allow_from");
         break;  // one report per forward is enough
       }

@@ -29,8 +29,8 @@ void forward_accept(const ir::Ir& ir, base::Diagnostics& diags) {
       bool ok = std::any_of(ir.rules.begin(), ir.rules.end(),
                             [&](const ir::ForwardRule& r) { return accepts(r, f, m); });
       if (ok) continue;
-      diags.report(base::Code::NoForwardAccept, f.origin.loc,
-                   "port forward '" + f.origin.name + "' has no FORWARD accept for " +
+      diags.report(base::Code::NoForwardAccept, f.entry.loc,
+                   "port forward '" + f.entry.name + "' has no FORWARD accept for " +
                        std::string(ir::proto_name(m.proto)) + " to " + base::to_string(f.to) +
                        " port " + std::to_string(m.to_port),
                    "add a forwarding rule with to: " + base::to_string(f.to) +

@@ -37,8 +37,8 @@ void masquerade_static(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics&
     if (sub.snat != ir::SnatKind::Masquerade || sub.docker) continue;
     auto addr = known_address(s, ir, sub.egress);
     if (!addr || addr->family != sub.cidr.addr.family) continue;
-    d.report(Code::MasqueradeStatic, sub.origin.loc,
-             "subnet '" + sub.origin.name + "' masquerades on " + sub.egress.label +
+    d.report(Code::MasqueradeStatic, sub.entry.loc,
+             "subnet '" + sub.entry.name + "' masquerades on " + sub.egress.label +
                  ", whose address " + base::to_string(*addr) + " the spec already names",
              "snat: {to: " + base::to_string(*addr) +
                  "} skips masquerade's address lookup on every new connection");
@@ -48,8 +48,8 @@ void masquerade_static(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics&
 void forward_targets(const ir::Ir& ir, base::Diagnostics& d) {
   for (const ir::Forward& f : ir.forwards) {
     if (f.docker || internal(ir, f.to)) continue;
-    d.report(Code::TargetOutsideSubnets, f.origin.loc,
-             "port forward '" + f.origin.name + "' targets " + base::to_string(f.to) +
+    d.report(Code::TargetOutsideSubnets, f.entry.loc,
+             "port forward '" + f.entry.name + "' targets " + base::to_string(f.to) +
                  ", which is in no declared subnet",
              "if the target's route back does not lead through this gateway, replies bypass "
              "the NAT and the connection fails; declare its subnet");
@@ -59,8 +59,8 @@ void forward_targets(const ir::Ir& ir, base::Diagnostics& d) {
 void hairpins(const ir::Ir& ir, base::Diagnostics& d) {
   for (const ir::Forward& f : ir.forwards) {
     if (!f.hairpin || f.docker) continue;
-    d.report(Code::HairpinSource, f.origin.loc,
-             "port forward '" + f.origin.name + "' uses hairpin: LAN clients reach " +
+    d.report(Code::HairpinSource, f.entry.loc,
+             "port forward '" + f.entry.name + "' uses hairpin: LAN clients reach " +
                  base::to_string(f.to) + " with the gateway's address as their source",
              "the backend cannot tell LAN clients apart; use PROXY protocol or X-Forwarded-For "
              "if it needs to");
@@ -93,8 +93,8 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
     for (const ir::Subnet& s : ir.subnets)
       if (s.snat == ir::SnatKind::Pool && s.pool == i) behind = std::min(behind + hosts(s.cidr), UINT64_MAX / 2);
     if (behind == 0) {
-      d.report(Code::UnusedPool, p.origin.loc, "SNAT pool '" + p.origin.name + "' is used by no subnet",
-               "refer to it with snat: {pool: " + p.origin.name + "}, or remove it");
+      d.report(Code::UnusedPool, p.entry.loc, "SNAT pool '" + p.entry.name + "' is used by no subnet",
+               "refer to it with snat: {pool: " + p.entry.name + "}, or remove it");
       continue;
     }
     // An IPv6 prefix counts addresses, not hosts: a /64 holds a handful of
@@ -102,8 +102,8 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
     if (v6) continue;
     uint64_t capacity = pool_room(p);
     if (capacity / behind >= kMinFlowsPerHost) continue;
-    d.report(Code::PoolCapacity, p.origin.loc,
-             "SNAT pool '" + p.origin.name + "' gives its " + std::to_string(behind) +
+    d.report(Code::PoolCapacity, p.entry.loc,
+             "SNAT pool '" + p.entry.name + "' gives its " + std::to_string(behind) +
                  " hosts about " + std::to_string(capacity) +
                  " concurrent flows to any one destination (" +
                  std::to_string(capacity / behind) + " per host)",

@@ -1,18 +1,12 @@
-// natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls.
+// natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls -> flows.
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
-#include "apply/lock.h"
-#include "conntrack/conntrack.h"
-#include "cli/session.h"
-#include "nft/build.h"
+#include "cli/common.h"
+#include "plan/saved.h"
 
 namespace natc::cli {
 namespace {
-
-constexpr int kAttempts = 3;  // re-plans when someone else changed the ruleset
 
 struct Options {
   std::string file;
@@ -20,111 +14,34 @@ struct Options {
   KernelOptions k;
 };
 
-struct Saved {
-  std::string spec, text;
-  uint64_t live_hash = 0;
-};
-
-// A plan file is JSON with "natc_plan"; anything else is a spec.
-std::optional<Saved> as_plan(const std::string& text) {
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos || text[first] != '{') return std::nullopt;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.contains("natc_plan")) return std::nullopt;
-  return Saved{j.value("spec", "spec"), j.value("spec_text", ""), std::stoull(j.value("live_hash", "0"))};
-}
-
-// Puts the ruleset back as it was before this apply; false when the old
-// one held parts natc cannot write back.
-bool restore(kernel::Kernel& k, const kernel::Live& before) {
-  kernel::Live now = kernel::decode_live(k.dump());
-  plan::Plan back;
-  if (!before.table) {
-    back = plan::destroy(now);
-  } else if (auto t = kernel::to_table(before)) {
-    back = plan::diff(*t, now);
-  } else {
-    return false;
-  }
-  back.batch.genid = now.genid;
-  k.commit(back.batch);
-  return true;
-}
-
 int run(const Options& o) {
   std::string text;
-  if (!base::read_file(o.file, &text)) {
-    std::cerr << "natc: cannot read '" << o.file << "'\n";
-    return 1;
-  }
+  if (!base::read_file(o.file, &text)) return fail("cannot read '" + o.file + "'");
   Phases phases(o.k.verbose);
-  std::optional<Saved> saved = as_plan(text);
-  Frontend fe;
-  if (saved) run_frontend_text(saved->spec, saved->text, &fe);
-  else run_frontend_text(o.file, std::move(text), &fe);       // parse -> lower -> check
-  print_diagnostics_text(fe);
-  if (!fe.ok()) return 1;                                     // bad input changes nothing
+  plan::Loaded loaded = plan::read_saved(base::SourceFile(o.file, text));
+  frontend::Frontend fe;
+  if (loaded.is_plan() && !loaded.saved) {
+    print_diagnostics(loaded.diags, base::SourceFile(o.file, text));
+    return 1;  // a broken plan changes nothing
+  }
+  if (loaded.saved) frontend::load_text(loaded.saved->spec, loaded.saved->spec_text, &fe);
+  else frontend::load_text(o.file, std::move(text), &fe);
+  print_diagnostics(fe.diags, fe.file);
+  if (!fe.ok()) return 1;  // bad input changes nothing
   phases.done("spec");
   try {
-    apply::Lock lock(o.k.lock, o.k.lock_wait);                // one natc at a time
-    auto k = open_kernel(o.k);
-    warn_live(fe, *k, o.k);                                   // other tables, memory, pools
-    phases.done("live checks");
-    bool asked = false;
-    for (int attempt = 1;; ++attempt) {
-      State state = live_state(*k, o.k);                      // read live under its genid
-      phases.done("read live");
-      if (saved && state.live.hash != saved->live_hash) {
-        report_at_entry(fe, base::Code::StalePlan, "", "natc's live state changed since the plan was made; nothing was applied, plan again");
-        return 1;
-      }
-      plan::Plan p = make_plan(fe, state);                    // diff
-      count_resets(p);
-      phases.done("plan");
-      std::cout << plan::render_text(p);
-      if (p.empty()) return 0;
-      if (!asked && !confirm(o.k, "Apply these changes?")) return 1;
-      asked = true;
-      try {
-        k->commit(p.batch);                                   // one atomic batch
-        phases.done("commit");
-      } catch (const kernel::Error& e) {
-        if (e.err == ERESTART && !saved && attempt < kAttempts) {
-          std::cout << "The ruleset changed while natc planned; planning again.\n";
-          continue;
-        }
-        if (e.err == ERESTART)
-          report_at_entry(fe, base::Code::StalePlan, "", "the ruleset changed since natc read it; nothing was applied");
-        else
-          report_at_entry(fe, base::Code::KernelRefused, e.origin,
-                          "the kernel refused " + (e.origin.empty() ? std::string("the batch") : "'" + e.origin + "'") +
-                              ": " + e.what() + "; nothing was applied");
-        return 1;
-      }
-      try {
-        sysctl::apply(p, o.k.paths);                          // then sysctls, ip_forward first
-      } catch (const sysctl::Error& e) {
-        bool back = restore(*k, state.live);                  // the ruleset goes back
-        report_at_entry(fe, base::Code::SysctlRefused, "",
-                        std::string(e.what()) + (back ? "; the ruleset was put back"
-                                                      : "; the previous ruleset held rules natc cannot write, "
-                                                        "so the new one stays: run natc apply again"));
-        return 1;
-      }
-      phases.done("sysctl");
-      // After the commit, so new connections already take the new rule;
-      // only the moved forwards' old flows go, never a flush.
-      if (!o.keep_flows && !p.resets.empty()) {
-        size_t n = conntrack::delete_flows(p.resets);
-        std::cout << "Reset " << n << (n == 1 ? " flow" : " flows") << " of moved or removed port forwards.\n";
-      }
-      phases.done("conntrack");
-      std::cout << "Apply complete. " << p.batch.ops.size() << " kernel operations in one transaction.\n";
-      return 0;
-    }
+    system::Real real(o.k.system);
+    TerminalObserver show(o.k, fe.file, "Apply these changes?", phases);
+    apply::Result r = apply::run(fe, loaded.saved, real.get(), show, {.keep_flows = o.keep_flows});
+    print_diagnostics(r.errors, fe.file);
+    if (r.status != apply::Result::Status::Applied) return r.status == apply::Result::Status::Unchanged ? 0 : 1;
+    if (!o.keep_flows && !r.plan.resets.empty())
+      std::cout << "Reset " << r.flows_reset << (r.flows_reset == 1 ? " flow" : " flows")
+                << " of moved or removed port forwards.\n";
+    std::cout << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
+    return 0;
   } catch (const std::exception& e) {
-    std::cerr << "natc: " << e.what() << "\n";
-    return 1;
+    return fail(e.what());
   }
 }
 

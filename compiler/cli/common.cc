@@ -1,15 +1,26 @@
 #include "cli/common.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
-#include "check/check.h"
-#include "ir/lower.h"
-#include "spec/reader.h"
+#include "plan/render.h"
+#include "sysctl/conf.h"
 
 namespace natc::cli {
+namespace {
+
+long long now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 void add_format_option(CLI::App& cmd, Format* format, bool markdown) {
   std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
@@ -18,26 +29,73 @@ void add_format_option(CLI::App& cmd, Format* format, bool markdown) {
       ->transform(CLI::CheckedTransformer(formats));
 }
 
-bool run_frontend(const std::string& path, Frontend* fe) {
-  std::string text;
-  if (!base::read_file(path, &text)) {
-    std::cerr << "natc: cannot read '" << path << "': " << std::strerror(errno) << "\n";
+void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
+  cmd.add_flag("-v,--verbose", o->verbose, "print how long each phase took");
+  cmd.add_option("--netns", o->system.netns, "act on network namespace /run/netns/NAME");
+  cmd.add_option("--sysctl-dir", o->system.paths.sysctl_dir, "where " + std::string(sysctl::kFileName) + " lives")
+      ->capture_default_str();
+  cmd.add_option("--proc-sys", o->system.paths.proc_sys, "the live sysctl tree")->capture_default_str();
+  cmd.add_option("--lock", o->system.lock, "lock file serialising natc processes")->capture_default_str();
+  cmd.add_option("--lock-wait", o->system.lock_wait, "seconds to wait for the lock")->capture_default_str();
+}
+
+void print_diagnostics(const base::Diagnostics& d, const base::SourceFile& file) {
+  std::cerr << base::render_text(d, file);
+}
+
+bool load_spec(const std::string& path, frontend::Frontend* fe) {
+  if (!frontend::load_file(path, fe)) {
+    fail("cannot read '" + path + "': " + std::strerror(errno));
     return false;
   }
-  run_frontend_text(path, std::move(text), fe);
-  return true;
+  print_diagnostics(fe->diags, fe->file);
+  return fe->ok();
 }
 
-void run_frontend_text(std::string name, std::string text, Frontend* fe) {
-  fe->file = base::SourceFile(std::move(name), std::move(text));
-  fe->spec = spec::read_spec(fe->file, fe->diags);        // YAML -> spec, every error at file:line:col
-  if (!fe->spec) return;
-  fe->ir = ir::lower(*fe->spec, fe->diags);               // names resolved, ranges expanded
-  check::run(*fe->spec, fe->ir, fe->diags);               // errors and lints
+int fail(const std::string& what) {
+  std::cerr << "natc: " << what << "\n";
+  return 1;
 }
 
-void print_diagnostics_text(const Frontend& fe) {
-  std::cerr << base::render_text(fe.diags, fe.file);
+bool confirm(const KernelOptions& o, const std::string& question) {
+  if (o.yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "natc: not a terminal, so nothing was changed; pass --yes to apply without asking\n";
+    return false;
+  }
+  std::cout << question << " Only 'yes' will be accepted: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
 }
+
+Phases::Phases(bool on) : on_(on), last_us_(now_us()) {}
+
+void Phases::done(std::string_view phase) {
+  long long t = now_us();
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.*s %.1f ms", int(phase.size()), phase.data(), double(t - last_us_) / 1000.0);
+  line_ += (line_.empty() ? "" : ", ") + std::string(buf);
+  last_us_ = t;
+}
+
+Phases::~Phases() {
+  if (on_ && !line_.empty()) std::cerr << "natc: " << line_ << "\n";
+}
+
+void print_warnings(const base::Diagnostics& d, std::string_view skipped, const base::SourceFile& file) {
+  if (!skipped.empty()) std::cerr << "natc: " << skipped << "; checks against this machine skipped\n";
+  std::cerr << base::render_text(d, file);
+}
+
+void TerminalObserver::warnings(const base::Diagnostics& d, std::string_view skipped) {
+  print_warnings(d, skipped, file_);
+}
+
+void TerminalObserver::planned(const plan::Plan& p) { std::cout << plan::render_text(p); }
+
+void TerminalObserver::replanning() { std::cout << "The ruleset changed while natc planned; planning again.\n"; }
+
+void TerminalObserver::note(std::string_view what) { std::cerr << "natc: " << what << "\n"; }
 
 }  // namespace natc::cli

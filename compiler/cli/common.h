@@ -1,14 +1,15 @@
-// What every subcommand shares: running the pure front end on a spec file
-// and printing its diagnostics.
+// What the subcommands share: their common options, loading a spec with
+// its diagnostics printed, asking on the terminal, and printing an
+// engine's progress. Everything here parses options or prints.
 #pragma once
 
-#include <optional>
+#include <exception>
 #include <string>
 
+#include "apply/apply.h"
 #include "base/diag.h"
-#include "base/source.h"
-#include "ir/ir.h"
-#include "spec/spec.h"
+#include "frontend/frontend.h"
+#include "system/real.h"
 
 namespace CLI {
 class App;
@@ -20,24 +21,61 @@ enum class Format { Text, Json, Markdown };
 // --format text|json, and markdown where a command can render it.
 void add_format_option(CLI::App& cmd, Format* format, bool markdown = false);
 
-struct Frontend {
-  base::SourceFile file{"", ""};
-  base::Diagnostics diags;
-  std::optional<spec::Spec> spec;
-  ir::Ir ir;
-  bool ok() const { return spec && diags.errors() == 0; }
+struct KernelOptions {
+  system::Options system;
+  bool yes = false;
+  bool verbose = false;
+};
+// --netns, --sysctl-dir, --proc-sys, --lock, --lock-wait, -v.
+void add_kernel_options(CLI::App& cmd, KernelOptions* o);
+
+// Loads a spec and prints its diagnostics (stderr, so stdout stays a clean
+// script or document); false when it cannot be read or has errors.
+bool load_spec(const std::string& path, frontend::Frontend* fe);
+void print_diagnostics(const base::Diagnostics& d, const base::SourceFile& file);
+// The live lints' warnings, or why they were skipped.
+void print_warnings(const base::Diagnostics& d, std::string_view skipped, const base::SourceFile& file);
+
+// "natc: WHAT" on stderr; returns the exit code 1.
+int fail(const std::string& what);
+
+// Asks on the terminal unless --yes; false when the answer is not "yes".
+bool confirm(const KernelOptions& o, const std::string& question);
+
+// -v: how long each phase took, on one stderr line at the end.
+class Phases {
+ public:
+  explicit Phases(bool on);
+  void done(std::string_view phase);  // ends the phase running since the last call
+  ~Phases();
+
+ private:
+  bool on_;
+  std::string line_;
+  long long last_us_;
 };
 
-// read -> parse -> lower -> check. Problems become diagnostics; an
-// unreadable file is the one failure reported as a plain message (false).
-bool run_frontend(const std::string& path, Frontend* out);
-// The same on text already in memory (a spec carried inside a plan file).
-void run_frontend_text(std::string name, std::string text, Frontend* out);
+// An apply or destroy on the terminal: warnings and notes to stderr, the
+// plan to stdout, the question before anything changes.
+class TerminalObserver : public apply::Observer {
+ public:
+  TerminalObserver(const KernelOptions& o, const base::SourceFile& file, std::string question, Phases& phases)
+      : o_(o), file_(file), question_(std::move(question)), phases_(phases) {}
+  void warnings(const base::Diagnostics& d, std::string_view skipped) override;
+  void phase(std::string_view name) override { phases_.done(name); }
+  void planned(const plan::Plan& p) override;
+  bool approve(const plan::Plan&) override { return confirm(o_, question_); }
+  void replanning() override;
+  void note(std::string_view what) override;
 
-// Text diagnostics go to stderr so stdout stays a clean script or document.
-void print_diagnostics_text(const Frontend& fe);
+ private:
+  const KernelOptions& o_;
+  const base::SourceFile& file_;
+  std::string question_;
+  Phases& phases_;
+};
 
-// One entry per subcommand file; each returns the exit code it sets.
+// One entry per subcommand file.
 void add_validate(CLI::App& app, int* exit_code);
 void add_compile(CLI::App& app, int* exit_code);
 void add_plan(CLI::App& app, int* exit_code);

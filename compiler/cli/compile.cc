@@ -7,7 +7,7 @@
 #include "cli/common.h"
 #include "nft/build.h"
 #include "nft/render.h"
-#include "sysctl/sysctl.h"
+#include "sysctl/conf.h"
 
 namespace natc::cli {
 namespace {
@@ -32,10 +32,9 @@ std::string as_comments(const std::string& conf) {
 }
 
 int compile(const Options& o) {
-  Frontend fe;
-  if (!run_frontend(o.spec, &fe)) return 1;
-  print_diagnostics_text(fe);
-  if (!fe.ok()) {
+  frontend::Frontend fe;
+  if (!load_spec(o.spec, &fe)) {
+    if (fe.file.name().empty()) return 1;  // unreadable: already said
     std::cerr << o.spec << ": " << base::summary(fe.diags) << "\n";
     return 1;
   }

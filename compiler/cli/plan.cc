@@ -5,7 +5,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/session.h"
+#include "cli/common.h"
+#include "plan/render.h"
+#include "plan/saved.h"
+#include "system/facts.h"
+#include "system/snapshot.h"
 
 namespace natc::cli {
 namespace {
@@ -19,46 +23,48 @@ struct Options {
   KernelOptions k;
 };
 
+struct Planned {
+  plan::Plan plan;
+  plan::Saved saved;
+};
+
+// Against the machine (with the live lints) or a snapshot.
+Planned make(const Options& o, const frontend::Frontend& fe) {
+  std::unique_ptr<system::Real> real;
+  std::unique_ptr<system::FromSnapshot> snapshot;
+  if (o.state == "live") real = std::make_unique<system::Real>(o.k.system);
+  else snapshot = std::make_unique<system::FromSnapshot>(o.state);
+  system::System& sys = real ? real->get() : snapshot->get();
+  kernel::Live live = sys.kernel.read();
+  if (real) {
+    auto lints = system::live_lints(*fe.spec, fe.ir, sys);
+    print_warnings(lints.diags, lints.skipped, fe.file);
+  }
+  // A snapshot holds no flows: only a live plan counts what it would reset.
+  std::string note;
+  plan::Plan p = real ? plan::against(fe.ir, live, sys, &note) : plan::make(fe.ir, live, sys.sysctls);
+  if (!note.empty()) fail(note);
+  return {std::move(p), {o.spec, fe.file.text(), live.genid, live.hash}};
+}
+
 int run(const Options& o) {
-  Frontend fe;
-  if (!run_frontend(o.spec, &fe)) return 1;
-  print_diagnostics_text(fe);
-  if (!fe.ok()) return 1;
-  State state;
+  frontend::Frontend fe;
+  if (!load_spec(o.spec, &fe)) return 1;
+  Planned p;
   try {
-    if (o.state == "live") {
-      auto k = open_kernel(o.k);
-      state = live_state(*k, o.k);
-      warn_live(fe, *k, o.k);
-    } else {
-      state = snapshot_state(read_snapshot(o.state));
-    }
+    p = make(o, fe);
   } catch (const std::exception& e) {
-    std::cerr << "natc: " << e.what() << "\n";
-    return 1;
+    return fail(e.what());
   }
-  plan::Plan p = make_plan(fe, state);
-  if (o.state == "live") count_resets(p);  // a snapshot holds no flows
-  if (o.format == Format::Json) std::cout << plan::render_json(p).dump(2) << "\n";
-  else if (o.format == Format::Markdown) std::cout << plan::render_markdown(p, o.spec);
-  else std::cout << plan::render_text(p);
+  if (o.format == Format::Json) std::cout << plan::render_json(p.plan).dump(2) << "\n";
+  else if (o.format == Format::Markdown) std::cout << plan::render_markdown(p.plan, o.spec);
+  else std::cout << plan::render_text(p.plan);
   if (!o.out.empty()) {
-    // A saved plan carries its spec and the state it was made against, so
-    // apply can refuse if natc's live state moved since.
-    nlohmann::json saved = {{"natc_plan", 1},
-                            {"spec", o.spec},
-                            {"spec_text", fe.file.text()},
-                            {"genid", state.live.genid},
-                            {"live_hash", std::to_string(state.live.hash)},
-                            {"plan", plan::render_json(p)}};
     std::ofstream f(o.out);
-    f << saved.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "natc: cannot write plan '" << o.out << "'\n";
-      return 1;
-    }
+    f << plan::to_json(p.saved, p.plan).dump(2) << "\n";
+    if (!f) return fail("cannot write plan '" + o.out + "'");
   }
-  if (o.detailed) return p.empty() ? 0 : 2;
+  if (o.detailed) return p.plan.empty() ? 0 : 2;
   return 0;
 }
 

@@ -5,7 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/session.h"
+#include "cli/common.h"
+#include "system/snapshot.h"
 
 namespace natc::cli {
 namespace {
@@ -16,28 +17,20 @@ struct Options {
 };
 
 int run(const Options& o) {
-  kernel::Snapshot s;
+  std::string json;
   try {
-    auto k = open_kernel(o.k);
-    s.dump = k->dump();
+    system::Real real(o.k.system);
+    json = kernel::to_json(system::take_snapshot(real.get())).dump(2) + "\n";
   } catch (const std::exception& e) {
-    std::cerr << "natc: " << e.what() << "\n";
-    return 1;
+    return fail(e.what());
   }
-  for (const auto& key : sysctl::relevant_keys())
-    if (auto v = sysctl::read_value(o.k.paths, key)) s.sysctls[key] = *v;
-  s.sysctl_file = sysctl::read_file(o.k.paths);
-  std::string json = kernel::to_json(s).dump(2) + "\n";
   if (o.out.empty()) {
     std::cout << json;
     return 0;
   }
   std::ofstream f(o.out);
   f << json;
-  if (!f) {
-    std::cerr << "natc: cannot write '" << o.out << "'\n";
-    return 1;
-  }
+  if (!f) return fail("cannot write '" + o.out + "'");
   return 0;
 }
 

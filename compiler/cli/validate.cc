@@ -1,10 +1,12 @@
 // natc validate SPEC: parse, lower and check; print every diagnostic.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "check/check.h"
-#include "cli/session.h"
+#include "cli/common.h"
+#include "system/facts.h"
 
 namespace natc::cli {
 namespace {
@@ -17,22 +19,21 @@ struct Options {
 };
 
 int validate(const Options& o) {
-  Frontend fe;
-  if (!run_frontend(o.spec, &fe)) return 1;
+  frontend::Frontend fe;
+  if (!frontend::load_file(o.spec, &fe)) return fail("cannot read '" + o.spec + "': " + std::strerror(errno));
   if (o.live && fe.ok()) {
     try {
-      auto k = open_kernel(o.k);
-      check::live_lints(*fe.spec, fe.ir, read_live_facts(fe, *k, o.k), fe.diags);
+      system::Real real(o.k.system);
+      check::live_lints(*fe.spec, fe.ir, system::live_facts(fe.ir, real.get()), fe.diags);
       fe.diags.sort();
     } catch (const std::exception& e) {
-      std::cerr << "natc: " << e.what() << "\n";
-      return 1;
+      return fail(e.what());
     }
   }
   if (o.format == Format::Json) {
     std::cout << base::render_json(fe.diags, fe.file).dump(2) << "\n";
   } else {
-    print_diagnostics_text(fe);
+    print_diagnostics(fe.diags, fe.file);
     std::cout << o.spec << ": " << base::summary(fe.diags) << "\n";
   }
   return fe.diags.errors() ? 1 : 0;
@@ -46,8 +47,8 @@ void add_validate(CLI::App& app, int* exit_code) {
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
   cmd->add_flag("--live", o->live, "also check the spec against this machine (memory, conntrack, pool load, other tables)");
-  cmd->add_option("--netns", o->k.netns, "with --live: the network namespace /run/netns/NAME");
-  cmd->add_option("--proc-sys", o->k.paths.proc_sys, "with --live: the live sysctl tree")->capture_default_str();
+  cmd->add_option("--netns", o->k.system.netns, "with --live: the network namespace /run/netns/NAME");
+  cmd->add_option("--proc-sys", o->k.system.paths.proc_sys, "with --live: the live sysctl tree")->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = validate(*o); });
 }
 

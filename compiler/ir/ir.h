@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "base/net.h"
+#include "base/proto.h"
 #include "base/source.h"
+#include "spec/spec.h"
 
 namespace natc::ir {
 
@@ -18,12 +20,12 @@ using base::Loc;
 using base::PortRange;
 using base::Prefix;
 
-enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
-std::string_view proto_name(Proto p);
+using base::Proto;
+using base::proto_name;
 
 // The spec entry that produced something: its name is what rules, elements,
 // counters and plans are labelled with.
-struct Origin {
+struct Entry {
   std::string name;
   Loc loc;
 };
@@ -40,7 +42,7 @@ struct IfMatch {
 };
 
 struct Pool {
-  Origin origin;
+  Entry entry;
   Family family = Family::V4;
   std::vector<AddrRange> addresses;
   std::optional<PortRange> ports;
@@ -51,7 +53,7 @@ struct Pool {
 enum class SnatKind : uint8_t { Masquerade, To, Pool, None };  // None: internal only
 
 struct Subnet {
-  Origin origin;
+  Entry entry;
   Prefix cidr;
   IfMatch egress;
   SnatKind snat = SnatKind::Masquerade;
@@ -67,7 +69,7 @@ struct PortMap {
 };
 
 struct Forward {
-  Origin origin;
+  Entry entry;
   Loc port_loc;
   Family family = Family::V4;
   IfMatch ingress;                       // Any for hairpin and Docker publishes
@@ -82,7 +84,7 @@ struct Forward {
 };
 
 struct ForwardRule {
-  Origin origin;
+  Entry entry;
   Family family = Family::V4;
   std::vector<Proto> protocols;  // empty: any
   std::vector<Prefix> to;
@@ -93,7 +95,7 @@ struct ForwardRule {
 struct Sysctl {
   std::string key;    // dotted, e.g. net.ipv4.ip_forward
   std::string value;
-  Origin origin;      // the spec entry that asks for it
+  Entry entry;      // the spec entry that asks for it
 };
 
 struct Ir {
@@ -103,7 +105,7 @@ struct Ir {
   std::vector<Subnet> subnets;
   std::vector<Forward> forwards;
   std::vector<Sysctl> sysctls;  // ip_forward first
-  uint64_t alert_percent = 80;
+  uint64_t alert_percent = spec::kAlertPercent;
 };
 
 // /proc/sys path of a dotted sysctl key: net.ipv4.ip_forward -> net/ipv4/ip_forward

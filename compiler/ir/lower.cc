@@ -38,8 +38,6 @@ constexpr std::string_view kTimeoutKeys[] = {
     "sctp_heartbeat_sent",
 };
 
-Proto proto(spec::Proto p) { return p == spec::Proto::Tcp ? Proto::Tcp : Proto::Udp; }
-
 class Lowerer {
  public:
   Lowerer(const spec::Spec& s, base::Diagnostics& d) : s_(s), d_(d) {}
@@ -76,7 +74,7 @@ class Lowerer {
 
   void rule(const spec::ForwardRule& r) {
     ForwardRule out{{r.name.v, r.loc}};
-    for (const auto& p : r.protocols) out.protocols.push_back(proto(p.v));
+    for (const auto& p : r.protocols) out.protocols.push_back(p.v);
     if (r.port.set) {
       out.port = r.port.v;
       // A port means TCP or UDP: without a protocol, both.
@@ -96,12 +94,12 @@ class Lowerer {
       case spec::SnatKind::Pool: {
         out.snat = SnatKind::Pool;
         auto it = std::find_if(ir_.pools.begin(), ir_.pools.end(),
-                               [&](const Pool& p) { return p.origin.name == sub.snat.pool.v; });
+                               [&](const Pool& p) { return p.entry.name == sub.snat.pool.v; });
         if (it != ir_.pools.end()) {
           out.pool = size_t(it - ir_.pools.begin());
         } else if (sub.snat.pool.set) {
           std::vector<std::string_view> names;
-          for (const auto& p : ir_.pools) names.push_back(p.origin.name);
+          for (const auto& p : ir_.pools) names.push_back(p.entry.name);
           std::string help = base::did_you_mean(sub.snat.pool.v, names);
           d_.report(Code::UnknownPool, sub.snat.pool.loc,
                     "subnet '" + sub.name.v + "' uses unknown SNAT pool '" + sub.snat.pool.v + "'",
@@ -126,13 +124,13 @@ class Lowerer {
     PortRange dest = to.port.set ? to.port.v : from;
     for (const auto& p : protos)
       for (uint32_t i = 0; i < from.size() && i < dest.size(); ++i)
-        f.ports.push_back({proto(p.v), uint16_t(from.first + i), uint16_t(dest.first + i)});
+        f.ports.push_back({p.v, uint16_t(from.first + i), uint16_t(dest.first + i)});
     return f;
   }
 
   void forward(const spec::PortForward& pf) {
     Forward f = forward_core(pf.to, pf.protocols, pf.port);
-    f.origin = {pf.name.v, pf.loc};
+    f.entry = {pf.name.v, pf.loc};
     f.ingress_label = pf.ingress.v;
     f.hairpin = pf.hairpin.v;
     // A hairpin forward also answers LAN clients, so it matches on every
@@ -159,7 +157,7 @@ class Lowerer {
     ir_.subnets.push_back(std::move(sub));
     for (const auto& p : b.publish) {
       Forward f = forward_core(p.to, p.protocols, p.port);
-      f.origin = {b.name.v + "/" + p.name.v, p.loc};
+      f.entry = {b.name.v + "/" + p.name.v, p.loc};
       // Like dockerd's DOCKER chain: any local address, from every
       // interface including the bridge itself (hairpin).
       f.ingress = {IfMatch::Kind::Any};
@@ -171,14 +169,14 @@ class Lowerer {
   }
 
   void sysctls() {
-    std::optional<Origin> v4, v6;  // the first entry that needs each family
-    auto need = [&](Family f, const Origin& o) {
-      std::optional<Origin>& slot = f == Family::V4 ? v4 : v6;
+    std::optional<Entry> v4, v6;  // the first entry that needs each family
+    auto need = [&](Family f, const Entry& o) {
+      std::optional<Entry>& slot = f == Family::V4 ? v4 : v6;
       if (!slot) slot = o;
     };
-    for (const auto& s : ir_.subnets) need(s.cidr.addr.family, s.origin);
-    for (const auto& f : ir_.forwards) need(f.family, f.origin);
-    for (const auto& r : ir_.rules) need(r.family, r.origin);
+    for (const auto& s : ir_.subnets) need(s.cidr.addr.family, s.entry);
+    for (const auto& f : ir_.forwards) need(f.family, f.entry);
+    for (const auto& r : ir_.rules) need(r.family, r.entry);
     // Routing between interfaces is what a gateway is: ip_forward goes first
     // so that NAT never lands on a host that would not forward its packets.
     if (v4) ir_.sysctls.push_back({"net.ipv4.ip_forward", "1", *v4});
@@ -206,7 +204,6 @@ class Lowerer {
 
 }  // namespace
 
-std::string_view proto_name(Proto p) { return p == Proto::Tcp ? "tcp" : "udp"; }
 
 std::string sysctl_path(std::string_view key) {
   std::string p(key);

@@ -16,8 +16,11 @@
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "netlink/attrs.h"
 #include "netlink/handles.h"
@@ -29,6 +32,10 @@ namespace ct = cotenancy;
 using ct::Bytes;
 using ct::Unknown;
 
+
+// Other owners' strings, "" when absent: nothing here is keyed on them
+// but names, and a nameless object is found by nothing.
+std::string str(const char* s) { return s ? s : ""; }
 
 ct::Family family_of(uint32_t f) {
   switch (f) {
@@ -139,7 +146,7 @@ ct::NatAction xt_range(ct::NatAction::Kind kind, uint32_t rev, const Bytes& info
 }
 
 ct::Expr xt_target(const nftnl_expr* e, bool v6) {
-  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME);
+  std::string name = str(nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
   uint32_t rev = u32(e, NFTNL_EXPR_TG_REV);
   Bytes info = data(e, NFTNL_EXPR_TG_INFO);
   using K = ct::NatAction::Kind;
@@ -156,7 +163,7 @@ ct::Expr xt_target(const nftnl_expr* e, bool v6) {
 }
 
 ct::Expr xt_match(const nftnl_expr* e) {
-  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME);
+  std::string name = str(nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME));
   uint32_t rev = u32(e, NFTNL_EXPR_MT_REV);
   Bytes info = data(e, NFTNL_EXPR_MT_INFO);
   if (name == "conntrack" && rev >= 2 && info.size() >= sizeof(xt_conntrack_mtinfo2)) {
@@ -177,57 +184,93 @@ ct::Expr xt_match(const nftnl_expr* e) {
                  Unknown::Role::Condition};
 }
 
+ct::Expr cmp(const nftnl_expr* e, bool) {
+  return ct::Cmp{reg(u32(e, NFTNL_EXPR_CMP_SREG)), ct::CmpOp(u32(e, NFTNL_EXPR_CMP_OP)), data(e, NFTNL_EXPR_CMP_DATA)};
+}
+
+ct::Expr bitwise(const nftnl_expr* e, bool) {
+  if (has(e, NFTNL_EXPR_BITWISE_OP) && u32(e, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL)
+    return Unknown{"a bit shift", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BITWISE_DREG))};
+  return ct::Bitwise{reg(u32(e, NFTNL_EXPR_BITWISE_SREG)), reg(u32(e, NFTNL_EXPR_BITWISE_DREG)),
+                     data(e, NFTNL_EXPR_BITWISE_MASK), data(e, NFTNL_EXPR_BITWISE_XOR)};
+}
+
+ct::Expr range(const nftnl_expr* e, bool) {
+  return ct::Range{reg(u32(e, NFTNL_EXPR_RANGE_SREG)), u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ,
+                   data(e, NFTNL_EXPR_RANGE_FROM_DATA), data(e, NFTNL_EXPR_RANGE_TO_DATA)};
+}
+
+ct::Expr lookup(const nftnl_expr* e, bool) {
+  ct::Lookup l{reg(u32(e, NFTNL_EXPR_LOOKUP_SREG)), str(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET))};
+  if (has(e, NFTNL_EXPR_LOOKUP_DREG)) l.dreg = reg(u32(e, NFTNL_EXPR_LOOKUP_DREG));
+  l.invert = has(e, NFTNL_EXPR_LOOKUP_FLAGS) && (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
+  return l;
+}
+
+ct::Expr immediate(const nftnl_expr* e, bool) {
+  ct::Immediate i;
+  if (u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
+    i.dreg = reg(u32(e, NFTNL_EXPR_IMM_DREG));
+    i.data = data(e, NFTNL_EXPR_IMM_DATA);
+  } else {
+    i.verdict = verdict_of(int32_t(u32(e, NFTNL_EXPR_IMM_VERDICT)));
+    if (has(e, NFTNL_EXPR_IMM_CHAIN)) i.chain = str(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
+  }
+  return i;
+}
+
+ct::Expr fib(const nftnl_expr* e, bool) {
+  uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
+  if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE && !(flags & (NFTA_FIB_F_IIF | NFTA_FIB_F_OIF | NFTA_FIB_F_MARK)))
+    return ct::FibAddrType{(flags & NFTA_FIB_F_DADDR) != 0, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
+  return Unknown{"a fib lookup", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
+}
+
+ct::Expr nft_nat(const nftnl_expr* e, bool) {
+  auto kind = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? ct::NatAction::Kind::Dnat : ct::NatAction::Kind::Snat;
+  return nat(e, kind, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_PROTO_MIN);
+}
+ct::Expr masq(const nftnl_expr* e, bool) { return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN); }
+ct::Expr redir(const nftnl_expr* e, bool) { return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN); }
+ct::Expr reject(const nftnl_expr*, bool) { return ct::Reject{}; }
+ct::Expr byteorder(const nftnl_expr* e, bool) {
+  return Unknown{"a byte order conversion", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BYTEORDER_DREG))};
+}
+
+// One row per expression natc models (nftables' netlink_parsers[]).
+using Parser = ct::Expr (*)(const nftnl_expr*, bool v6);
+constexpr std::pair<std::string_view, Parser> kParsers[] = {
+    {"meta", [](const nftnl_expr* e, bool) { return meta(e); }},
+    {"payload", [](const nftnl_expr* e, bool) { return payload(e); }},
+    {"cmp", cmp},
+    {"bitwise", bitwise},
+    {"range", range},
+    {"lookup", lookup},
+    {"immediate", immediate},
+    {"ct", [](const nftnl_expr* e, bool) { return ct_expr(e); }},
+    {"fib", fib},
+    {"nat", nft_nat},
+    {"masq", masq},
+    {"redir", redir},
+    {"reject", reject},
+    {"match", [](const nftnl_expr* e, bool) { return xt_match(e); }},
+    {"target", xt_target},
+    {"byteorder", byteorder},
+};
+
+// Expressions that change or count a packet and let it go on, and ones
+// that take it away from the chain.
+constexpr std::string_view kNoEffect[] = {"counter", "log", "notrack", "last", "dynset", "dup", "flow_offload",
+                                          "ct_expect"};
+constexpr std::string_view kDecides[] = {"queue", "tproxy", "synproxy", "fwd"};
+
 ct::Expr expr(const nftnl_expr* e, bool v6) {
-  std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-  if (name == "meta") return meta(e);
-  if (name == "payload") return payload(e);
-  if (name == "cmp") return ct::Cmp{reg(u32(e, NFTNL_EXPR_CMP_SREG)), ct::CmpOp(u32(e, NFTNL_EXPR_CMP_OP)), data(e, NFTNL_EXPR_CMP_DATA)};
-  if (name == "bitwise") {
-    if (has(e, NFTNL_EXPR_BITWISE_OP) && u32(e, NFTNL_EXPR_BITWISE_OP) != NFT_BITWISE_BOOL)
-      return Unknown{"a bit shift", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BITWISE_DREG))};
-    return ct::Bitwise{reg(u32(e, NFTNL_EXPR_BITWISE_SREG)), reg(u32(e, NFTNL_EXPR_BITWISE_DREG)),
-                       data(e, NFTNL_EXPR_BITWISE_MASK), data(e, NFTNL_EXPR_BITWISE_XOR)};
-  }
-  if (name == "range")
-    return ct::Range{reg(u32(e, NFTNL_EXPR_RANGE_SREG)), u32(e, NFTNL_EXPR_RANGE_OP) == NFT_RANGE_NEQ,
-                     data(e, NFTNL_EXPR_RANGE_FROM_DATA), data(e, NFTNL_EXPR_RANGE_TO_DATA)};
-  if (name == "lookup") {
-    ct::Lookup l{reg(u32(e, NFTNL_EXPR_LOOKUP_SREG)), nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET)};
-    if (has(e, NFTNL_EXPR_LOOKUP_DREG)) l.dreg = reg(u32(e, NFTNL_EXPR_LOOKUP_DREG));
-    l.invert = has(e, NFTNL_EXPR_LOOKUP_FLAGS) && (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
-    return l;
-  }
-  if (name == "immediate") {
-    ct::Immediate i;
-    if (u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
-      i.dreg = reg(u32(e, NFTNL_EXPR_IMM_DREG));
-      i.data = data(e, NFTNL_EXPR_IMM_DATA);
-    } else {
-      i.verdict = verdict_of(int32_t(u32(e, NFTNL_EXPR_IMM_VERDICT)));
-      if (has(e, NFTNL_EXPR_IMM_CHAIN)) i.chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
-    }
-    return i;
-  }
-  if (name == "ct") return ct_expr(e);
-  if (name == "fib") {
-    uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
-    if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE && !(flags & (NFTA_FIB_F_IIF | NFTA_FIB_F_OIF | NFTA_FIB_F_MARK)))
-      return ct::FibAddrType{(flags & NFTA_FIB_F_DADDR) != 0, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
-    return Unknown{"a fib lookup", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
-  }
-  if (name == "nat")
-    return nat(e, u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? ct::NatAction::Kind::Dnat : ct::NatAction::Kind::Snat,
-               NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_PROTO_MIN);
-  if (name == "masq") return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
-  if (name == "redir") return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
-  if (name == "reject") return ct::Reject{};
-  if (name == "match") return xt_match(e);
-  if (name == "target") return xt_target(e, v6);
-  if (name == "byteorder") return Unknown{"a byte order conversion", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BYTEORDER_DREG))};
-  static const std::set<std::string> no_effect{"counter", "log", "notrack", "last", "dynset", "dup", "flow_offload", "ct_expect"};
-  if (no_effect.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::NoEffect};
-  static const std::set<std::string> decides{"queue", "tproxy", "synproxy", "fwd"};
-  if (decides.count(name)) return Unknown{"expression '" + name + "'", Unknown::Role::Decides};
+  std::string name = str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+  for (const auto& [n, parse] : kParsers)
+    if (n == name) return parse(e, v6);
+  auto in = [&](const auto& list) { return std::find(std::begin(list), std::end(list), name) != std::end(list); };
+  if (in(kNoEffect)) return Unknown{"expression '" + name + "'", Unknown::Role::NoEffect};
+  if (in(kDecides)) return Unknown{"expression '" + name + "'", Unknown::Role::Decides};
   // Anything else may be a condition (limit, quota, socket, ...) or load a
   // register natc cannot follow (exthdr, rt, numgen, ...).
   return Unknown{"expression '" + name + "'", Unknown::Role::Opaque};
@@ -238,7 +281,6 @@ using netlink::header;
 using netlink::RulePtr;
 using netlink::SetPtr;
 
-std::string str(const char* s) { return s ? s : ""; }
 
 ct::Hook hook_of(uint32_t h) {
   switch (h) {
@@ -251,38 +293,31 @@ ct::Hook hook_of(uint32_t h) {
   }
 }
 
-void add_chain(ct::Ruleset& rs, const nlmsghdr* m) {
-  ChainPtr c(nftnl_chain_alloc());
-  if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+ct::Chain chain_of(const nftnl_chain* c) {
   ct::Chain out;
-  out.family = family_of(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
-  out.table = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE));
-  out.name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
-  if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
-    out.hook = hook_of(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
-    out.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-    std::string type = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE));
+  out.family = family_of(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY));
+  out.table = str(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE));
+  out.name = str(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+  if (nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) {
+    out.hook = hook_of(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM));
+    out.priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+    std::string type = str(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
     out.type = type == "nat" ? ct::ChainType::Nat : type == "route" ? ct::ChainType::Route : ct::ChainType::Filter;
-    out.policy_drop = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
+    out.policy_drop = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
   }
-  rs.chains.push_back(std::move(out));
+  return out;
 }
 
-void add_rule(ct::Ruleset& rs, const nlmsghdr* m) {
-  RulePtr r(nftnl_rule_alloc());
-  if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
-  ct::Family fam = family_of(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
-  std::string table = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE));
-  std::string chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
-  auto* c = const_cast<ct::Chain*>(rs.chain(fam, table, chain));
-  if (!c) return;
-  ct::Rule out;
-  out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
-  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
-  for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it))
-    out.exprs.push_back(expr(e, fam == ct::Family::Ip6));
-  nftnl_expr_iter_destroy(it);
-  c->rules.push_back(std::move(out));
+ct::Set set_of(const nftnl_set* s) {
+  ct::Set out;
+  out.family = family_of(nftnl_set_get_u32(s, NFTNL_SET_FAMILY));
+  out.table = str(nftnl_set_get_str(s, NFTNL_SET_TABLE));
+  out.name = str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+  uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+  out.interval = flags & NFT_SET_INTERVAL;
+  out.map = flags & NFT_SET_MAP;
+  out.vmap = out.map && nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+  return out;
 }
 
 Bytes elem_data(nftnl_set_elem* e, uint16_t attr) {
@@ -291,53 +326,80 @@ Bytes elem_data(nftnl_set_elem* e, uint16_t attr) {
   return p ? Bytes(p, p + len) : Bytes{};
 }
 
-void add_set(ct::Ruleset& rs, const nlmsghdr* m) {
-  SetPtr s(nftnl_set_alloc());
-  if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
-  ct::Set out;
-  out.family = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
-  out.table = str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE));
-  out.name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
-  uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
-  out.interval = flags & NFT_SET_INTERVAL;
-  out.map = flags & NFT_SET_MAP;
-  out.vmap = out.map && nftnl_set_get_u32(s.get(), NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
-  rs.sets.push_back(std::move(out));
+ct::Element element_of(nftnl_set_elem* e) {
+  ct::Element el;
+  el.key = elem_data(e, NFTNL_SET_ELEM_KEY);
+  el.key_end = elem_data(e, NFTNL_SET_ELEM_KEY_END);
+  el.interval_end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+                    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+  el.data = elem_data(e, NFTNL_SET_ELEM_DATA);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+    el.verdict = verdict_of(int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT)));
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) el.chain = str(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+  }
+  return el;
 }
 
-void add_elements(ct::Ruleset& rs, const nlmsghdr* m) {
-  SetPtr s(nftnl_set_alloc());
-  if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
-  ct::Family fam = family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY));
-  auto* set = const_cast<ct::Set*>(rs.set(fam, str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)),
-                                          str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))));
-  if (!set) return;
-  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s.get());
-  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
-    ct::Element el;
-    el.key = elem_data(e, NFTNL_SET_ELEM_KEY);
-    el.key_end = elem_data(e, NFTNL_SET_ELEM_KEY_END);
-    el.interval_end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-                      (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
-    el.data = elem_data(e, NFTNL_SET_ELEM_DATA);
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-      el.verdict = verdict_of(int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT)));
-      if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) el.chain = str(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
-    }
-    set->elements.push_back(std::move(el));
+// Fills a Ruleset, finding each rule's chain and each element list's set
+// by name through indexes built as chains and sets arrive.
+class Decoder {
+ public:
+  void chain(const nlmsghdr* m) {
+    ChainPtr c(nftnl_chain_alloc());
+    if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+    ct::Chain out = chain_of(c.get());
+    chains_[{out.family, out.table, out.name}] = rs_.chains.size();
+    rs_.chains.push_back(std::move(out));
   }
-  nftnl_set_elems_iter_destroy(it);
-}
+
+  void set(const nlmsghdr* m) {
+    SetPtr s(nftnl_set_alloc());
+    if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
+    ct::Set out = set_of(s.get());
+    sets_[{out.family, out.table, out.name}] = rs_.sets.size();
+    rs_.sets.push_back(std::move(out));
+  }
+
+  void elements(const nlmsghdr* m) {
+    SetPtr s(nftnl_set_alloc());
+    if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
+    auto it = sets_.find({family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)),
+                          str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)), str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))});
+    if (it == sets_.end()) return;
+    ct::Set& set = rs_.sets[it->second];
+    netlink::for_each_elem(s.get(), [&](nftnl_set_elem* e) { set.elements.push_back(element_of(e)); });
+  }
+
+  void rule(const nlmsghdr* m) {
+    RulePtr r(nftnl_rule_alloc());
+    if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+    ct::Family fam = family_of(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
+    auto it = chains_.find({fam, str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)),
+                            str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))});
+    if (it == chains_.end()) return;
+    ct::Rule out;
+    out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+    netlink::for_each_expr(r.get(), [&](nftnl_expr* e) { out.exprs.push_back(expr(e, fam == ct::Family::Ip6)); });
+    rs_.chains[it->second].rules.push_back(std::move(out));
+  }
+
+  ct::Ruleset take() { return std::move(rs_); }
+
+ private:
+  using Key = std::tuple<ct::Family, std::string, std::string>;  // family, table, name
+  ct::Ruleset rs_;
+  std::map<Key, size_t> chains_, sets_;
+};
 
 }  // namespace
 
 cotenancy::Ruleset decode_foreign(const Dump& d) {
-  cotenancy::Ruleset rs;
-  for (const auto& m : d.chains) add_chain(rs, header(m));
-  for (const auto& m : d.sets) add_set(rs, header(m));
-  for (const auto& m : d.elements) add_elements(rs, header(m));
-  for (const auto& m : d.rules) add_rule(rs, header(m));
-  return rs;
+  Decoder dec;
+  for (const auto& m : d.chains) dec.chain(header(m));
+  for (const auto& m : d.sets) dec.set(header(m));
+  for (const auto& m : d.elements) dec.elements(header(m));
+  for (const auto& m : d.rules) dec.rule(header(m));
+  return dec.take();
 }
 
 }  // namespace natc::kernel

@@ -6,7 +6,7 @@
 
 namespace natc::kernel {
 
-// Decodes Kernel::dump_others(): every chain, rule, set and element of every
+// Decodes the messages of every other table: every chain, rule, set and element of every
 // table but natc's. Expressions natc does not model come back as
 // cotenancy::Unknown, never as an error.
 cotenancy::Ruleset decode_foreign(const Dump& dump);

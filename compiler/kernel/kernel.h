@@ -1,17 +1,18 @@
-// The Kernel interface: read natc's table, commit one batch. The netlink
-// implementation lives in netlink_kernel.cc; tests use a fake.
+// The Kernel interface: natc's table (read, commit), the other owners'
+// tables (read only) and routes. The netlink implementation lives in
+// netlink_kernel.cc; unit tests use an in-memory fake (tests/unit/fake_system.h).
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "base/net.h"
+#include "cotenancy/ruleset.h"
 #include "nft/model.h"
-
-struct nlmsghdr;
 
 namespace natc::kernel {
 
@@ -43,8 +44,6 @@ struct Live {
   uint64_t hash = 0;  // of what natc owns: not sequence numbers, not counters
 };
 
-Live decode_live(const Dump& dump);
-
 // One change of a batch.
 struct Op {
   enum class Kind { AddTable, DelTable, AddChain, DelChain, AddSet, DelSet, AddElems, DelElems, AddRule, DelRule };
@@ -55,7 +54,7 @@ struct Op {
   std::vector<nft::Element> elements;
   nft::Rule rule;           // AddRule
   uint64_t handle = 0;      // DelRule
-  std::string origin;       // spec entry it comes from, for error messages
+  std::string entry;        // the spec entry it comes from, for error messages
 };
 
 struct Batch {
@@ -65,29 +64,32 @@ struct Batch {
 
 class Error : public std::runtime_error {
  public:
-  Error(int err, const std::string& what, std::string origin = {})
-      : std::runtime_error(what), err(err), origin(std::move(origin)) {}
-  int err;              // errno; ERESTART: the ruleset moved (stale plan)
-  std::string origin;   // the spec entry of the refused message, if known
+  Error(int err, const std::string& what, std::string entry = {})
+      : std::runtime_error(what), err(err), entry(std::move(entry)) {}
+  int err;            // errno; ERESTART: the ruleset moved (stale plan)
+  std::string entry;  // the spec entry of the refused element or rule, if known
+};
+
+struct RouteTo {
+  std::string oif;     // output interface, "" when the route has none
+  bool local = false;  // the address is one of this host's
 };
 
 class Kernel {
  public:
   virtual ~Kernel() = default;
-  virtual Dump dump() = 0;                  // throws Error
+  // natc's table, decoded, read under one ruleset generation.
+  virtual Live read() = 0;  // throws Error
+  // The same as the kernel's messages, for a snapshot.
+  virtual Dump dump() = 0;  // throws Error
   // Every other table (Docker's, iptables-nft's, firewalld's): read only.
-  virtual Dump dump_others() = 0;           // throws Error
+  virtual cotenancy::Ruleset others() = 0;  // throws Error
   virtual void commit(const Batch& b) = 0;  // throws Error; all or nothing
+  // Each address's route; unreachable ones are left out.
+  virtual std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs) = 0;
 };
 
-// Which element nest of a NEWSETELEM/DELSETELEM message holds byte
-// `offset`: how an extended ack's NLMSGERR_ATTR_OFFS names the refused
-// element, and through its comment the spec entry.
-std::optional<size_t> element_at(const ::nlmsghdr* nlh, uint32_t offset);
-
-// Netlink to the current network namespace (enter another one first).
-std::unique_ptr<Kernel> netlink_kernel();
-// Enters /run/netns/NAME for the rest of the process.
-void enter_netns(const std::string& name);
+// The live table as a model; nullopt when part of it is not natc's writing.
+std::optional<nft::Table> to_table(const Live& live);
 
 }  // namespace natc::kernel

@@ -7,13 +7,10 @@
 #include <vector>
 
 #include "base/net.h"
+#include "kernel/kernel.h"
 
 namespace natc::kernel {
 
-struct RouteTo {
-  std::string oif;     // output interface, "" when the route has none
-  bool local = false;  // the address is one of this host's
-};
 // Each address's route, over one socket; unreachable ones are left out.
 std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs);
 

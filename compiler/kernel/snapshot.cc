@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "kernel/live_decode.h"
 #include "nft/render.h"
 
 namespace natc::kernel {
@@ -61,24 +62,6 @@ Snapshot snapshot_from_json(const nlohmann::json& j) {
   for (const auto& [k, v] : j.at("sysctls").items()) s.sysctls[k] = v.get<std::string>();
   if (j.contains("sysctl_file") && j["sysctl_file"].is_string()) s.sysctl_file = j["sysctl_file"].get<std::string>();
   return s;
-}
-
-std::optional<nft::Table> to_table(const Live& live) {
-  nft::Table t;
-  for (const auto& s : live.sets) {
-    if (!s.known) return std::nullopt;
-    t.sets.push_back(s.set);
-  }
-  for (const auto& c : live.chains) {
-    if (!c.known) return std::nullopt;
-    nft::Chain ch = c.chain;
-    for (const auto& r : c.rules) {
-      if (!r.rule) return std::nullopt;
-      ch.rules.push_back(*r.rule);
-    }
-    t.chains.push_back(std::move(ch));
-  }
-  return t;
 }
 
 }  // namespace natc::kernel

@@ -23,7 +23,4 @@ nlohmann::json to_json(const Snapshot& s);
 // Throws std::runtime_error with a readable message on a bad file.
 Snapshot snapshot_from_json(const nlohmann::json& j);
 
-// The live table as a model; nullopt when part of it is not natc's writing.
-std::optional<nft::Table> to_table(const Live& live);
-
 }  // namespace natc::kernel

@@ -14,31 +14,13 @@
 #include <map>
 
 #include "netlink/types.h"
+#include "netlink/udata.h"
 
 namespace natc::netlink {
 namespace {
 
 using nft::Family;
 using nft::Field;
-
-std::string comment_of(const void* data, uint32_t len, uint8_t type) {
-  if (!data || !len) return "";
-  struct Found {
-    uint8_t type;
-    std::string text;
-  } found{type, ""};
-  nftnl_udata_parse(
-      data, len,
-      [](const nftnl_udata* attr, void* arg) -> int {
-        auto* f = static_cast<Found*>(arg);
-        if (nftnl_udata_type(attr) == f->type)
-          f->text.assign(static_cast<const char*>(nftnl_udata_get(attr)),
-                         strnlen(static_cast<const char*>(nftnl_udata_get(attr)), nftnl_udata_len(attr)));
-        return 0;
-      },
-      &found);
-  return found.text;
-}
 
 // Register numbers as the kernel dumps them (NFT_REG_1..4 for 16-byte
 // aligned registers, NFT_REG32_xx otherwise) -> 32-bit register index.
@@ -103,14 +85,14 @@ std::vector<nft::Part> parts_of(const std::vector<Field>& key, Family fam, const
 class RuleDecoder {
  public:
   std::optional<nft::Rule> run(const nftnl_rule* r) {
-    nftnl_expr_iter* it = nftnl_expr_iter_create(r);
-    for (nftnl_expr* e = nftnl_expr_iter_next(it); e && ok_; e = nftnl_expr_iter_next(it)) exprs_.push_back(e);
-    nftnl_expr_iter_destroy(it);
+    for_each_expr(r, [&](nftnl_expr* e) { exprs_.push_back(e); });
     while (ok_ && i_ < exprs_.size()) step();
     if (!ok_ || !regs_.empty() || pending_lookup_) return std::nullopt;
     uint32_t len = 0;
     const void* ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-    rule_.comment = comment_of(ud, len, NFTNL_UDATA_RULE_COMMENT);
+    auto fields = parse_udata(ud, len);
+    rule_.comment = comment_text(fields[NFTNL_UDATA_RULE_COMMENT]);
+    rule_.pool = fields[kUdataRulePool];
     return std::move(rule_);
   }
 
@@ -121,10 +103,15 @@ class RuleDecoder {
   };
 
   nftnl_expr* peek(size_t ahead = 0) const { return i_ + ahead < exprs_.size() ? exprs_[i_ + ahead] : nullptr; }
-  static std::string name(const nftnl_expr* e) { return e ? nftnl_expr_get_str(e, NFTNL_EXPR_NAME) : ""; }
+  static std::string name(const nftnl_expr* e) { return e ? str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)).value_or("") : ""; }
   static uint32_t u32(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
+  // An attribute's bytes; a missing one reads as empty, never as null.
   static const uint8_t* data(const nftnl_expr* e, uint16_t attr, uint32_t* len) {
-    return static_cast<const uint8_t*>(nftnl_expr_get(e, attr, len));
+    static const uint8_t kNothing[1] = {};
+    *len = 0;
+    auto* p = static_cast<const uint8_t*>(nftnl_expr_get(e, attr, len));
+    if (!p) *len = 0;
+    return p ? p : kNothing;
   }
   void fail() { ok_ = false; }
 
@@ -133,21 +120,33 @@ class RuleDecoder {
   std::optional<ir::Proto> l4_guard_;
   std::optional<Family> family_guard_;
 
+  // One row per expression natc writes (nftables' netlink_parsers[]); any
+  // other expression makes the rule unknown.
   void step() {
+    using Parser = void (RuleDecoder::*)(nftnl_expr*);
+    static constexpr std::pair<std::string_view, Parser> kParsers[] = {
+        {"meta", &RuleDecoder::meta},
+        {"payload", &RuleDecoder::payload},
+        {"cmp", &RuleDecoder::cmp},
+        {"bitwise", &RuleDecoder::bitwise},
+        {"range", &RuleDecoder::range},
+        {"ct", &RuleDecoder::ct},
+        {"fib", &RuleDecoder::fib},
+        {"lookup", &RuleDecoder::lookup},
+        {"immediate", &RuleDecoder::immediate},
+        {"nat", &RuleDecoder::nat},
+        {"masq", &RuleDecoder::masq},
+    };
     nftnl_expr* e = exprs_[i_++];
     std::string n = name(e);
-    if (n == "meta") return meta(e);
-    if (n == "payload") return payload(e);
-    if (n == "cmp") return cmp(e);
-    if (n == "bitwise") return bitwise(e);
-    if (n == "range") return range(e);
-    if (n == "ct") return ct(e);
-    if (n == "fib") return fib(e);
-    if (n == "lookup") return lookup(e);
-    if (n == "immediate") return immediate(e);
-    if (n == "nat") return nat(e);
-    if (n == "masq") return flush_l4(), rule_.stmts.push_back(nft::Masquerade{});
+    for (const auto& [expr, parse] : kParsers)
+      if (expr == n) return (this->*parse)(e);
     fail();
+  }
+
+  void masq(nftnl_expr*) {
+    flush_l4();
+    rule_.stmts.push_back(nft::Masquerade{});
   }
 
   void flush_l4() {
@@ -213,7 +212,7 @@ class RuleDecoder {
     const uint8_t* d = data(e, NFTNL_EXPR_CMP_DATA, &len);
     if (u32(e, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) return fail();
     if (l.field == Field::Sport) return fail();  // natc never compares a source port
-    if (l.field == Field::Dport) return port(d, d);
+    if (l.field == Field::Dport) return len == 2 ? port(d, d) : fail();
     ir::Addr a{l.family};
     if (len != a.size()) return fail();
     std::memcpy(a.bytes.data(), d, len);
@@ -273,7 +272,7 @@ class RuleDecoder {
     const uint8_t* from = data(e, NFTNL_EXPR_RANGE_FROM_DATA, &n1);
     const uint8_t* to = data(e, NFTNL_EXPR_RANGE_TO_DATA, &n2);
     if (l.field == Field::Sport) return fail();
-    if (l.field == Field::Dport) return port(from, to);
+    if (l.field == Field::Dport) return n1 == 2 && n2 == 2 ? port(from, to) : fail();
     ir::AddrRange r{{l.family}, {l.family}};
     if (n1 != r.first.size() || n2 != n1) return fail();
     std::memcpy(r.first.bytes.data(), from, n1);
@@ -307,7 +306,9 @@ class RuleDecoder {
   std::optional<nft::Lookup> pending_lookup_;
   void lookup(nftnl_expr* e) {
     nft::Lookup l;
-    l.set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+    auto set = str(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+    if (!set) return fail();
+    l.set = *set;
     // The key: the loaded registers, in order from the lookup's source.
     uint32_t word = word_of(u32(e, NFTNL_EXPR_LOOKUP_SREG));
     l.family = Family::V4;
@@ -346,6 +347,7 @@ class RuleDecoder {
     }
     uint32_t len = 0;
     const uint8_t* d = data(e, NFTNL_EXPR_IMM_DATA, &len);
+    if (!d) return fail();
     imm_[word_of(reg)] = std::vector<uint8_t>(d, d + len);
   }
 
@@ -399,43 +401,79 @@ class RuleDecoder {
 }  // namespace
 
 std::optional<nft::Chain> decode_chain(const nftnl_chain* c) {
-  if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) return std::nullopt;
+  auto name = str(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+  auto type = str(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
+  if (!name || !type || !nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM)) return std::nullopt;
   nft::Chain ch;
-  ch.name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+  ch.name = *name;
   uint32_t hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
   if (hook == NF_INET_PRE_ROUTING) ch.hook = nft::Hook::Prerouting;
   else if (hook == NF_INET_POST_ROUTING) ch.hook = nft::Hook::Postrouting;
   else if (hook == NF_INET_FORWARD) ch.hook = nft::Hook::Forward;
   else return std::nullopt;
   ch.drop_policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
-  std::string type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
-  if ((type == "nat") != ch.nat() || nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != ch.priority()) return std::nullopt;
+  if ((*type == "nat") != ch.nat() || nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != ch.priority()) return std::nullopt;
   return ch;
 }
 
-std::optional<nft::Set> decode_set(const nftnl_set* s) {
-  uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
-  if (flags & (NFT_SET_ANONYMOUS | NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_TIMEOUT)) return std::nullopt;
-  nft::Set out;
-  out.name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-  out.interval = flags & NFT_SET_INTERVAL;
-  // Set expressions: natc only ever attaches a counter.
-  struct Exprs {
-    bool counter = false, other = false;
-  } exprs;
+namespace {
+
+// Set expressions: natc only ever attaches a counter.
+struct SetExprs {
+  bool counter = false, other = false;
+};
+
+SetExprs set_exprs(const nftnl_set* s) {
+  SetExprs exprs;
   nftnl_set_expr_foreach(
       s,
       [](nftnl_expr* e, void* data) -> int {
-        auto* x = static_cast<Exprs*>(data);
-        (std::string(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) == "counter" ? x->counter : x->other) = true;
+        auto* x = static_cast<SetExprs*>(data);
+        (str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) == "counter" ? x->counter : x->other) = true;
         return 0;
       },
       &exprs);
+  return exprs;
+}
+
+// What the set is for and its exact key, from natc's userdata. Without it
+// (a set natc did not write) the role is Unknown and the key as its type
+// says, addresses read as destinations.
+void role_and_key(const nftnl_set* s, nft::Set& out) {
+  uint32_t len = 0;
+  const void* ud = nftnl_set_is_set(s, NFTNL_SET_USERDATA) ? nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len) : nullptr;
+  auto fields = parse_udata(ud, len);
+  const std::string& role = fields[kUdataSetRole];
+  const std::string& key = fields[kUdataSetKey];
+  if (role.size() != 1 || uint8_t(role[0]) > uint8_t(nft::Role::Subnet) || key.size() != out.key.size()) return;
+  std::vector<Field> exact;
+  for (size_t i = 0; i < key.size(); ++i) {
+    auto f = Field(uint8_t(key[i]));
+    bool addr = f == Field::Saddr || f == Field::Daddr, was_addr = out.key[i] == Field::Saddr || out.key[i] == Field::Daddr;
+    bool port = f == Field::Dport || f == Field::Sport, was_port = out.key[i] == Field::Dport || out.key[i] == Field::Sport;
+    if (uint8_t(f) > uint8_t(Field::Sport) || addr != was_addr || port != was_port) return;  // not the type's shape
+    exact.push_back(f);
+  }
+  out.key = std::move(exact);
+  out.role = nft::Role(uint8_t(role[0]));
+}
+
+}  // namespace
+
+std::optional<nft::Set> decode_set(const nftnl_set* s) {
+  uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+  auto name = str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+  if (!name || flags & (NFT_SET_ANONYMOUS | NFT_SET_EVAL | NFT_SET_OBJECT | NFT_SET_TIMEOUT)) return std::nullopt;
+  nft::Set out;
+  out.name = *name;
+  out.interval = flags & NFT_SET_INTERVAL;
+  SetExprs exprs = set_exprs(s);
   if (exprs.other) return std::nullopt;
   out.counter = exprs.counter;
   auto key = fields_of(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), &out.family);
   if (!key) return std::nullopt;
   out.key = *key;
+  role_and_key(s, out);
   if (flags & NFT_SET_MAP) {
     uint32_t t = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
     uint32_t addr = out.family == Family::V4 ? kTypeIpAddr : kTypeIp6Addr;
@@ -447,50 +485,55 @@ std::optional<nft::Set> decode_set(const nftnl_set* s) {
   return out;
 }
 
+namespace {
+
+// One element as the message carries it.
+struct RawElement {
+  std::vector<uint8_t> key, key_end, data;
+  bool end = false;  // an rbtree interval's end
+  std::string entry;
+  std::optional<nft::Counter> counter;
+};
+
+std::vector<uint8_t> elem_bytes(nftnl_set_elem* e, uint16_t attr) {
+  uint32_t len = 0;
+  auto* p = nftnl_set_elem_is_set(e, attr) ? static_cast<const uint8_t*>(nftnl_set_elem_get(e, attr, &len)) : nullptr;
+  return p ? std::vector<uint8_t>(p, p + len) : std::vector<uint8_t>{};
+}
+
+RawElement raw_element(nftnl_set_elem* e) {
+  RawElement r;
+  r.key = elem_bytes(e, NFTNL_SET_ELEM_KEY);
+  r.key_end = elem_bytes(e, NFTNL_SET_ELEM_KEY_END);
+  r.data = elem_bytes(e, NFTNL_SET_ELEM_DATA);
+  r.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+          (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+  std::vector<uint8_t> ud = elem_bytes(e, NFTNL_SET_ELEM_USERDATA);
+  r.entry = comment_text(parse_udata(ud.data(), uint32_t(ud.size()))[NFTNL_UDATA_SET_ELEM_COMMENT]);
+  nftnl_set_elem_expr_foreach(
+      e,
+      [](nftnl_expr* x, void* data) -> int {
+        if (str(nftnl_expr_get_str(x, NFTNL_EXPR_NAME)) == "counter")
+          *static_cast<std::optional<nft::Counter>*>(data) =
+              nft::Counter{nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS), nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES)};
+        return 0;
+      },
+      &r.counter);
+  return r;
+}
+
+}  // namespace
+
 bool decode_elements(const nftnl_set* elems, nft::Set& set) {
-  struct Raw {
-    std::vector<uint8_t> key, key_end, data;
-    bool end = false;
-    std::string comment;
-    std::optional<nft::Counter> counter;
-  };
+  using Raw = RawElement;
   std::vector<Raw> raw;
-  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(elems);
-  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
-    Raw r;
-    uint32_t len = 0;
-    auto bytes = [&](uint16_t attr) {
-      if (!nftnl_set_elem_is_set(e, attr)) return std::vector<uint8_t>{};
-      auto* p = static_cast<const uint8_t*>(nftnl_set_elem_get(e, attr, &len));
-      return std::vector<uint8_t>(p, p + len);
-    };
-    r.key = bytes(NFTNL_SET_ELEM_KEY);
-    r.key_end = bytes(NFTNL_SET_ELEM_KEY_END);
-    r.data = bytes(NFTNL_SET_ELEM_DATA);
-    r.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-            (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
-      const void* ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-      r.comment = comment_of(ud, len, NFTNL_UDATA_SET_ELEM_COMMENT);
-    }
-    nftnl_set_elem_expr_foreach(
-        e,
-        [](nftnl_expr* x, void* data) -> int {
-          if (std::string(nftnl_expr_get_str(x, NFTNL_EXPR_NAME)) == "counter")
-            *static_cast<std::optional<nft::Counter>*>(data) =
-                nft::Counter{nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_PACKETS), nftnl_expr_get_u64(x, NFTNL_EXPR_CTR_BYTES)};
-          return 0;
-        },
-        &r.counter);
-    raw.push_back(std::move(r));
-  }
-  nftnl_set_elems_iter_destroy(it);
+  for_each_elem(elems, [&](nftnl_set_elem* e) { raw.push_back(raw_element(e)); });
   uint32_t klen = key_len(set.key, set.family);
   std::vector<nft::Data> data_fields = set.data;
   std::vector<Field> data_as_key;
   for (nft::Data d : data_fields) data_as_key.push_back(d == nft::Data::Addr ? Field::Daddr : Field::Dport);
   auto make = [&](const Raw& r, const uint8_t* end) {
-    nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.comment, r.counter};
+    nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.entry, r.counter};
     if (set.is_map()) {
       if (r.data.size() != data_len(set.data, set.family)) return false;
       el.data = parts_of(data_as_key, set.family, r.data.data(), nullptr);

@@ -14,6 +14,7 @@
 
 #include "base/overload.h"
 #include "netlink/types.h"
+#include "netlink/udata.h"
 
 namespace natc::netlink {
 namespace {
@@ -21,13 +22,6 @@ namespace {
 using nft::Field;
 using nft::Family;
 
-void put_comment(std::string_view comment, uint8_t type, auto&& set_data) {
-  if (comment.empty()) return;
-  nftnl_udata_buf* buf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-  nftnl_udata_put_strz(buf, type, std::string(comment).c_str());
-  set_data(nftnl_udata_buf_data(buf), nftnl_udata_buf_len(buf));
-  nftnl_udata_buf_free(buf);
-}
 
 // --- set keys ----------------------------------------------------------------
 
@@ -77,18 +71,22 @@ nftnl_set_elem* new_element(const nft::Set& set, const nft::Element& e, bool key
     Bytes d = key(e.data, false);
     nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, d.data, d.len);
   }
-  put_comment(e.comment, NFTNL_UDATA_SET_ELEM_COMMENT,
-              [&](const void* p, uint32_t n) { nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, p, n); });
+  UdataWriter ud;
+  ud.put_comment(NFTNL_UDATA_SET_ELEM_COMMENT, e.entry);
+  if (!ud.empty()) nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, ud.bytes().data(), uint32_t(ud.bytes().size()));
   return el;
 }
 
 // Interval sets without concatenation use the rbtree backend: a start
 // element per range and an end element (flag INTERVAL_END) one past it.
-void add_rbtree_elements(nftnl_set* s, const nft::Set& set, const std::vector<nft::Element>& elements) {
+void add_rbtree_elements(nftnl_set* s, const nft::Set& set, const std::vector<nft::Element>& elements,
+                         std::vector<std::string>* nests) {
   for (const nft::Element& e : elements) {
     nftnl_set_elem_add(s, new_element(set, e, false));
+    if (nests) nests->push_back(e.entry);
     ir::Addr after = std::get<ir::AddrRange>(e.key[0]).last;
     if (!base::next(&after)) continue;  // the range runs to the top: no end needed
+    if (nests) nests->push_back(e.entry);
     nftnl_set_elem* end = nftnl_set_elem_alloc();
     nftnl_set_elem_set(end, NFTNL_SET_ELEM_KEY, after.bytes.data(), uint32_t(after.size()));
     nftnl_set_elem_set_u32(end, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
@@ -334,15 +332,13 @@ ChainPtr encode_chain(const nft::Chain& c) {
   return ch;
 }
 
-SetPtr encode_set(const nft::Set& s) {
+SetPtr encode_set(const nft::Set& s, uint32_t id) {
   SetPtr set(nftnl_set_alloc());
   nftnl_set* p = set.get();
   nftnl_set_set_u32(p, NFTNL_SET_FAMILY, NFPROTO_INET);
   nftnl_set_set_str(p, NFTNL_SET_TABLE, std::string(nft::kTable).c_str());
   nftnl_set_set_str(p, NFTNL_SET_NAME, s.name.c_str());
-  // The kernel requires a transaction-local id for every new set.
-  static uint32_t next_id = 1;
-  nftnl_set_set_u32(p, NFTNL_SET_ID, next_id++);
+  nftnl_set_set_u32(p, NFTNL_SET_ID, id);
   uint32_t flags = 0;
   if (s.is_map()) flags |= NFT_SET_MAP;
   if (s.interval) flags |= NFT_SET_INTERVAL;
@@ -361,21 +357,29 @@ SetPtr encode_set(const nft::Set& s) {
     nftnl_set_set_u32(p, NFTNL_SET_DATA_LEN, data_len(s.data, s.family));
   }
   if (s.counter) nftnl_set_add_expr(p, nftnl_expr_alloc("counter"));
+  std::string fields;
+  for (Field f : s.key) fields += char(f);
+  UdataWriter ud;
+  ud.put(kUdataSetRole, std::string(1, char(s.role))).put(kUdataSetKey, fields);
+  nftnl_set_set_data(p, NFTNL_SET_USERDATA, ud.bytes().data(), uint32_t(ud.bytes().size()));
   return set;
 }
 
-SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements) {
+SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements, std::vector<std::string>* nests) {
   SetPtr set(nftnl_set_alloc());
   nftnl_set* p = set.get();
   nftnl_set_set_u32(p, NFTNL_SET_FAMILY, NFPROTO_INET);
   nftnl_set_set_str(p, NFTNL_SET_TABLE, std::string(nft::kTable).c_str());
   nftnl_set_set_str(p, NFTNL_SET_NAME, s.name.c_str());
   if (s.interval && s.key.size() == 1) {
-    add_rbtree_elements(p, s, elements);
+    add_rbtree_elements(p, s, elements, nests);
     return set;
   }
   // Concatenated ranges carry their end in the element itself.
-  for (const nft::Element& e : elements) nftnl_set_elem_add(p, new_element(s, e, s.interval));
+  for (const nft::Element& e : elements) {
+    nftnl_set_elem_add(p, new_element(s, e, s.interval));
+    if (nests) nests->push_back(e.entry);
+  }
   return set;
 }
 
@@ -386,17 +390,24 @@ RulePtr encode_rule(const std::string& chain, const nft::Rule& r) {
   nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.c_str());
   RuleEncoder enc(rule.get());
   for (const nft::Stmt& s : r.stmts) enc.stmt(s);
-  put_comment(r.comment, NFTNL_UDATA_RULE_COMMENT,
-              [&](const void* data, uint32_t n) { nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, data, n); });
+  UdataWriter ud;
+  ud.put_comment(NFTNL_UDATA_RULE_COMMENT, r.comment);
+  if (!r.pool.empty()) ud.put(kUdataRulePool, r.pool);
+  if (!ud.empty()) nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, ud.bytes().data(), uint32_t(ud.bytes().size()));
   return rule;
 }
 
 size_t element_size(const nft::Set& s, const nft::Element& e) {
-  // Nest headers, key (and key end), data, flags and the comment, each
-  // attribute padded to 4 bytes; twice for rbtree start/end pairs.
-  size_t key = key_len(s.key, s.family), data = s.is_map() ? data_len(s.data, s.family) : 0;
-  size_t one = 4 + 2 * (8 + key) + (data ? 8 + data : 0) + 8 + 4 + ((e.comment.size() + 3 + 3) & ~size_t(3));
-  return s.interval && s.key.size() == 1 ? 2 * one : one;
+  // What libnftnl writes, each attribute padded to 4 bytes: the element's
+  // nest; its key (a nest around a value); a concatenated range's key end;
+  // a map's value; the entry as a NUL-terminated comment in userdata. An
+  // rbtree range adds an end element: nest, key and flags.
+  auto pad = [](size_t n) { return (n + 3) & ~size_t(3); };
+  size_t key = 8 + pad(key_len(s.key, s.family));
+  bool rbtree = s.interval && s.key.size() == 1, concat_range = s.interval && !rbtree;
+  size_t one = 4 + key + (concat_range ? key : 0) + (s.is_map() ? 8 + pad(data_len(s.data, s.family)) : 0) +
+               (e.entry.empty() ? 0 : 4 + pad(2 + std::min<size_t>(e.entry.size(), 254) + 1));
+  return rbtree ? one + 4 + key + 8 : one;
 }
 
 }  // namespace natc::netlink

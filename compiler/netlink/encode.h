@@ -4,6 +4,7 @@
 
 #include <string>
 #include <vector>
+#include <vector>
 
 #include "netlink/handles.h"
 #include "nft/model.h"
@@ -13,10 +14,13 @@ namespace natc::netlink {
 TablePtr encode_table();
 ChainPtr encode_chain(const nft::Chain& c);
 // The set's definition only; elements go separately (encode_elements).
-SetPtr encode_set(const nft::Set& s);
+// `id` is the transaction-local id the kernel requires of every new set.
+SetPtr encode_set(const nft::Set& s, uint32_t id);
 // A set object carrying `elements` of `s` (for NEWSETELEM / DELSETELEM).
-// Interval sets get their start/end element pairs.
-SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements);
+// Interval sets get their start/end element pairs. `nests`, if given,
+// receives the spec entry of each element nest the message will carry.
+SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements,
+                       std::vector<std::string>* nests = nullptr);
 RulePtr encode_rule(const std::string& chain, const nft::Rule& r);
 
 // Bytes a set element takes in a NEWSETELEM message, for splitting long

@@ -45,13 +45,14 @@ Rule rule(std::string comment, std::vector<Stmt> head, S&&... tail) {
 class TargetSet {
  public:
   TargetSet(std::string name, Family f) { set_.name = std::move(name), set_.family = f; }
-  void add(const ir::Addr& a, Proto p, uint16_t port, const std::string& comment) {
+  void add(const ir::Addr& a, Proto p, uint16_t port, const std::string& entry) {
     if (!seen_.emplace(a, p, port).second) return;
-    set_.elements.push_back({{one(a), p, port}, {}, comment});
+    set_.elements.push_back({{one(a), p, port}, {}, entry});
   }
   bool empty() const { return set_.elements.empty(); }
-  Set take(bool counter = false) {
+  Set take(Role role, bool counter = false) {
     set_.key = {Field::Daddr, Field::L4Proto, Field::Dport};
+    set_.role = role;
     set_.counter = counter;
     return std::move(set_);
   }
@@ -97,7 +98,7 @@ class Builder {
       if (sources.empty()) sources.push_back(std::nullopt);
       for (const ir::PortMap& m : fw.ports) {
         for (const auto& src : sources) {
-          Element e{{}, {one(fw.to), m.to_port}, fw.origin.name};
+          Element e{{}, {one(fw.to), m.to_port}, fw.entry.name};
           if (src) e.key.push_back(*src);
           if (fw.destination) e.key.push_back(one(*fw.destination));
           e.key.push_back(m.proto);
@@ -105,8 +106,8 @@ class Builder {
           g.map.elements.push_back(std::move(e));
           g.protocols.insert(m.proto);
         }
-        if (fw.auto_accept) accept.add(fw.to, m.proto, m.to_port, fw.origin.name);
-        if (fw.hairpin) hairpin.add(fw.to, m.proto, m.to_port, fw.origin.name);
+        if (fw.auto_accept) accept.add(fw.to, m.proto, m.to_port, fw.entry.name);
+        if (fw.hairpin) hairpin.add(fw.to, m.proto, m.to_port, fw.entry.name);
       }
     }
     // Maps with a source key first: they are the narrower match.
@@ -136,9 +137,9 @@ class Builder {
                                 Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, set}, Accept{}));
       fwd_.rules.push_back(rule("port forward replies", {}, CtDnat{},
                                 Lookup{f, {Field::Saddr, Field::L4Proto, Field::Sport}, set}, Accept{}));
-      t_.sets.push_back(accept.take(/*counter=*/true));
+      t_.sets.push_back(accept.take(Role::ForwardAccept, /*counter=*/true));
     }
-    if (!hairpin.empty()) hairpin_rule(f, hairpin.take());
+    if (!hairpin.empty()) hairpin_rule(f, hairpin.take(Role::Hairpin));
   }
 
   static std::vector<Field> key_of(const DnatGroup& g) {
@@ -170,6 +171,7 @@ class Builder {
     g.map.key = key_of(g);
     g.map.data = {Data::Addr, Data::Port};
     g.map.interval = src;  // allow_from ranges need the concatenated-interval backend
+    g.map.role = Role::DnatMap;
     groups.push_back(std::move(g));
     return groups.back();
   }
@@ -177,7 +179,7 @@ class Builder {
   // Hairpinned flows leave towards the LAN they came from; without SNAT the
   // target would answer the client directly and the client drop the reply.
   void hairpin_rule(Family f, Set hairpin) {
-    Set internal{"internal" + fam(f), f, {Field::Saddr}, {}, true};
+    Set internal{"internal" + fam(f), f, {Field::Saddr}, {}, true, false, Role::Internal};
     std::vector<AddrRange> ranges;
     for (const ir::Subnet& s : ir_.subnets)
       if (s.cidr.addr.family == f) ranges.push_back(base::to_range(s.cidr));
@@ -187,7 +189,7 @@ class Builder {
       auto owner = std::find_if(ir_.subnets.begin(), ir_.subnets.end(), [&](const ir::Subnet& s) {
         return base::to_range(s.cidr).first == r.first;
       });
-      internal.elements.push_back({{r}, {}, owner->origin.name});
+      internal.elements.push_back({{r}, {}, owner->entry.name});
     }
     if (internal.elements.empty()) return;  // no LAN declared: nothing to hairpin from
     post_.rules.push_back(rule("hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, internal.name},
@@ -211,7 +213,7 @@ class Builder {
         return g.first->egress == s.egress && g.first->snat == s.snat && g.first->pool == s.pool;
       });
       if (it == groups.end()) it = groups.insert(groups.end(), new_group(s, f));
-      Element e{{base::to_range(s.cidr)}, {}, s.origin.name};
+      Element e{{base::to_range(s.cidr)}, {}, s.entry.name};
       if (s.snat == ir::SnatKind::To) e.data = {one(s.to)};
       it->set.elements.push_back(std::move(e));
     }
@@ -247,8 +249,8 @@ class Builder {
                        : s.snat == ir::SnatKind::To       ? "snat"
                        : s.snat == ir::SnatKind::None     ? "route"
                                                           : "pool";
-    std::string pool = s.snat == ir::SnatKind::Pool ? slug(ir_.pools[s.pool].origin.name) + "_" : "";
-    Set set{kind + fam(f) + "_" + pool + slug(s.egress), f, {Field::Saddr}, {}, true};
+    std::string pool = s.snat == ir::SnatKind::Pool ? slug(ir_.pools[s.pool].entry.name) + "_" : "";
+    Set set{kind + fam(f) + "_" + pool + slug(s.egress), f, {Field::Saddr}, {}, true, false, Role::Subnet};
     if (s.snat == ir::SnatKind::To) set.data = {Data::Addr};
     return {&s, std::move(set)};
   }
@@ -258,7 +260,7 @@ class Builder {
     if (p.addresses.empty()) return;
     Nat nat{true, p.family, std::nullopt, p.addresses.front(), std::nullopt, p.persistent,
             p.fully_random};
-    std::string comment = "pool " + p.origin.name + " via " + label(s.egress);
+    std::string comment = "pool " + p.entry.name + " via " + label(s.egress);
     if (p.ports) {
       // A port range only exists for TCP and UDP; other protocols (ICMP)
       // still get the pool's addresses by the rule after these.
@@ -267,10 +269,15 @@ class Builder {
       for (Proto proto : {Proto::Tcp, Proto::Udp}) {
         std::vector<Stmt> head = out;
         head.push_back(L4Proto{proto});
-        post_.rules.push_back(rule(comment, head, src, with_ports));
+        post_.rules.push_back(pool_rule(p, rule(comment, head, src, with_ports)));
       }
     }
-    post_.rules.push_back(rule(comment, out, src, nat));
+    post_.rules.push_back(pool_rule(p, rule(comment, out, src, nat)));
+  }
+
+  static Rule pool_rule(const ir::Pool& p, Rule r) {
+    r.pool = p.entry.name;
+    return r;
   }
 
   // --- forwarding.rules: explicit accepts -----------------------------------
@@ -290,7 +297,7 @@ class Builder {
           if (proto && r.port) s.push_back(PortMatch{*proto, *r.port});
           else if (proto) s.push_back(L4Proto{*proto});
           s.push_back(Accept{});
-          fwd_.rules.push_back({std::move(s), r.origin.name});
+          fwd_.rules.push_back({std::move(s), r.entry.name});
         }
   }
 

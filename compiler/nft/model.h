@@ -33,12 +33,28 @@ struct Counter {
 struct Element {
   std::vector<Part> key;
   std::vector<Part> data;  // maps only
-  std::string comment;     // the spec entry's name
+  std::string entry;       // the spec entry's name, the element's nft comment
   std::optional<Counter> counter;  // read back from a set with counters
   // What the element is, not what it has counted.
   friend bool operator==(const Element& a, const Element& b) {
-    return a.key == b.key && a.data == b.data && a.comment == b.comment;
+    return a.key == b.key && a.data == b.data && a.entry == b.entry;
   }
+};
+
+// An element's identity: its key's raw bytes. Plans diff by it and the
+// live table's hash covers it; formatting as text is for what is printed.
+std::string part_bytes(const std::vector<Part>& parts);
+inline std::string element_key(const Element& e) { return part_bytes(e.key); }
+
+// What a set is for. It travels in the set's userdata and comes back from
+// the kernel, so nothing after the builder reads it from the set's name.
+enum class Role : uint8_t {
+  Unknown,        // not written by this natc: the plan recreates it
+  DnatMap,        // port forwards: [saddr .] [daddr .] l4proto . dport : addr . port
+  ForwardAccept,  // the targets of port forwards, accepted (and counted) in forward
+  Hairpin,        // the targets LAN clients may reach by the public address
+  Internal,       // every declared subnet: where hairpinned clients come from
+  Subnet,         // the subnets of one egress and translation (counted)
 };
 
 struct Set {
@@ -48,9 +64,12 @@ struct Set {
   std::vector<Data> data;  // empty: a set; otherwise a map
   bool interval = false;
   bool counter = false;  // every element counts the packets that find it
-  std::string comment;
+  Role role = Role::Unknown;
   std::vector<Element> elements;
   bool is_map() const { return !data.empty(); }
+  // A DNAT map's key: matched by destination address, by source (an
+  // allow_from), or on any address of the gateway.
+  bool keys(Field f) const;
 };
 
 // --- statements -------------------------------------------------------------
@@ -119,6 +138,9 @@ using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, 
 struct Rule {
   std::vector<Stmt> stmts;
   std::string comment;
+  // The SNAT pool whose addresses this rule translates to, by name ("" for
+  // none): in the rule's userdata, for status's per-address counts.
+  std::string pool;
   friend bool operator==(const Rule&, const Rule&) = default;
 };
 

@@ -125,7 +125,7 @@ json set(const Set& s) {
   if (!s.elements.empty()) {
     json elems = json::array();
     for (const Element& e : s.elements) {
-      json el = {{"elem", {{"val", parts(e.key)}, {"comment", e.comment}}}};
+      json el = {{"elem", {{"val", parts(e.key)}, {"comment", e.entry}}}};
       // nft lists a counting set's elements with their counts: fresh, zero.
       if (s.counter) el["elem"]["counter"] = {{"packets", 0}, {"bytes", 0}};
       elems.push_back(s.is_map() ? json::array({el, parts(e.data)}) : el);

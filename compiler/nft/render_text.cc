@@ -52,7 +52,7 @@ std::string to_text(const Part& p) {
 
 std::string to_text(const Element& e) {
   std::string s = join(e.key, " . ", [](const Part& p) { return to_text(p); });
-  if (!e.comment.empty()) s += " comment \"" + e.comment + "\"";
+  if (!e.entry.empty()) s += " comment \"" + e.entry + "\"";
   if (!e.data.empty()) s += " : " + join(e.data, " . ", [](const Part& p) { return to_text(p); });
   return s;
 }

@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
+#include "conntrack/flows.h"
 #include "conntrack/translation.h"
 #include "kernel/kernel.h"
 #include "nft/model.h"
+#include "sysctl/plan.h"
+#include "system/system.h"
 
 namespace natc::plan {
 
@@ -18,29 +19,19 @@ enum class Action { Add, Change, Remove };
 
 struct Change {
   Action action;
-  std::string entry;   // spec entry name (element comment), or "chain forward", "table"
+  std::string entry;   // the spec entry (an element's), or "chain forward", "table"
   std::string detail;  // what changes, in the spec's terms
   std::optional<size_t> flows_reset;  // established flows apply deletes (live plans only)
-};
-
-struct SysctlChange {
-  std::string key;
-  std::string from;  // "" when unreadable or absent
-  std::string to;
 };
 
 struct Plan {
   kernel::Batch batch;
   std::vector<Change> changes;
-  std::vector<SysctlChange> sysctls;
-  bool write_file = false;    // sysctl.d file differs
-  bool remove_file = false;   // destroy
-  std::string file_content;
-  std::optional<std::string> old_file;  // what the file held before, for rollback
+  sysctl::Plan sysctl;
   // Port forwards whose target moves or goes away: their old flows are
   // deleted after the commit, so new connections take the new rule.
   std::vector<conntrack::Translation> resets;
-  bool empty() const { return batch.ops.empty() && sysctls.empty() && !write_file && !remove_file; }
+  bool empty() const { return batch.ops.empty() && sysctl.empty(); }
 };
 
 // The translation a DNAT map element makes, if `e` is one.
@@ -48,14 +39,16 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
 
 // The ruleset part: what turns `live` into `desired`.
 Plan diff(const nft::Table& desired, const kernel::Live& live);
-// Deleting natc's table, if there is one.
-Plan destroy(const kernel::Live& live);
-
-// Terraform-like text: one line per change, then a summary line.
-std::string render_text(const Plan& p);
-nlohmann::json render_json(const Plan& p);
-// For a pull-request comment: a summary line and a table of changes.
-std::string render_markdown(const Plan& p, const std::string& spec);
-std::string summary(const Plan& p);  // "Plan: 1 to add, 2 to change, 0 to remove."
+// The whole change for a spec: ruleset and sysctls, stamped with the
+// generation it was planned against.
+Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls);
+// Deleting natc's table, if there is one, and its sysctl.d file.
+Plan destroy(const kernel::Live& live, sysctl::Store& sysctls);
+// Notes on each changed port forward how many of its flows apply will
+// reset ("47 flows will be reset").
+void count_flows(Plan& p, const conntrack::FlowIndex& flows);
+// make() against a system's sysctls, with the flows from its conntrack
+// table counted; `note` says why, when they could not be.
+Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, std::string* note);
 
 }  // namespace natc::plan

@@ -532,7 +532,7 @@ void Reader::conntrack(uint32_t i, Spec& s) {
              }
            }
          });
-  if (!c.alert_percent.set) c.alert_percent.v = 80;
+  if (!c.alert_percent.set) c.alert_percent.v = kAlertPercent;
   if (n(i).kind == Kind::Map) s.conntrack = std::move(c);
 }
 

@@ -7,11 +7,15 @@
 #include <vector>
 
 #include "base/net.h"
+#include "base/proto.h"
 #include "base/source.h"
 
 namespace natc::spec {
 
 using base::Loc;
+
+// conntrack.alert_percent when the spec leaves it out.
+inline constexpr uint64_t kAlertPercent = 80;
 
 template <class T>
 struct At {
@@ -20,7 +24,7 @@ struct At {
   bool set = false;  // written in the spec (a default otherwise)
 };
 
-enum class Proto { Tcp, Udp };
+using base::Proto;
 enum class Policy { Accept, Drop };
 enum class ForwardAccept { Auto, Manual };
 enum class SnatKind { Masquerade, To, Pool };
@@ -112,7 +116,7 @@ struct Conntrack {
   At<uint64_t> max;
   At<uint64_t> buckets;
   std::vector<Timeout> timeouts;
-  At<uint64_t> alert_percent{80};
+  At<uint64_t> alert_percent{kAlertPercent};
 };
 
 struct Spec {

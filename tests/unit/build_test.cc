@@ -45,7 +45,7 @@ TEST_CASE("more port forwards grow a map, never a chain") {
   CHECK(rules(one) == rules(many));
   REQUIRE(find(many, "dnat4_eth0_local"));
   CHECK(find(many, "dnat4_eth0_local")->elements.size() == 1000);
-  CHECK(find(many, "dnat4_eth0_local")->elements[7].comment == "f7");
+  CHECK(find(many, "dnat4_eth0_local")->elements[7].entry == "f7");
 }
 
 TEST_CASE("subnets with one egress and translation share one interval set") {

@@ -47,7 +47,7 @@ TEST_CASE("a Docker publish becomes a hairpin forward on any interface") {
       "      publish: [{name: nginx, protocol: tcp, port: 8081, to: 172.17.0.2:80}]\n");
   REQUIRE(r.ir.forwards.size() == 1);
   const auto& f = r.ir.forwards[0];
-  CHECK(f.origin.name == "docker0/nginx");
+  CHECK(f.entry.name == "docker0/nginx");
   CHECK(f.ingress.kind == ir::IfMatch::Kind::Any);
   CHECK_FALSE(f.destination);
   CHECK(f.hairpin);
@@ -79,7 +79,7 @@ TEST_CASE("ip_forward comes first, then conntrack keys by their sysctl names") {
                     "net.netfilter.nf_conntrack_tcp_timeout_established=600",
                     "net.netfilter.nf_conntrack_udp_timeout=30",
                     "net.netfilter.nf_conntrack_udp_timeout_stream=120"});
-  CHECK(r.ir.sysctls[0].origin.name == "v4");
+  CHECK(r.ir.sysctls[0].entry.name == "v4");
   CHECK(ir::sysctl_path("net.ipv4.ip_forward") == "net/ipv4/ip_forward");
 }
 

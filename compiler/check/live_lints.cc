@@ -32,13 +32,13 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
                  std::to_string(*max / kChainLength) + ")");
   }
   for (const ir::Pool& p : ir.pools) {
-    auto it = f.pool_busiest.find(p.origin.name);
+    auto it = f.pool_busiest.find(p.entry.name);
     if (it == f.pool_busiest.end()) continue;
     uint64_t room = pool_room(p);
     auto [flows, where] = it->second;
     if (room && flows * 100 > room * kBusyPercent)
-      d.report(base::Code::PoolBusy, p.origin.loc,
-               "SNAT pool '" + p.origin.name + "' carries " + std::to_string(flows) + " flows to " + where +
+      d.report(base::Code::PoolBusy, p.entry.loc,
+               "SNAT pool '" + p.entry.name + "' carries " + std::to_string(flows) + " flows to " + where +
                    " now, of about " + std::to_string(room) + " it can hold for one destination",
                "a public address carries about 64,512 flows per destination address, port and protocol; "
                "add addresses before new connections to it fail");

@@ -1,4 +1,4 @@
-#include "conntrack/conntrack.h"
+#include "conntrack/netfilter.h"
 
 #include <arpa/inet.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <charconv>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -32,7 +34,7 @@ base::Addr addr(const nf_conntrack* ct, bool v6, int attr4, int attr6) {
   base::Addr a;
   if (v6) {
     a.family = base::Family::V6;
-    std::memcpy(a.bytes.data(), nfct_get_attr(ct, nf_conntrack_attr(attr6)), 16);
+    if (const void* p = nfct_get_attr(ct, nf_conntrack_attr(attr6))) std::memcpy(a.bytes.data(), p, 16);
   } else {
     uint32_t v = nfct_get_attr_u32(ct, nf_conntrack_attr(attr4));
     std::memcpy(a.bytes.data(), &v, 4);
@@ -77,33 +79,6 @@ void for_each_entry(const std::function<void(nf_conntrack*)>& each) {
   }
 }
 
-}  // namespace
-
-bool Flow::assured() const { return status & IPS_ASSURED; }
-
-bool matches(const Translation& t, const Flow& f) {
-  if (f.proto != t.proto || f.orig.dport != t.port) return false;
-  if (t.destination && f.orig.dst != *t.destination) return false;
-  // The reply comes from the target the flow was translated to.
-  return f.reply.src == t.target && f.reply.sport == t.target_port;
-}
-
-FlowIndex::FlowIndex(const std::vector<Flow>& flows) {
-  for (const Flow& f : flows) ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
-}
-
-size_t FlowIndex::count(const Translation& t) const {
-  auto it = by_target_.find({t.proto, t.port, t.target, t.target_port});
-  if (it == by_target_.end()) return 0;
-  if (t.destination) {
-    auto d = it->second.find(*t.destination);
-    return d == it->second.end() ? 0 : d->second;
-  }
-  size_t n = 0;
-  for (const auto& [dst, count] : it->second) n += count;
-  return n;
-}
-
 std::vector<Flow> dump() {
   std::vector<Flow> out;
   for_each_entry([&](nf_conntrack* ct) { out.push_back(flow_of(ct)); });
@@ -132,7 +107,7 @@ size_t delete_flows(const std::vector<Translation>& translations) {
   return deleted;
 }
 
-std::map<std::string, uint64_t> stats(const std::string& path) {
+std::map<std::string, uint64_t> read_stats(const std::string& path) {
   std::map<std::string, uint64_t> out;
   std::ifstream in(path);
   std::string header;
@@ -145,13 +120,32 @@ std::map<std::string, uint64_t> stats(const std::string& path) {
     for (size_t i = 0; i < names.size(); ++i) {
       std::string hex;
       if (!(ls >> hex)) break;
-      uint64_t v = std::stoull(hex, nullptr, 16);
+      uint64_t v = 0;
+      auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
+      if (ec != std::errc() || end != hex.data() + hex.size()) return {};  // not the kernel's format
       // "entries" is the same global count on every CPU line.
       if (names[i] == "entries") out[names[i]] = v;
       else out[names[i]] += v;
     }
   }
   return out;
+}
+
+class NetfilterTable : public Table {
+ public:
+  explicit NetfilterTable(std::string stats_path) : stats_path_(std::move(stats_path)) {}
+  std::vector<Flow> flows() override { return dump(); }
+  size_t remove(const std::vector<Translation>& translations) override { return delete_flows(translations); }
+  std::map<std::string, uint64_t> stats() override { return read_stats(stats_path_); }
+
+ private:
+  std::string stats_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Table> netfilter_table(std::string stats_path) {
+  return std::make_unique<NetfilterTable>(std::move(stats_path));
 }
 
 }  // namespace natc::conntrack

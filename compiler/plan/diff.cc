@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
+#include "nft/build.h"
 #include "nft/render.h"
 
 namespace natc::plan {
@@ -19,60 +19,34 @@ Op set_op(K kind, const nft::Set& def, std::vector<nft::Element> elements = {}) 
   op.set = def;
   op.set.elements.clear();
   op.elements = std::move(elements);
-  op.origin = "set " + def.name;
+  op.entry = "set " + def.name;
   return op;
 }
 
 Op rule_op(K kind, const std::string& chain, const nft::Rule* rule, uint64_t handle = 0) {
   Op op{kind, chain};
-  if (rule) op.rule = *rule, op.origin = rule->comment;
+  if (rule) op.rule = *rule, op.entry = rule->comment;
   op.handle = handle;
   return op;
 }
 
-// A set's identity in the kernel: its type, not how natc names the fields.
-struct Signature {
-  uint32_t key_type, key_len, data;
-  bool interval, map, counter;
-  friend bool operator==(const Signature&, const Signature&) = default;
-};
-
-Signature signature(const nft::Set& s) {
-  uint32_t key = 0, data = 0;
-  for (nft::Field f : s.key)
-    key = key << 6 | (f == nft::Field::L4Proto                          ? 12
-                      : f == nft::Field::Dport || f == nft::Field::Sport ? 13
-                      : s.family == nft::Family::V4                      ? 7
-                                                                         : 8);
-  for (nft::Data d : s.data) data = data << 6 | (d == nft::Data::Port ? 13 : s.family == nft::Family::V4 ? 7 : 8);
-  return {key, uint32_t(s.key.size()), data, s.interval, s.is_map(), s.counter};
+// Whether a live set can take the wanted one's elements as they are: the
+// same definition (fields, family, flags, role), whatever its elements.
+bool same_definition(const nft::Set& a, const nft::Set& b) {
+  return a.family == b.family && a.key == b.key && a.data == b.data && a.interval == b.interval &&
+         a.counter == b.counter && a.role == b.role;
 }
 
-// An element's identity for diffing: its key's raw bytes (formatting
-// 100k addresses as text just to compare them cost most of a plan).
-std::string key_bytes(const nft::Element& e) {
-  std::string k;
-  for (const auto& p : e.key) {
-    k += char(p.index());
-    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
-      k.append(reinterpret_cast<const char*>(r->first.bytes.data()), r->first.size());
-      k.append(reinterpret_cast<const char*>(r->last.bytes.data()), r->last.size());
-    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
-      k += char(*proto);
-    } else {
-      uint16_t port = std::get<uint16_t>(p);
-      k += char(port >> 8), k += char(port & 0xff);
-    }
-  }
-  return k;
-}
+// Elements are identified by their keys' raw bytes (nft::element_key):
+// formatting 100k addresses as text just to compare them cost most of a plan.
+using nft::element_key;
 
 bool same_elements(const nft::Set& a, const nft::Set& b) {
   if (a.elements.size() != b.elements.size()) return false;
   std::unordered_map<std::string, const nft::Element*> by_key;
-  for (const auto& e : a.elements) by_key[key_bytes(e)] = &e;
+  for (const auto& e : a.elements) by_key[element_key(e)] = &e;
   return std::all_of(b.elements.begin(), b.elements.end(), [&](const nft::Element& e) {
-    auto it = by_key.find(key_bytes(e));
+    auto it = by_key.find(element_key(e));
     return it != by_key.end() && *it->second == e;
   });
 }
@@ -131,7 +105,7 @@ class Differ {
   void plan_sets() {
     for (const nft::Set& s : want_.sets) {
       const kernel::LiveSet* l = live_set(s.name);
-      if (!l || !l->known || signature(l->set) != signature(s)) {
+      if (!l || !l->known || !same_definition(l->set, s)) {
         if (l) del_sets_.push_back(l->set), rewrite_all_ = true;
         new_sets_.push_back(&s);
         if (l && l->known && same_elements(l->set, s)) {
@@ -166,10 +140,10 @@ class Differ {
   void element_diff(const nft::Set& want, const nft::Set& live) {
     std::unordered_map<std::string, const nft::Element*> have;
     have.reserve(live.elements.size());
-    for (const auto& e : live.elements) have[key_bytes(e)] = &e;
+    for (const auto& e : live.elements) have[element_key(e)] = &e;
     std::vector<nft::Element> add, del;
     for (const auto& e : want.elements) {
-      auto it = have.find(key_bytes(e));
+      auto it = have.find(element_key(e));
       if (it != have.end() && *it->second == e) {
         have.erase(it);
         continue;
@@ -281,8 +255,8 @@ class Differ {
       if (fresh) order.push_back(name);
       return it->second;
     };
-    for (const auto& [s, e] : removed_) slot(e.comment).del.push_back(&e);
-    for (const auto& [s, e] : added_) slot(e.comment).add.push_back(&e);
+    for (const auto& [s, e] : removed_) slot(e.entry).del.push_back(&e);
+    for (const auto& [s, e] : added_) slot(e.entry).add.push_back(&e);
     auto list = [](const std::vector<const nft::Element*>& v) {
       if (v.size() > 3) return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
       std::vector<std::string> shown;  // a target in both accept and hairpin sets reads once
@@ -318,107 +292,54 @@ class Differ {
   std::vector<std::pair<const nft::Set*, nft::Element>> added_, removed_;
 };
 
-char mark(Action a) { return a == Action::Add ? '+' : a == Action::Change ? '~' : '-'; }
-
 }  // namespace
 
-// A DNAT map's element as the translation it made. natc's DNAT maps are the
-// maps to address . port; in their keys an address is the destination
-// unless the map matches sources ("_src") and has no destination ("_local").
+// A DNAT map's element as the translation it made: its key's fields say
+// which address is the destination (a source is an allow_from range).
 std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e) {
-  if (!s.is_map() || s.data != std::vector<nft::Data>{nft::Data::Addr, nft::Data::Port}) return std::nullopt;
+  if (s.role != nft::Role::DnatMap || e.key.size() != s.key.size() || e.data.size() != 2) return std::nullopt;
   conntrack::Translation t;
-  t.entry = e.comment;
-  bool has_destination = s.name.find("_local") == std::string::npos;
-  size_t addresses = 0;
-  for (const nft::Part& p : e.key) {
-    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
-      ++addresses;
-      bool is_source = s.name.ends_with("_src") && addresses == 1;
-      if (has_destination && !is_source) t.destination = r->first;
-    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
-      t.proto = uint8_t(*proto);
-    } else {
-      t.port = std::get<uint16_t>(p);
-    }
+  t.entry = e.entry;
+  for (size_t i = 0; i < s.key.size(); ++i) {
+    const nft::Part& p = e.key[i];
+    if (s.key[i] == nft::Field::Daddr && std::holds_alternative<ir::AddrRange>(p)) t.destination = std::get<ir::AddrRange>(p).first;
+    if (s.key[i] == nft::Field::L4Proto && std::holds_alternative<ir::Proto>(p)) t.proto = uint8_t(std::get<ir::Proto>(p));
+    if (s.key[i] == nft::Field::Dport && std::holds_alternative<uint16_t>(p)) t.port = std::get<uint16_t>(p);
   }
-  if (e.data.size() != 2) return std::nullopt;
-  t.target = std::get<ir::AddrRange>(e.data[0]).first;
-  t.target_port = std::get<uint16_t>(e.data[1]);
+  auto* target = std::get_if<ir::AddrRange>(&e.data[0]);
+  auto* port = std::get_if<uint16_t>(&e.data[1]);
+  if (!target || !port || !t.proto || !t.port) return std::nullopt;
+  t.target = target->first;
+  t.target_port = *port;
   return t;
 }
 
 Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live).run(); }
 
-Plan destroy(const kernel::Live& live) {
+Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls) {
+  Plan p = diff(nft::build(ir), live);
+  p.sysctl = sysctl::plan(ir, sysctls);
+  p.batch.genid = live.genid;
+  return p;
+}
+
+Plan destroy(const kernel::Live& live, sysctl::Store& sysctls) {
   Plan p;
   if (live.table) {
     p.batch.ops.push_back({K::DelTable});
     p.changes.push_back({Action::Remove, "table", "inet natc and everything in it"});
   }
+  p.sysctl.remove_file = sysctls.file().has_value();
+  p.batch.genid = live.genid;
   return p;
 }
 
-std::string summary(const Plan& p) {
-  size_t add = 0, change = 0, remove = 0;
-  for (const auto& c : p.changes) (c.action == Action::Add ? add : c.action == Action::Change ? change : remove)++;
-  change += p.sysctls.size() + (p.write_file ? 1 : 0);
-  remove += p.remove_file ? 1 : 0;
-  if (add + change + remove == 0) return "No changes. The kernel matches the spec.";
-  return "Plan: " + std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
-         std::to_string(remove) + " to remove.";
-}
-
-std::string render_text(const Plan& p) {
-  std::string out;
-  for (const auto& c : p.changes) {
-    out += std::string("  ") + mark(c.action) + " " + c.entry + (c.detail.empty() ? "" : ": " + c.detail);
-    if (c.flows_reset) out += ", " + std::to_string(*c.flows_reset) + (*c.flows_reset == 1 ? " flow" : " flows") + " will be reset";
-    out += "\n";
-  }
-  for (const auto& s : p.sysctls)
-    out += "  ~ sysctl " + s.key + ": " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + "\n";
-  if (p.write_file) out += "  ~ file 90-natc.conf: rewritten\n";
-  if (p.remove_file) out += "  - file 90-natc.conf\n";
-  return out + summary(p) + "\n";
-}
-
-std::string render_markdown(const Plan& p, const std::string& spec) {
-  // Table cells must not break the table: pipes escaped, no newlines.
-  auto cell = [](std::string s) {
-    std::string out;
-    for (char c : s) out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
-    return out;
-  };
-  std::string out = "### natc plan for `" + spec + "`\n\n**" + summary(p) + "**\n";
-  if (p.empty()) return out;
-  out += "\n| | entry | change |\n|---|---|---|\n";
-  for (const auto& c : p.changes)
-    out += std::string("| ") + (c.action == Action::Add ? "➕" : c.action == Action::Change ? "✏️" : "➖") + " | `" +
-           cell(c.entry) + "` | " + cell(c.detail) +
-           (c.flows_reset ? " (" + std::to_string(*c.flows_reset) + " flows will be reset)" : "") + " |\n";
-  for (const auto& s : p.sysctls)
-    out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
-  if (p.write_file) out += "| ✏️ | `90-natc.conf` | rewritten |\n";
-  return out;
-}
-
-nlohmann::json render_json(const Plan& p) {
-  nlohmann::json changes = nlohmann::json::array();
-  for (const auto& c : p.changes) {
-    nlohmann::json j = {{"action", c.action == Action::Add ? "add" : c.action == Action::Change ? "change" : "remove"},
-                        {"entry", c.entry},
-                        {"detail", c.detail}};
-    if (c.flows_reset) j["flows_reset"] = *c.flows_reset;
-    changes.push_back(std::move(j));
-  }
-  nlohmann::json sysctls = nlohmann::json::array();
-  for (const auto& s : p.sysctls) sysctls.push_back({{"key", s.key}, {"from", s.from}, {"to", s.to}});
-  return {{"changes", std::move(changes)},
-          {"sysctls", std::move(sysctls)},
-          {"sysctl_file", p.write_file ? "write" : p.remove_file ? "remove" : "unchanged"},
-          {"operations", p.batch.ops.size()},
-          {"summary", summary(p)}};
+void count_flows(Plan& p, const conntrack::FlowIndex& flows) {
+  if (p.resets.empty()) return;
+  std::map<std::string, size_t> per_entry;
+  for (const auto& t : std::set(p.resets.begin(), p.resets.end())) per_entry[t.entry] += flows.count(t);
+  for (auto& c : p.changes)
+    if (auto it = per_entry.find(c.entry); it != per_entry.end()) c.flows_reset = it->second;
 }
 
 }  // namespace natc::plan

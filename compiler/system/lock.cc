@@ -1,17 +1,34 @@
-#include "apply/lock.h"
+#include "system/lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
-namespace natc::apply {
+namespace natc::system {
+namespace {
 
-Lock::Lock(const std::string& path, int seconds) {
+class FileLock : public Held {
+ public:
+  FileLock(const std::string& path, int seconds);
+  ~FileLock() override {
+    flock(fd_, LOCK_UN);
+    close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+FileLock::FileLock(const std::string& path, int seconds) {
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw std::runtime_error("cannot open lock " + path + ": " + std::strerror(errno));
   for (int waited = 0;; waited += 100) {
@@ -33,11 +50,10 @@ Lock::Lock(const std::string& path, int seconds) {
   }
 }
 
-Lock::~Lock() {
-  if (fd_ >= 0) {
-    flock(fd_, LOCK_UN);
-    close(fd_);
-  }
+}  // namespace
+
+std::unique_ptr<Held> flock_file(const std::string& path, int seconds) {
+  return std::make_unique<FileLock>(path, seconds);
 }
 
-}  // namespace natc::apply
+}  // namespace natc::system

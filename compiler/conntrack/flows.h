@@ -1,11 +1,9 @@
-// Conntrack, through libnetfilter_conntrack: the flows, targeted deletes,
-// and the table's statistics. Never a full flush.
+// Conntrack flows as natc sees them, the Table interface over the kernel's
+// conntrack table, and counting flows per translation. Never a full flush.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -22,10 +20,9 @@ struct Tuple {
 };
 
 struct Flow {
-  uint8_t proto = 0;  // IPPROTO_TCP, IPPROTO_UDP, ...
+  uint8_t proto = 0;  // the IP protocol number (base::Proto for the known ones)
   Tuple orig, reply;
   uint32_t status = 0;
-  bool assured() const;
 };
 
 // Whether `f` is a flow `t` translated: original destination port (and
@@ -36,6 +33,20 @@ bool matches(const Translation& t, const Flow& f);
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The kernel's conntrack table (netfilter.h), or a unit test's fake.
+class Table {
+ public:
+  virtual ~Table() = default;
+  // Every flow, IPv4 and IPv6. Throws Error.
+  virtual std::vector<Flow> flows() = 0;
+  // Deletes the flows of `translations`, one tuple at a time; returns how
+  // many went. A flow that ended meanwhile is not an error. Throws Error.
+  virtual size_t remove(const std::vector<Translation>& translations) = 0;
+  // Column -> sum over CPUs (insert_failed, drop, early_drop, ...); empty
+  // when unreadable.
+  virtual std::map<std::string, uint64_t> stats() = 0;
 };
 
 // Counts flows per translation in one pass over the table, so counting
@@ -49,15 +60,5 @@ class FlowIndex {
   // (proto, original dport, reply source, reply sport) -> original destination -> flows
   std::map<std::tuple<uint8_t, uint16_t, base::Addr, uint16_t>, std::map<base::Addr, size_t>> by_target_;
 };
-
-// Every flow of the current network namespace, IPv4 and IPv6.
-std::vector<Flow> dump();
-// Deletes the flows of `translations`, one tuple at a time; returns how
-// many went. A flow that ended meanwhile is not an error.
-size_t delete_flows(const std::vector<Translation>& translations);
-
-// Column -> sum over CPUs, from /proc/net/stat/nf_conntrack (insert_failed,
-// drop, early_drop, ...). Empty when unreadable.
-std::map<std::string, uint64_t> stats(const std::string& path = "/proc/net/stat/nf_conntrack");
 
 }  // namespace natc::conntrack

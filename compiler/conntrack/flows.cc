@@ -1,0 +1,28 @@
+#include "conntrack/flows.h"
+
+namespace natc::conntrack {
+
+bool matches(const Translation& t, const Flow& f) {
+  if (f.proto != t.proto || f.orig.dport != t.port) return false;
+  if (t.destination && f.orig.dst != *t.destination) return false;
+  // The reply comes from the target the flow was translated to.
+  return f.reply.src == t.target && f.reply.sport == t.target_port;
+}
+
+FlowIndex::FlowIndex(const std::vector<Flow>& flows) {
+  for (const Flow& f : flows) ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
+}
+
+size_t FlowIndex::count(const Translation& t) const {
+  auto it = by_target_.find({t.proto, t.port, t.target, t.target_port});
+  if (it == by_target_.end()) return 0;
+  if (t.destination) {
+    auto d = it->second.find(*t.destination);
+    return d == it->second.end() ? 0 : d->second;
+  }
+  size_t n = 0;
+  for (const auto& [dst, count] : it->second) n += count;
+  return n;
+}
+
+}  // namespace natc::conntrack

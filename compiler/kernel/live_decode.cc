@@ -1,0 +1,130 @@
+#include "kernel/live_decode.h"
+
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "netlink/attrs.h"
+#include "netlink/decode.h"
+#include "netlink/handles.h"
+
+namespace natc::kernel {
+namespace {
+
+using netlink::header;
+using netlink::str;
+
+// FNV-1a: over message payloads past the netlink and nfgenmsg headers
+// (which hold sequence numbers and the generation rather than state), and
+// over elements' raw keys, values and entries.
+class Hash {
+ public:
+  void message(const std::vector<uint8_t>& msg) {
+    for (size_t i = sizeof(nlmsghdr) + sizeof(nfgenmsg); i < msg.size(); ++i) byte(msg[i]);
+  }
+  void field(const std::string& s) {
+    for (char c : s) byte(uint8_t(c));
+    byte(0xff);  // a separator: "ab","c" differs from "a","bc"
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  void byte(uint8_t b) { h_ = (h_ ^ b) * 0x100000001b3ull; }
+  uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+[[noreturn]] void malformed(const char* what) { throw Error(EPROTO, std::string("a malformed ") + what + " message"); }
+
+LiveChain chain_of(const std::vector<uint8_t>& m) {
+  netlink::ChainPtr c(nftnl_chain_alloc());
+  if (nftnl_chain_nlmsg_parse(header(m), c.get()) < 0) malformed("chain");
+  auto name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
+  if (!name) malformed("chain");
+  LiveChain lc;
+  auto decoded = netlink::decode_chain(c.get());
+  lc.known = decoded.has_value();
+  lc.chain = decoded.value_or(nft::Chain{*name, nft::Hook::Forward});
+  return lc;
+}
+
+LiveSet set_of(const std::vector<uint8_t>& m) {
+  netlink::SetPtr s(nftnl_set_alloc());
+  if (nftnl_set_nlmsg_parse(header(m), s.get()) < 0) malformed("set");
+  auto name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+  if (!name) malformed("set");
+  LiveSet ls;
+  auto decoded = netlink::decode_set(s.get());
+  ls.known = decoded.has_value();
+  ls.set = decoded.value_or(nft::Set{*name});
+  return ls;
+}
+
+// Elements count packets: their bytes change with traffic, what natc owns
+// does not. Hash what they are (key, value, entry) in key order; the raw
+// messages only for sets natc cannot read.
+void hash_elements(const Live& live, const std::vector<std::vector<const std::vector<uint8_t>*>>& raw, Hash& h) {
+  for (size_t i = 0; i < live.sets.size(); ++i) {
+    const LiveSet& ls = live.sets[i];
+    if (!ls.known) {
+      for (const auto* m : raw[i]) h.message(*m);
+      continue;
+    }
+    std::vector<std::string> ids;
+    ids.reserve(ls.set.elements.size());
+    for (const auto& e : ls.set.elements) ids.push_back(nft::element_key(e) + '\0' + nft::part_bytes(e.data) + '\0' + e.entry);
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids) h.field(id);
+  }
+}
+
+}  // namespace
+
+Live decode_live(const Dump& d) {
+  Live live;
+  live.genid = d.genid;
+  live.table = !d.tables.empty();
+  Hash h;
+  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.rules})
+    for (const auto& m : *list) h.message(m);
+  std::map<std::string, size_t> chain_index, set_index;
+  for (const auto& m : d.chains) {
+    live.chains.push_back(chain_of(m));
+    chain_index[live.chains.back().chain.name] = live.chains.size() - 1;
+  }
+  for (const auto& m : d.sets) {
+    live.sets.push_back(set_of(m));
+    set_index[live.sets.back().set.name] = live.sets.size() - 1;
+  }
+  std::vector<std::vector<const std::vector<uint8_t>*>> raw_elements(live.sets.size());
+  for (const auto& m : d.elements) {
+    netlink::SetPtr s(nftnl_set_alloc());
+    if (nftnl_set_elems_nlmsg_parse(header(m), s.get()) < 0) malformed("set element");
+    auto name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+    if (!name) malformed("set element");
+    auto it = set_index.find(*name);
+    if (it == set_index.end()) continue;
+    raw_elements[it->second].push_back(&m);
+    LiveSet& ls = live.sets[it->second];
+    if (ls.known && !netlink::decode_elements(s.get(), ls.set)) ls.known = false;
+  }
+  hash_elements(live, raw_elements, h);
+  live.hash = h.value();
+  for (const auto& m : d.rules) {
+    netlink::RulePtr r(nftnl_rule_alloc());
+    if (nftnl_rule_nlmsg_parse(header(m), r.get()) < 0) malformed("rule");
+    auto chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+    if (!chain) malformed("rule");
+    auto it = chain_index.find(*chain);
+    if (it == chain_index.end()) continue;
+    live.chains[it->second].rules.push_back({nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE), netlink::decode_rule(r.get())});
+  }
+  return live;
+}
+
+}  // namespace natc::kernel

@@ -1,0 +1,26 @@
+#include <algorithm>
+
+#include "nft/model.h"
+
+namespace natc::nft {
+
+std::string part_bytes(const std::vector<Part>& parts) {
+  std::string k;
+  for (const auto& p : parts) {
+    k += char(p.index());
+    if (auto* r = std::get_if<ir::AddrRange>(&p)) {
+      k.append(reinterpret_cast<const char*>(r->first.bytes.data()), r->first.size());
+      k.append(reinterpret_cast<const char*>(r->last.bytes.data()), r->last.size());
+    } else if (auto* proto = std::get_if<ir::Proto>(&p)) {
+      k += char(*proto);
+    } else {
+      uint16_t port = std::get<uint16_t>(p);
+      k += char(port >> 8), k += char(port & 0xff);
+    }
+  }
+  return k;
+}
+
+bool Set::keys(Field f) const { return std::find(key.begin(), key.end(), f) != key.end(); }
+
+}  // namespace natc::nft

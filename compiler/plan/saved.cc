@@ -1,0 +1,114 @@
+#include "plan/saved.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "plan/render.h"
+
+namespace natc::plan {
+namespace {
+
+constexpr int kFormat = 1;
+
+// Where `"key"` first appears: a field's diagnostic points at it.
+base::Loc loc_of(const std::string& text, size_t byte) {
+  base::Loc at{1, 1};
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') ++at.line, at.col = 1;
+    else ++at.col;
+  }
+  return at;
+}
+
+base::Loc loc_of_key(const std::string& text, const std::string& key) {
+  size_t at = text.find("\"" + key + "\"");
+  return at == std::string::npos ? base::Loc{} : loc_of(text, at);
+}
+
+class Checker {
+ public:
+  Checker(const base::SourceFile& f, const nlohmann::json& j, base::Diagnostics& d) : f_(f), j_(j), d_(d) {}
+
+  std::optional<Saved> run() {
+    const nlohmann::json& format = j_["natc_plan"];
+    if (!format.is_number_integer() || format.get<int64_t>() != kFormat) {
+      bad("natc_plan", "this natc reads plan format " + std::to_string(kFormat), "make the plan again with this natc");
+      return std::nullopt;
+    }
+    Saved s;
+    s.spec = string("spec");
+    s.spec_text = string("spec_text");
+    s.genid = genid();
+    s.live_hash = hash();
+    if (j_.contains("plan") && !j_["plan"].is_object()) bad("plan", "\"plan\" is not an object");
+    if (d_.errors()) return std::nullopt;
+    return s;
+  }
+
+ private:
+  void bad(const std::string& key, const std::string& msg, std::string help = "make the plan again with natc plan -o") {
+    d_.report(base::Code::BadPlan, loc_of_key(f_.text(), key), "not a usable natc plan: " + msg, std::move(help));
+  }
+
+  std::string string(const std::string& key) {
+    if (!j_.contains(key)) return bad(key, "it has no \"" + key + "\""), "";
+    if (!j_[key].is_string()) return bad(key, "\"" + key + "\" is not a string"), "";
+    return j_[key].get<std::string>();
+  }
+
+  uint32_t genid() {
+    if (!j_.contains("genid")) return bad("genid", "it has no \"genid\""), 0;
+    const auto& g = j_["genid"];
+    if (!g.is_number_unsigned() || g.get<uint64_t>() > UINT32_MAX)
+      return bad("genid", "\"genid\" is not a ruleset generation (a number below 2^32)"), 0;
+    return uint32_t(g.get<uint64_t>());
+  }
+
+  uint64_t hash() {
+    if (!j_.contains("live_hash")) return bad("live_hash", "it has no \"live_hash\""), 0;
+    const auto& h = j_["live_hash"];
+    uint64_t v = 0;
+    if (h.is_string()) {
+      const std::string& s = h.get_ref<const std::string&>();
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return v;
+    }
+    return bad("live_hash", "\"live_hash\" is not a string of digits below 2^64"), 0;
+  }
+
+  const base::SourceFile& f_;
+  const nlohmann::json& j_;
+  base::Diagnostics& d_;
+};
+
+}  // namespace
+
+nlohmann::json to_json(const Saved& s, const Plan& p) {
+  return {{"natc_plan", kFormat},
+          {"spec", s.spec},
+          {"spec_text", s.spec_text},
+          {"genid", s.genid},
+          {"live_hash", std::to_string(s.live_hash)},
+          {"plan", render_json(p)}};
+}
+
+Loaded read_saved(const base::SourceFile& file) {
+  Loaded out;
+  const std::string& text = file.text();
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text[first] != '{') return out;
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    // Not JSON: a YAML spec may start with '{' too. One that names
+    // natc_plan was meant as a plan, and is a broken one.
+    if (text.find("\"natc_plan\"") != std::string::npos)
+      out.diags.report(base::Code::BadPlan, loc_of_key(text, "natc_plan"), "not a usable natc plan: it is not valid JSON",
+                       "make the plan again with natc plan -o");
+    return out;
+  }
+  if (!j.is_object() || !j.contains("natc_plan")) return out;
+  out.saved = Checker(file, j, out.diags).run();
+  return out;
+}
+
+}  // namespace natc::plan

@@ -1,0 +1,51 @@
+// natc status: the ops guide's Count / Max / Timeouts at a glance, the
+// kernel's drop counters, flows and traffic per spec entry, and drift from
+// a spec. Gathered here, printed by render.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "conntrack/flows.h"
+#include "frontend/frontend.h"
+#include "kernel/kernel.h"
+#include "nft/model.h"
+#include "system/system.h"
+
+namespace natc::status {
+
+struct Count {
+  std::string name, detail;
+  uint64_t flows = 0;
+  std::optional<nft::Counter> traffic;  // packets and bytes, both directions
+};
+
+struct Timeout {
+  std::string key, live;
+  std::optional<std::string> spec;  // what the spec sets, if it sets this one
+};
+
+struct Report {
+  std::optional<uint64_t> count, max;
+  double alert_ratio = 0;
+  std::vector<Timeout> timeouts;
+  std::map<std::string, uint64_t> drops;
+  std::vector<Count> forwards, subnets, pool_addresses, ports;
+  std::optional<bool> drift;
+  std::string drift_summary;
+  double usage() const { return count && max && *max ? double(*count) / double(*max) : 0; }
+  bool alert() const { return usage() > alert_ratio; }
+};
+
+// Reads everything a report says; `fe` (a spec, optional) adds the
+// timeouts it sets, its alert threshold and drift.
+Report collect(system::System& sys, const frontend::Frontend* fe);
+
+// The per-entry part, from natc's live table and the flows: pure.
+void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r);
+
+}  // namespace natc::status

@@ -1,0 +1,54 @@
+#include "system/facts.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/proto.h"
+
+namespace natc::system {
+namespace {
+
+// For each pool, the busiest destination of the flows translated to it.
+void pool_load(const ir::Ir& ir, const std::vector<conntrack::Flow>& flows, check::LiveFacts& f) {
+  std::map<std::string, std::map<std::string, uint64_t>> per_destination;
+  for (const auto& flow : flows)
+    for (const ir::Pool& p : ir.pools)
+      for (const auto& r : p.addresses)
+        if (r.contains(flow.reply.dst))
+          ++per_destination[p.entry.name][base::to_string(flow.orig.dst) + " " + base::proto_name(flow.proto) + "/" +
+                                          std::to_string(flow.orig.dport)];
+  for (const auto& [pool, dests] : per_destination) {
+    auto busiest = std::max_element(dests.begin(), dests.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    f.pool_busiest[pool] = {busiest->second, busiest->first};
+  }
+}
+
+}  // namespace
+
+check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
+  check::LiveFacts f;
+  f.mem_total = sys.host.mem_total();
+  f.max = sys.sysctls.number("net.netfilter.nf_conntrack_max");
+  f.buckets = sys.sysctls.number("net.netfilter.nf_conntrack_buckets");
+  if (!ir.pools.empty()) pool_load(ir, sys.conntrack.flows(), f);
+  f.others = sys.kernel.others();
+  // Routes only matter when some other table has a chain natc's traffic
+  // passes; a spec of 100k forwards would otherwise ask 100k of them.
+  if (check::cotenancy_relevant(f.others))
+    for (const auto& [addr, r] : sys.kernel.routes_to(check::cotenancy_addresses(ir))) f.routes[addr] = {r.oif, r.local};
+  return f;
+}
+
+LiveLints live_lints(const spec::Spec& spec, const ir::Ir& ir, System& sys) {
+  LiveLints out;
+  try {
+    check::live_lints(spec, ir, live_facts(ir, sys), out.diags);
+  } catch (const std::exception& e) {
+    out.diags = {};
+    out.skipped = e.what();
+  }
+  out.diags.sort();
+  return out;
+}
+
+}  // namespace natc::system

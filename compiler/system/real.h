@@ -1,0 +1,34 @@
+// The machine natc runs on: netlink, libnetfilter_conntrack, /proc and the
+// sysctl.d directory, in the network namespace --netns names.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sysctl/proc_store.h"
+#include "system/system.h"
+
+namespace natc::system {
+
+struct Options {
+  std::string netns;                      // "" : this one
+  std::string lock = "/run/natc.lock";
+  int lock_wait = 30;                     // seconds
+  sysctl::Paths paths;
+};
+
+class Real {
+ public:
+  // Enters the namespace first: sockets and /proc/sys then belong to it.
+  // Throws kernel::Error when the namespace or netlink cannot be opened.
+  explicit Real(const Options& o);
+  ~Real();
+  System& get() { return system_; }
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+  System system_;
+};
+
+}  // namespace natc::system

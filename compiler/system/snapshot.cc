@@ -1,0 +1,93 @@
+#include "system/snapshot.h"
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "base/source.h"
+#include "kernel/live_decode.h"
+#include "sysctl/conf.h"
+#include "sysctl/memory_store.h"
+
+namespace natc::system {
+namespace {
+
+// natc's table as the snapshot recorded it; every other table and every
+// flow is outside a snapshot.
+class SnapshotKernel : public kernel::Kernel {
+ public:
+  explicit SnapshotKernel(kernel::Dump d) : dump_(std::move(d)), live_(kernel::decode_live(dump_)) {}
+  kernel::Live read() override { return live_; }
+  kernel::Dump dump() override { return dump_; }
+  cotenancy::Ruleset others() override { return {}; }
+  void commit(const kernel::Batch&) override { throw kernel::Error(EROFS, "a snapshot cannot be changed"); }
+  std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>&) override { return {}; }
+
+ private:
+  kernel::Dump dump_;
+  kernel::Live live_;
+};
+
+class NoFlows : public conntrack::Table {
+ public:
+  std::vector<conntrack::Flow> flows() override { return {}; }
+  size_t remove(const std::vector<conntrack::Translation>&) override { return 0; }
+  std::map<std::string, uint64_t> stats() override { return {}; }
+};
+
+class NoHost : public Host {
+ public:
+  std::optional<uint64_t> mem_total() override { return std::nullopt; }
+  std::unique_ptr<Held> lock() override { return std::make_unique<Held>(); }
+};
+
+std::string read_text(const std::string& path) {
+  std::string text;
+  if (!base::read_file(path, &text)) throw std::runtime_error("cannot read snapshot '" + path + "'");
+  return text;
+}
+
+}  // namespace
+
+kernel::Snapshot take_snapshot(System& sys) {
+  kernel::Snapshot s;
+  s.dump = sys.kernel.dump();
+  for (const auto& key : sysctl::relevant_keys())
+    if (auto v = sys.sysctls.value(key)) s.sysctls[key] = *v;
+  s.sysctl_file = sys.sysctls.file();
+  return s;
+}
+
+struct FromSnapshot::Parts {
+  kernel::Snapshot snapshot;
+  SnapshotKernel kernel;
+  NoFlows conntrack;
+  sysctl::MemoryStore sysctls;
+  NoHost host;
+  explicit Parts(kernel::Snapshot s)
+      : snapshot(std::move(s)), kernel(snapshot.dump), sysctls(snapshot.sysctls, snapshot.sysctl_file) {}
+};
+
+namespace {
+
+// Parsing and decoding both belong to reading the file: a broken message
+// is the file's fault, reported as such.
+template <class Parts>
+std::unique_ptr<Parts> load(const std::string& path) {
+  std::string text = read_text(path);
+  try {
+    return std::make_unique<Parts>(kernel::snapshot_from_json(nlohmann::json::parse(text)));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("'" + path + "' is not a natc snapshot: " + e.what());
+  }
+}
+
+}  // namespace
+
+FromSnapshot::FromSnapshot(const std::string& path)
+    : parts_(load<Parts>(path)),
+      system_{parts_->kernel, parts_->conntrack, parts_->sysctls, parts_->host} {}
+
+FromSnapshot::~FromSnapshot() = default;
+
+}  // namespace natc::system
