@@ -66,9 +66,13 @@ class Applier {
   }
 
   Result fail(Code code, std::string_view entry, std::string message) {
+    failed(code, entry, std::move(message));
+    return std::move(r_);
+  }
+
+  void failed(Code code, std::string_view entry, std::string message) {
     r_.status = Status::Failed;
     r_.errors = fe_.at_entry(code, entry, std::move(message));
-    return std::move(r_);
   }
 
   // nullopt: committed; true: the ruleset moved, plan again; false: failed.
@@ -83,9 +87,9 @@ class Applier {
         return true;
       }
       if (e.err == ERESTART)
-        fail(Code::StalePlan, "", "the ruleset changed since natc read it; nothing was applied");
+        failed(Code::StalePlan, "", "the ruleset changed since natc read it; nothing was applied");
       else
-        fail(Code::KernelRefused, e.entry,
+        failed(Code::KernelRefused, e.entry,
              "the kernel refused " + (e.entry.empty() ? std::string("the batch") : "'" + e.entry + "'") + ": " +
                  e.what() + "; nothing was applied");
       return false;

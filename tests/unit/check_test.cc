@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "check/check.h"
 #include "helpers.h"
 
 using namespace natc;

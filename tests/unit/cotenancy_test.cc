@@ -2,6 +2,7 @@
 // expression lists iptables-nft and nft write (see `nft --debug=netlink`).
 #include <doctest/doctest.h>
 
+#include "check/check.h"
 #include "cotenancy/eval.h"
 #include "helpers.h"
 

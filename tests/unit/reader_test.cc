@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "helpers.h"
+#include "spec/reader.h"
 #include "spec/yaml_tree.h"
 
 using namespace natc;
