@@ -1,10 +1,14 @@
 // natc: a declarative NAT compiler for Linux gateways.
 #include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
 
 #include "cli/common.h"
 #include "version.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"natc: compile a NAT spec into the kernel's nftables and sysctl state"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "natc " NATC_VERSION);
@@ -25,4 +29,19 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Every command reports its own errors; this is the net under them, so
+  // nothing ends in std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "natc: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "natc: an unexpected error\n";
+  }
+  return 1;
 }

@@ -42,7 +42,8 @@ class Applier {
       kernel::Live live = sys_.kernel.read();  // under one ruleset generation
       obs_.phase("read live");
       if (saved_ && live.hash != saved_->live_hash)
-        return fail(Code::StalePlan, "", "natc's live state changed since the plan was made; nothing was applied, plan again");
+        return fail(Code::StalePlan, "",
+                    "natc's live state changed since the plan was made; nothing was applied, plan again");
       std::string note;
       r_.plan = plan::against(fe_.ir, live, sys_, &note);  // diff, and the flows it would reset
       if (!note.empty()) obs_.note(note);
@@ -90,8 +91,8 @@ class Applier {
         failed(Code::StalePlan, "", "the ruleset changed since natc read it; nothing was applied");
       else
         failed(Code::KernelRefused, e.entry,
-             "the kernel refused " + (e.entry.empty() ? std::string("the batch") : "'" + e.entry + "'") + ": " +
-                 e.what() + "; nothing was applied");
+               "the kernel refused " + (e.entry.empty() ? std::string("the batch") : "'" + e.entry + "'") + ": " +
+                   e.what() + "; nothing was applied");
       return false;
     }
   }
@@ -126,8 +127,8 @@ class Applier {
 
 }  // namespace
 
-Result run(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, system::System& sys,
-           Observer& obs, const Options& o) {
+Result run(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, system::System& sys, Observer& obs,
+           const Options& o) {
   return Applier(fe, saved, sys, obs, o).run();
 }
 

@@ -21,7 +21,7 @@ class Observer {
   // Warnings from the live lints, before anything is planned.
   virtual void warnings(const base::Diagnostics&, std::string_view /*skipped*/) {}
   virtual void phase(std::string_view /*name*/) {}  // a phase ended (for -v)
-  virtual void planned(const plan::Plan&) {}    // the plan about to be applied
+  virtual void planned(const plan::Plan&) {}        // the plan about to be applied
   // Whether to go on; asked once, for the first plan with changes.
   virtual bool approve(const plan::Plan&) { return true; }
   virtual void replanning() {}  // the ruleset moved under the plan
@@ -37,15 +37,15 @@ struct Options {
 struct Result {
   enum class Status { Applied, Unchanged, Declined, Failed };
   Status status = Status::Failed;
-  plan::Plan plan;           // the last plan made
+  plan::Plan plan;  // the last plan made
   size_t flows_reset = 0;
   base::Diagnostics errors;  // Failed: why, at the spec entry's line
 };
 
 // Applies `fe`'s spec; with `saved`, exactly the plan saved against the
 // live state it names (refused, E4002, when that state moved).
-Result run(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, system::System& sys,
-           Observer& obs, const Options& o = {});
+Result run(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, system::System& sys, Observer& obs,
+           const Options& o = {});
 
 // Removes natc's table and sysctl.d file (live sysctls stay).
 Result destroy(system::System& sys, Observer& obs);

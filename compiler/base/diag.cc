@@ -17,9 +17,7 @@ constexpr CodeInfo kCodes[] = {
 #undef NATC_INFO
 };
 
-std::string_view severity_word(Severity s) {
-  return s == Severity::Error ? "error" : "warning";
-}
+std::string_view severity_word(Severity s) { return s == Severity::Error ? "error" : "warning"; }
 
 std::string plural(size_t n, std::string_view word) {
   return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
@@ -30,15 +28,13 @@ std::string plural(size_t n, std::string_view word) {
 std::string_view code_id(Code code) { return kCodes[static_cast<size_t>(code)].id; }
 Severity code_severity(Code code) { return kCodes[static_cast<size_t>(code)].severity; }
 
-void Diagnostics::report(Code code, Loc loc, std::string message, std::string help,
-                         uint32_t width) {
+void Diagnostics::report(Code code, Loc loc, std::string message, std::string help, uint32_t width) {
   if (code_severity(code) == Severity::Error) ++errors_;
   list_.push_back({code, loc, std::move(message), std::move(help), std::max(width, 1u)});
 }
 
 void Diagnostics::sort() {
-  std::stable_sort(list_.begin(), list_.end(),
-                   [](const Diagnostic& a, const Diagnostic& b) { return a.loc < b.loc; });
+  std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.loc < b.loc; });
 }
 
 std::string render_text(const Diagnostics& diags, const SourceFile& file) {
@@ -56,9 +52,9 @@ std::string render_text(const Diagnostics& diags, const SourceFile& file) {
       out += " " + num + " | " + std::string(line) + "\n";
       // Tabs stay tabs so the caret lines up under them.
       std::string lead;
-      for (uint32_t i = 0; i + 1 < d.loc.col && i < line.size(); ++i)
-        lead += line[i] == '\t' ? '\t' : ' ';
-      out += " " + pad + " | " + lead + "^" + std::string(d.width - 1, '~') + "\n";
+      for (uint32_t i = 0; i + 1 < d.loc.col && i < line.size(); ++i) lead += line[i] == '\t' ? '\t' : ' ';
+      out += " " + pad + " | ";
+      out += lead + "^" + std::string(d.width - 1, '~') + "\n";
     }
     if (!d.help.empty()) out += "  = help: " + d.help + "\n";
   }
@@ -68,18 +64,13 @@ std::string render_text(const Diagnostics& diags, const SourceFile& file) {
 nlohmann::json render_json(const Diagnostics& diags, const SourceFile& file) {
   nlohmann::json list = nlohmann::json::array();
   for (const Diagnostic& d : diags.all()) {
-    nlohmann::json j = {{"file", file.name()},
-                        {"line", d.loc.line},
-                        {"column", d.loc.col},
-                        {"severity", severity_word(code_severity(d.code))},
-                        {"code", code_id(d.code)},
-                        {"message", d.message}};
+    nlohmann::json j = {{"file", file.name()},     {"line", d.loc.line},
+                        {"column", d.loc.col},     {"severity", severity_word(code_severity(d.code))},
+                        {"code", code_id(d.code)}, {"message", d.message}};
     if (!d.help.empty()) j["help"] = d.help;
     list.push_back(std::move(j));
   }
-  return {{"diagnostics", std::move(list)},
-          {"errors", diags.errors()},
-          {"warnings", diags.warnings()}};
+  return {{"diagnostics", std::move(list)}, {"errors", diags.errors()}, {"warnings", diags.warnings()}};
 }
 
 std::string summary(const Diagnostics& diags) {

@@ -16,50 +16,50 @@ enum class Severity { Error, Warning };
 
 // Codes are part of the contract: never renumber, only append.
 // E1xxx: reading the spec. E2xxx: checks. W3xxx: lints. E4xxx: kernel.
-#define NATC_CODES(X)                                                          \
-  X(YamlSyntax, "E1001", Error)                                                \
-  X(NotUtf8, "E1002", Error)                                                   \
-  X(EmptySpec, "E1003", Error)                                                 \
-  X(BadVersion, "E1004", Error)                                                \
-  X(UnknownKey, "E1005", Error)                                                \
-  X(WrongType, "E1006", Error)                                                 \
-  X(MissingKey, "E1007", Error)                                                \
-  X(BadName, "E1008", Error)                                                   \
-  X(DuplicateName, "E1009", Error)                                             \
-  X(BadAddress, "E1010", Error)                                                \
-  X(BadCidr, "E1011", Error)                                                   \
-  X(BadPort, "E1012", Error)                                                   \
-  X(BadRange, "E1013", Error)                                                  \
-  X(BadValue, "E1014", Error)                                                  \
-  X(DuplicateKey, "E1015", Error)                                              \
-  X(BadInteger, "E1016", Error)                                                \
-  X(BadBool, "E1017", Error)                                                   \
-  X(NoForwardAccept, "E2001", Error)                                           \
-  X(DuplicateForward, "E2002", Error)                                          \
-  X(RangeMismatch, "E2003", Error)                                             \
-  X(UnknownPool, "E2004", Error)                                               \
-  X(MixedFamilies, "E2005", Error)                                             \
-  X(BadInterface, "E2006", Error)                                              \
-  X(ConntrackRange, "E2007", Error)                                            \
-  X(UnknownTimeout, "E2008", Error)                                            \
-  X(SubnetClash, "E2009", Error)                                               \
-  X(PoolNotContiguous, "E2010", Error)                                         \
-  X(MasqueradeStatic, "W3001", Warning)                                        \
-  X(TargetOutsideSubnets, "W3002", Warning)                                    \
-  X(HairpinSource, "W3003", Warning)                                           \
-  X(ConntrackMemory, "W3004", Warning)                                         \
-  X(PoolCapacity, "W3005", Warning)                                            \
-  X(SubnetOverlap, "W3006", Warning)                                           \
-  X(UnusedPool, "W3007", Warning)                                              \
-  X(ConntrackMemoryLive, "W3008", Warning)                                     \
-  X(BucketsLoad, "W3009", Warning)                                             \
-  X(PoolBusy, "W3010", Warning)                                                \
-  X(ForeignDrop, "W3011", Warning)                                             \
-  X(ForeignDnat, "W3012", Warning)                                             \
-  X(ForeignSnat, "W3013", Warning)                                             \
-  X(KernelRefused, "E4001", Error)                                             \
-  X(StalePlan, "E4002", Error)                                                 \
-  X(SysctlRefused, "E4003", Error)                                             \
+#define NATC_CODES(X)                       \
+  X(YamlSyntax, "E1001", Error)             \
+  X(NotUtf8, "E1002", Error)                \
+  X(EmptySpec, "E1003", Error)              \
+  X(BadVersion, "E1004", Error)             \
+  X(UnknownKey, "E1005", Error)             \
+  X(WrongType, "E1006", Error)              \
+  X(MissingKey, "E1007", Error)             \
+  X(BadName, "E1008", Error)                \
+  X(DuplicateName, "E1009", Error)          \
+  X(BadAddress, "E1010", Error)             \
+  X(BadCidr, "E1011", Error)                \
+  X(BadPort, "E1012", Error)                \
+  X(BadRange, "E1013", Error)               \
+  X(BadValue, "E1014", Error)               \
+  X(DuplicateKey, "E1015", Error)           \
+  X(BadInteger, "E1016", Error)             \
+  X(BadBool, "E1017", Error)                \
+  X(NoForwardAccept, "E2001", Error)        \
+  X(DuplicateForward, "E2002", Error)       \
+  X(RangeMismatch, "E2003", Error)          \
+  X(UnknownPool, "E2004", Error)            \
+  X(MixedFamilies, "E2005", Error)          \
+  X(BadInterface, "E2006", Error)           \
+  X(ConntrackRange, "E2007", Error)         \
+  X(UnknownTimeout, "E2008", Error)         \
+  X(SubnetClash, "E2009", Error)            \
+  X(PoolNotContiguous, "E2010", Error)      \
+  X(MasqueradeStatic, "W3001", Warning)     \
+  X(TargetOutsideSubnets, "W3002", Warning) \
+  X(HairpinSource, "W3003", Warning)        \
+  X(ConntrackMemory, "W3004", Warning)      \
+  X(PoolCapacity, "W3005", Warning)         \
+  X(SubnetOverlap, "W3006", Warning)        \
+  X(UnusedPool, "W3007", Warning)           \
+  X(ConntrackMemoryLive, "W3008", Warning)  \
+  X(BucketsLoad, "W3009", Warning)          \
+  X(PoolBusy, "W3010", Warning)             \
+  X(ForeignDrop, "W3011", Warning)          \
+  X(ForeignDnat, "W3012", Warning)          \
+  X(ForeignSnat, "W3013", Warning)          \
+  X(KernelRefused, "E4001", Error)          \
+  X(StalePlan, "E4002", Error)              \
+  X(SysctlRefused, "E4003", Error)          \
   X(BadPlan, "E4004", Error)
 
 enum class Code : uint16_t {
@@ -75,14 +75,13 @@ struct Diagnostic {
   Code code;
   Loc loc;
   std::string message;
-  std::string help;  // "did you mean 'x'?" or a one-line why; may be empty
+  std::string help;    // "did you mean 'x'?" or a one-line why; may be empty
   uint32_t width = 1;  // columns the caret underlines
 };
 
 class Diagnostics {
  public:
-  void report(Code code, Loc loc, std::string message, std::string help = {},
-              uint32_t width = 1);
+  void report(Code code, Loc loc, std::string message, std::string help = {}, uint32_t width = 1);
   const std::vector<Diagnostic>& all() const { return list_; }
   size_t errors() const { return errors_; }
   size_t warnings() const { return list_.size() - errors_; }

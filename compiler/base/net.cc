@@ -64,8 +64,7 @@ PrefixError parse_prefix(std::string_view text, Prefix* out) {
   auto addr = parse_addr(text.substr(0, slash));
   if (!addr) return PrefixError::Syntax;
   uint64_t max = addr->size() * 8, len = max;
-  if (slash != std::string_view::npos && !parse_uint(text.substr(slash + 1), max, &len))
-    return PrefixError::Length;
+  if (slash != std::string_view::npos && !parse_uint(text.substr(slash + 1), max, &len)) return PrefixError::Length;
   out->addr = *addr;
   out->len = uint8_t(len);
   bool host_bits = false;
@@ -114,8 +113,7 @@ std::optional<Prefix> AddrRange::as_prefix() const {
     // first must be the network address of that prefix, and last its end.
     if (p.last() == last) {
       Prefix net{last, uint8_t(len)};
-      for (size_t bit = len; bit < first.size() * 8; ++bit)
-        net.addr.bytes[bit / 8] &= uint8_t(~(0x80 >> (bit % 8)));
+      for (size_t bit = len; bit < first.size() * 8; ++bit) net.addr.bytes[bit / 8] &= uint8_t(~(0x80 >> (bit % 8)));
       if (net.addr == first) return p;
     }
   }
@@ -133,14 +131,12 @@ std::optional<PortRange> parse_port_range(std::string_view text) {
   uint64_t a = 0, b = 0;
   if (!parse_uint(text.substr(0, dash), 65535, &a) || a == 0) return std::nullopt;
   b = a;
-  if (dash != std::string_view::npos && (!parse_uint(text.substr(dash + 1), 65535, &b) || b < a))
-    return std::nullopt;
+  if (dash != std::string_view::npos && (!parse_uint(text.substr(dash + 1), 65535, &b) || b < a)) return std::nullopt;
   return PortRange{uint16_t(a), uint16_t(b)};
 }
 
 std::string to_string(const PortRange& r) {
-  return r.first == r.last ? std::to_string(r.first)
-                           : std::to_string(r.first) + "-" + std::to_string(r.last);
+  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
 }
 
 }  // namespace natc::base

@@ -15,8 +15,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t up = row[j];
-      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                  std::tolower(static_cast<unsigned char>(b[j - 1]));
+      bool same =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
       diag = up;
     }
@@ -42,9 +42,15 @@ std::string closest(std::string_view word, std::initializer_list<std::string_vie
   return closest(word, std::span<const std::string_view>(candidates.begin(), candidates.size()));
 }
 
-std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates, std::string otherwise) {
   std::string c = closest(word, candidates);
-  return c.empty() ? "" : "did you mean '" + c + "'?";
+  return c.empty() ? std::move(otherwise) : "did you mean '" + c + "'?";
+}
+
+std::string did_you_mean(std::string_view word, std::initializer_list<std::string_view> candidates,
+                         std::string otherwise) {
+  return did_you_mean(word, std::span<const std::string_view>(candidates.begin(), candidates.size()),
+                      std::move(otherwise));
 }
 
 }  // namespace natc::base

@@ -30,7 +30,7 @@ void lints(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
 
 // What `natc validate --live` reads from the running machine.
 struct LiveFacts {
-  std::optional<uint64_t> mem_total;  // bytes (MemTotal)
+  std::optional<uint64_t> mem_total;     // bytes (MemTotal)
   std::optional<uint64_t> max, buckets;  // nf_conntrack_max, nf_conntrack_buckets now
   // Per pool name: the most flows it carries now to one destination
   // address, port and protocol, and which destination that is.

@@ -1,6 +1,6 @@
+#include "base/spell.h"
 #include "check/check.h"
 #include "ir/lower.h"
-#include "base/spell.h"
 
 namespace natc::check {
 namespace {
@@ -11,13 +11,10 @@ constexpr uint64_t kMaxEntries = 0x7fffffff;
 constexpr uint64_t kMaxBuckets = 1u << 30;
 constexpr uint64_t kMaxTimeout = 0x7fffffff / 1000;
 
-void range(const spec::At<uint64_t>& v, const std::string& what, uint64_t lo, uint64_t hi,
-           base::Diagnostics& d) {
+void range(const spec::At<uint64_t>& v, const std::string& what, uint64_t lo, uint64_t hi, base::Diagnostics& d) {
   if (!v.set || (v.v >= lo && v.v <= hi)) return;
-  d.report(base::Code::ConntrackRange, v.loc,
-           what + " " + std::to_string(v.v) + " is out of range",
-           "allowed: " + std::to_string(lo) + " to " + std::to_string(hi),
-           uint32_t(std::to_string(v.v).size()));
+  d.report(base::Code::ConntrackRange, v.loc, what + " " + std::to_string(v.v) + " is out of range",
+           "allowed: " + std::to_string(lo) + " to " + std::to_string(hi), uint32_t(std::to_string(v.v).size()));
 }
 
 }  // namespace
@@ -31,8 +28,7 @@ void conntrack_values(const spec::Spec& s, base::Diagnostics& d) {
   for (const auto& t : c.timeouts) {
     if (ir::timeout_sysctl(t.key.v).empty()) {
       std::string help = base::did_you_mean(t.key.v, ir::timeout_keys());
-      d.report(base::Code::UnknownTimeout, t.key.loc,
-               "'" + t.key.v + "' is not a conntrack timeout",
+      d.report(base::Code::UnknownTimeout, t.key.loc, "'" + t.key.v + "' is not a conntrack timeout",
                help.empty() ? "keys are <proto>_<state>, e.g. tcp_established, udp_stream, icmp" : help,
                uint32_t(t.key.v.size()));
       continue;

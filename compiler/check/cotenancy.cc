@@ -69,7 +69,8 @@ struct Accept {
   }
   std::string nft(const ct_Chain& in) const {
     std::string ip = family == base::Family::V4 ? "ip" : "ip6";
-    std::string c = "nft insert rule " + std::string(cotenancy::family_name(in.family)) + " " + in.table + " " + in.name;
+    std::string c =
+        "nft insert rule " + std::string(cotenancy::family_name(in.family)) + " " + in.table + " " + in.name;
     if (known(iif)) c += " iifname \"" + name(iif, '*') + "\"";
     if (known(oif)) c += " oifname \"" + name(oif, '*') + "\"";
     if (!src.empty()) c += " " + ip + " saddr " + src;
@@ -113,7 +114,8 @@ class Cotenancy {
   }
   static bool serves(const ct_Chain& c, base::Family f) {
     using F = cotenancy::Family;
-    return c.family == F::Inet || (c.family == F::Ip && f == base::Family::V4) || (c.family == F::Ip6 && f == base::Family::V6);
+    return c.family == F::Inet || (c.family == F::Ip && f == base::Family::V4) ||
+           (c.family == F::Ip6 && f == base::Family::V6);
   }
 
   // Every other base chain on `hook` that sees packets of family `f`.
@@ -136,8 +138,9 @@ class Cotenancy {
     in.iif = ingress, in.oif = IfName::none();
     in.saddr = client, in.saddr_local = false;
     in.daddr = fw.destination;
-    in.daddr_local = fw.destination ? (route(*fw.destination) ? std::optional(route(*fw.destination)->local) : std::nullopt)
-                                    : std::optional(true);
+    in.daddr_local = fw.destination
+                         ? (route(*fw.destination) ? std::optional(route(*fw.destination)->local) : std::nullopt)
+                         : std::optional(true);
     in.l4proto = uint8_t(pm.proto), in.sport = kClientPort, in.dport = pm.port;
     in.ct_state = cotenancy::kCtNew, in.ct_status = 0, in.ct_direction = 0;
     each_chain(cotenancy::Hook::Prerouting, fw.family, [&](const ct_Chain& c) {
@@ -222,17 +225,16 @@ class Cotenancy {
       message = describe(o.decision) + " decides " + what + " of " + entry + " with " + o.decision.what +
                 ", which natc cannot read: it may drop them";
     } else {
-      for (const cotenancy::Maybe& m : o.maybes)
-        if (m.decision.kind == Kind::Drop) {
-          message = describe(m.decision) + " may drop " + what + " of " + entry + ", depending on " + m.unknown +
-                    " (natc cannot tell)";
-          break;
-        }
+      auto m = std::find_if(o.maybes.begin(), o.maybes.end(), [](auto& x) { return x.decision.kind == Kind::Drop; });
+      if (m != o.maybes.end())
+        message = describe(m->decision) + " may drop " + what + " of " + entry + ", depending on " + m->unknown +
+                  " (natc cannot tell)";
     }
     if (message.empty()) return false;
     if (!once(who, Code::ForeignDrop, base, o)) return true;
-    std::string help = "an accept in natc's chain ends only natc's own chain: every base chain on the hook must let "
-                       "the packet through, so add an accept there too: ";
+    std::string help =
+        "an accept in natc's chain ends only natc's own chain: every base chain on the hook must let "
+        "the packet through, so add an accept there too: ";
     if (f_.others.chain(base.family, base.table, "DOCKER-USER") && base.family != cotenancy::Family::Inet)
       help += fix.iptables("DOCKER-USER") + " (Docker's chain for the host's own rules)";
     else
@@ -253,11 +255,13 @@ class Cotenancy {
   void claims(const ir::Forward& fw, const std::string& port, const ct_Chain& base, const Outcome& o) {
     auto [d, maybe] = translation(o);
     using NK = cotenancy::NatAction::Kind;
-    if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.entry, Code::ForeignDnat, base, o)) return;
+    if (!d || (d->nat.kind != NK::Dnat && d->nat.kind != NK::Redirect) || !once(fw.entry, Code::ForeignDnat, base, o))
+      return;
     report(Code::ForeignDnat, fw.port_loc,
-           describe(*d) + " also translates " + port + " of port forward '" + fw.entry.name + "': " +
-                  describe(d->nat) + maybe + "; " + order(base, nft::Hook::Prerouting),
-              "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port", o);
+           describe(*d) + " also translates " + port + " of port forward '" + fw.entry.name + "': " + describe(d->nat) +
+               maybe + "; " + order(base, nft::Hook::Prerouting),
+           "one port, one owner: remove the other rule (for Docker: stop publishing the port) or forward another port",
+           o);
   }
 
   // W3013: another table source-translates a natc subnet differently.
@@ -265,9 +269,9 @@ class Cotenancy {
     auto [d, maybe] = translation(o);
     if (!d || same_translation(s, d->nat) || !once(s.entry, Code::ForeignSnat, base, o)) return;
     report(Code::ForeignSnat, s.entry.loc,
-              describe(*d) + " translates " + entry + " differently: " + describe(d->nat) + maybe + ", natc: " +
-                  natc_translation(s) + "; " + order(base, nft::Hook::Postrouting),
-              "one subnet, one translation: remove the other rule or make it match natc's", o);
+           describe(*d) + " translates " + entry + " differently: " + describe(d->nat) + maybe +
+               ", natc: " + natc_translation(s) + "; " + order(base, nft::Hook::Postrouting),
+           "one subnet, one translation: remove the other rule or make it match natc's", o);
   }
 
   bool same_translation(const ir::Subnet& s, const cotenancy::NatAction& n) const {
@@ -300,7 +304,8 @@ class Cotenancy {
     std::string theirs = "table " + std::string(cotenancy::family_name(base.family)) + " " + base.table + " chain " +
                          base.name + " runs at priority " + std::to_string(base.priority);
     std::string ours = std::to_string(natc.priority());
-    if (base.priority < natc.priority()) return theirs + ", before natc's " + ours + ": it decides, natc's rule never applies";
+    if (base.priority < natc.priority())
+      return theirs + ", before natc's " + ours + ": it decides, natc's rule never applies";
     if (base.priority == natc.priority())
       return theirs + " like natc's: the chain created first decides, so a reboot or a reload can change which";
     return theirs + ", after natc's " + ours + ": natc decides, and the other rule's owner is misled";
@@ -310,15 +315,17 @@ class Cotenancy {
   // reported, then one line for the rest.
   void report(Code code, base::Loc loc, std::string message, std::string help, const Outcome& o) {
     Cause& c = causes_[{code, o.decision.chain, o.decision.rule}];
-    if (++c.count <= kPerCause) d_.report(code, loc, std::move(message), std::move(help));
-    else if (c.count == kPerCause + 1) c.first_unreported = loc, c.what = describe(o.decision);
+    if (++c.count <= kPerCause)
+      d_.report(code, loc, std::move(message), std::move(help));
+    else if (c.count == kPerCause + 1)
+      c.first_unreported = loc, c.what = describe(o.decision);
   }
   void summarize() {
     for (const auto& [key, c] : causes_)
       if (c.count > kPerCause)
         d_.report(std::get<0>(key), c.first_unreported,
-                  "... and " + std::to_string(c.count - kPerCause) + " more spec entries, from here on, the same way by " +
-                      c.what,
+                  "... and " + std::to_string(c.count - kPerCause) +
+                      " more spec entries, from here on, the same way by " + c.what,
                   "natc reports the first " + std::to_string(kPerCause) + " entries of each cause in full");
   }
 

@@ -44,8 +44,7 @@ void duplicate_forwards(const ir::Ir& ir, base::Diagnostics& diags) {
       if (f.destination) {
         if (!g) g = clash_in(b.by_destination[*f.destination]);
       } else {
-        for (auto it = b.by_destination.begin(); !g && it != b.by_destination.end(); ++it)
-          g = clash_in(it->second);
+        for (auto it = b.by_destination.begin(); !g && it != b.by_destination.end(); ++it) g = clash_in(it->second);
       }
       if (g) {
         diags.report(base::Code::DuplicateForward, f.port_loc,

@@ -22,8 +22,7 @@ class FamilyOf {
       d_.report(Code::MixedFamilies, at,
                 what_ + " mixes " + std::string(base::family_name(*first_)) + " and " +
                     std::string(base::family_name(f)) + " ('" + text + "')",
-                "NAT cannot translate between families: use one family per entry",
-                uint32_t(text.size()));
+                "NAT cannot translate between families: use one family per entry", uint32_t(text.size()));
   }
   void see(const spec::At<base::Addr>& a) {
     if (a.set) see(a.v.family, a.loc, base::to_string(a.v));
@@ -38,13 +37,12 @@ class FamilyOf {
   std::optional<Family> first_;
 };
 
-void range_lengths(const std::string& what, const spec::At<base::PortRange>& port,
-                   const spec::Target& to, base::Diagnostics& d) {
+void range_lengths(const std::string& what, const spec::At<base::PortRange>& port, const spec::Target& to,
+                   base::Diagnostics& d) {
   if (!port.set || !to.port.set || port.v.size() == to.port.v.size()) return;
   d.report(Code::RangeMismatch, to.port.loc,
-           what + " maps " + std::to_string(port.v.size()) + " port(s) (" +
-               base::to_string(port.v) + ") onto " + std::to_string(to.port.v.size()) + " (" +
-               base::to_string(to.port.v) + ")",
+           what + " maps " + std::to_string(port.v.size()) + " port(s) (" + base::to_string(port.v) + ") onto " +
+               std::to_string(to.port.v.size()) + " (" + base::to_string(to.port.v) + ")",
            "ranges map 1:1: make them the same length, or leave the target port out to keep the ports",
            uint32_t(base::to_string(to.port.v).size()));
 }

@@ -11,8 +11,7 @@ constexpr size_t kIfNameMax = 15;  // IFNAMSIZ - 1
 // it back unquoted-safe; "" when it is fine.
 std::string problem(std::string_view name) {
   if (name.empty()) return "is empty";
-  if (name.size() > kIfNameMax)
-    return "is " + std::to_string(name.size()) + " bytes; the kernel allows at most 15";
+  if (name.size() > kIfNameMax) return "is " + std::to_string(name.size()) + " bytes; the kernel allows at most 15";
   if (name == "." || name == "..") return "is not a valid interface name";
   for (size_t i = 0; i < name.size(); ++i) {
     auto c = static_cast<unsigned char>(name[i]);
@@ -31,12 +30,10 @@ void check(const spec::At<std::string>& name, const std::string& kernel, base::D
            bool wildcard_ok = true) {
   if (!name.set) return;
   std::string why = problem(kernel);
-  if (why.empty() && !wildcard_ok && kernel.ends_with("*"))
-    why = "is a wildcard; a bridge needs its exact name";
+  if (why.empty() && !wildcard_ok && kernel.ends_with("*")) why = "is a wildcard; a bridge needs its exact name";
   if (why.empty()) return;
   std::string shown = kernel == name.v ? "'" + kernel + "'" : "'" + kernel + "' (alias '" + name.v + "')";
-  d.report(base::Code::BadInterface, name.loc, "interface name " + shown + " " + why, "",
-           uint32_t(name.v.size()));
+  d.report(base::Code::BadInterface, name.loc, "interface name " + shown + " " + why, "", uint32_t(name.v.size()));
 }
 
 }  // namespace

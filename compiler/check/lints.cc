@@ -17,42 +17,38 @@ bool internal(const ir::Ir& ir, const ir::Addr& a) {
                      [&](const ir::Subnet& s) { return base::to_range(s.cidr).contains(a); });
 }
 
-// A public address the spec itself pins to `egress`, if any.
-std::optional<ir::Addr> known_address(const spec::Spec& s, const ir::Ir& ir, const ir::IfMatch& egress) {
+// A public address the spec itself pins to `egress`, if any: a subnet's
+// SNAT address there, or a port forward's destination arriving there.
+std::optional<ir::Addr> known_address(const ir::Ir& ir, const ir::IfMatch& egress) {
   for (const ir::Subnet& sub : ir.subnets)
     if (sub.snat == ir::SnatKind::To && sub.egress == egress) return sub.to;
-  for (size_t i = 0; i < s.port_forwards.size() && i < ir.forwards.size(); ++i) {
-    const spec::PortForward& pf = s.port_forwards[i];
-    if (!pf.destination.set) continue;
-    std::string kernel = pf.ingress.v;
-    for (const auto& a : s.interfaces)
-      if (a.name.v == kernel) kernel = a.kernel.v;
-    if (egress.kind == ir::IfMatch::Kind::Is && kernel == egress.name) return pf.destination.v;
-  }
+  if (egress.kind != ir::IfMatch::Kind::Is) return std::nullopt;
+  for (const ir::Forward& f : ir.forwards)
+    if (f.destination && f.declared_ingress.kind == ir::IfMatch::Kind::Is && f.declared_ingress.name == egress.name)
+      return f.destination;
   return std::nullopt;
 }
 
-void masquerade_static(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
+void masquerade_static(const ir::Ir& ir, base::Diagnostics& d) {
   for (const ir::Subnet& sub : ir.subnets) {
     if (sub.snat != ir::SnatKind::Masquerade || sub.docker) continue;
-    auto addr = known_address(s, ir, sub.egress);
+    auto addr = known_address(ir, sub.egress);
     if (!addr || addr->family != sub.cidr.addr.family) continue;
     d.report(Code::MasqueradeStatic, sub.entry.loc,
-             "subnet '" + sub.entry.name + "' masquerades on " + sub.egress.label +
-                 ", whose address " + base::to_string(*addr) + " the spec already names",
-             "snat: {to: " + base::to_string(*addr) +
-                 "} skips masquerade's address lookup on every new connection");
+             "subnet '" + sub.entry.name + "' masquerades on " + sub.egress.label + ", whose address " +
+                 base::to_string(*addr) + " the spec already names",
+             "snat: {to: " + base::to_string(*addr) + "} skips masquerade's address lookup on every new connection");
   }
 }
 
 void forward_targets(const ir::Ir& ir, base::Diagnostics& d) {
   for (const ir::Forward& f : ir.forwards) {
     if (f.docker || internal(ir, f.to)) continue;
-    d.report(Code::TargetOutsideSubnets, f.entry.loc,
-             "port forward '" + f.entry.name + "' targets " + base::to_string(f.to) +
-                 ", which is in no declared subnet",
-             "if the target's route back does not lead through this gateway, replies bypass "
-             "the NAT and the connection fails; declare its subnet");
+    d.report(
+        Code::TargetOutsideSubnets, f.entry.loc,
+        "port forward '" + f.entry.name + "' targets " + base::to_string(f.to) + ", which is in no declared subnet",
+        "if the target's route back does not lead through this gateway, replies bypass "
+        "the NAT and the connection fails; declare its subnet");
   }
 }
 
@@ -60,8 +56,8 @@ void hairpins(const ir::Ir& ir, base::Diagnostics& d) {
   for (const ir::Forward& f : ir.forwards) {
     if (!f.hairpin || f.docker) continue;
     d.report(Code::HairpinSource, f.entry.loc,
-             "port forward '" + f.entry.name + "' uses hairpin: LAN clients reach " +
-                 base::to_string(f.to) + " with the gateway's address as their source",
+             "port forward '" + f.entry.name + "' uses hairpin: LAN clients reach " + base::to_string(f.to) +
+                 " with the gateway's address as their source",
              "the backend cannot tell LAN clients apart; use PROXY protocol or X-Forwarded-For "
              "if it needs to");
   }
@@ -103,9 +99,8 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
     uint64_t capacity = pool_room(p);
     if (capacity / behind >= kMinFlowsPerHost) continue;
     d.report(Code::PoolCapacity, p.entry.loc,
-             "SNAT pool '" + p.entry.name + "' gives its " + std::to_string(behind) +
-                 " hosts about " + std::to_string(capacity) +
-                 " concurrent flows to any one destination (" +
+             "SNAT pool '" + p.entry.name + "' gives its " + std::to_string(behind) + " hosts about " +
+                 std::to_string(capacity) + " concurrent flows to any one destination (" +
                  std::to_string(capacity / behind) + " per host)",
              "a public address carries about 64,512 flows per destination address, port and "
              "protocol, not per pool; add addresses or narrow the subnets");
@@ -115,7 +110,7 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
 }  // namespace
 
 void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
-  masquerade_static(s, ir, d);
+  masquerade_static(ir, d);
   forward_targets(ir, d);
   hairpins(ir, d);
   conntrack_memory(s, d);

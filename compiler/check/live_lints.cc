@@ -4,9 +4,9 @@
 namespace natc::check {
 namespace {
 
-constexpr uint64_t kMemoryShare = 4;    // warn above a quarter of RAM
-constexpr uint64_t kChainLength = 8;    // warn above 8 entries per bucket
-constexpr uint64_t kBusyPercent = 50;   // warn above half a pool's room
+constexpr uint64_t kMemoryShare = 4;   // warn above a quarter of RAM
+constexpr uint64_t kChainLength = 8;   // warn above 8 entries per bucket
+constexpr uint64_t kBusyPercent = 50;  // warn above half a pool's room
 
 }  // namespace
 

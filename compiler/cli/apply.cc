@@ -24,8 +24,10 @@ int run(const Options& o) {
     print_diagnostics(loaded.diags, base::SourceFile(o.file, text));
     return 1;  // a broken plan changes nothing
   }
-  if (loaded.saved) frontend::load_text(loaded.saved->spec, loaded.saved->spec_text, &fe);
-  else frontend::load_text(o.file, std::move(text), &fe);
+  if (loaded.saved)
+    frontend::load_text(loaded.saved->spec, loaded.saved->spec_text, &fe);
+  else
+    frontend::load_text(o.file, std::move(text), &fe);
   print_diagnostics(fe.diags, fe.file);
   if (!fe.ok()) return 1;  // bad input changes nothing
   phases.done("spec");

@@ -25,7 +25,8 @@ long long now_us() {
 void add_format_option(CLI::App& cmd, Format* format, bool markdown) {
   std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
   if (markdown) formats["markdown"] = Format::Markdown;
-  cmd.add_option("--format", *format, markdown ? "output format: text, json or markdown" : "output format: text or json")
+  cmd.add_option("--format", *format,
+                 markdown ? "output format: text, json or markdown" : "output format: text or json")
       ->transform(CLI::CheckedTransformer(formats));
 }
 

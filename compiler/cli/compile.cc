@@ -44,8 +44,10 @@ int compile(const Options& o) {
     return 0;
   }
   nft::Table table = nft::build(fe.ir);
-  if (o.format == Format::Json) std::cout << nft::render_json(table).dump(2) << "\n";
-  else std::cout << nft::render_text(table) << as_comments(conf);
+  if (o.format == Format::Json)
+    std::cout << nft::render_json(table).dump(2) << "\n";
+  else
+    std::cout << nft::render_text(table) << as_comments(conf);
   return 0;
 }
 
@@ -53,8 +55,8 @@ int compile(const Options& o) {
 
 void add_compile(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "compile", "print the ruleset as an nft -f script (or nft JSON) and the sysctl.d file");
+  CLI::App* cmd =
+      app.add_subcommand("compile", "print the ruleset as an nft -f script (or nft JSON) and the sysctl.d file");
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
   cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");

@@ -32,8 +32,10 @@ struct Planned {
 Planned make(const Options& o, const frontend::Frontend& fe) {
   std::unique_ptr<system::Real> real;
   std::unique_ptr<system::FromSnapshot> snapshot;
-  if (o.state == "live") real = std::make_unique<system::Real>(o.k.system);
-  else snapshot = std::make_unique<system::FromSnapshot>(o.state);
+  if (o.state == "live")
+    real = std::make_unique<system::Real>(o.k.system);
+  else
+    snapshot = std::make_unique<system::FromSnapshot>(o.state);
   system::System& sys = real ? real->get() : snapshot->get();
   kernel::Live live = sys.kernel.read();
   if (real) {
@@ -56,9 +58,12 @@ int run(const Options& o) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  if (o.format == Format::Json) std::cout << plan::render_json(p.plan).dump(2) << "\n";
-  else if (o.format == Format::Markdown) std::cout << plan::render_markdown(p.plan, o.spec);
-  else std::cout << plan::render_text(p.plan);
+  if (o.format == Format::Json)
+    std::cout << plan::render_json(p.plan).dump(2) << "\n";
+  else if (o.format == Format::Markdown)
+    std::cout << plan::render_markdown(p.plan, o.spec);
+  else
+    std::cout << plan::render_text(p.plan);
   if (!o.out.empty()) {
     std::ofstream f(o.out);
     f << plan::to_json(p.saved, p.plan).dump(2) << "\n";

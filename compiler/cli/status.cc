@@ -27,9 +27,12 @@ int run(const Options& o) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  if (o.format == "prometheus") std::cout << status::render_prometheus(r);
-  else if (o.format == "json") std::cout << status::render_json(r).dump(2) << "\n";
-  else std::cout << status::render_text(r);
+  if (o.format == "prometheus")
+    std::cout << status::render_prometheus(r);
+  else if (o.format == "json")
+    std::cout << status::render_json(r).dump(2) << "\n";
+  else
+    std::cout << status::render_text(r);
   return 0;
 }
 

@@ -46,7 +46,8 @@ void add_validate(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("validate", "check a spec and print its diagnostics");
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
-  cmd->add_flag("--live", o->live, "also check the spec against this machine (memory, conntrack, pool load, other tables)");
+  cmd->add_flag("--live", o->live,
+                "also check the spec against this machine (memory, conntrack, pool load, other tables)");
   cmd->add_option("--netns", o->k.system.netns, "with --live: the network namespace /run/netns/NAME");
   cmd->add_option("--proc-sys", o->k.system.paths.proc_sys, "with --live: the live sysctl tree")->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = validate(*o); });

@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 
 #include <cerrno>
-#include <cstring>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -100,7 +100,8 @@ size_t delete_flows(const std::vector<Translation>& translations) {
   Handle h = open_handle();
   size_t deleted = 0;
   for (const Ct& ct : doomed) {
-    if (nfct_query(h.get(), NFCT_Q_DESTROY, ct.get()) == 0) ++deleted;
+    if (nfct_query(h.get(), NFCT_Q_DESTROY, ct.get()) == 0)
+      ++deleted;
     else if (errno != ENOENT)  // gone meanwhile is fine
       throw Error(std::string("cannot delete a conntrack entry: ") + std::strerror(errno));
   }
@@ -124,8 +125,10 @@ std::map<std::string, uint64_t> read_stats(const std::string& path) {
       auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
       if (ec != std::errc() || end != hex.data() + hex.size()) return {};  // not the kernel's format
       // "entries" is the same global count on every CPU line.
-      if (names[i] == "entries") out[names[i]] = v;
-      else out[names[i]] += v;
+      if (names[i] == "entries")
+        out[names[i]] = v;
+      else
+        out[names[i]] += v;
     }
   }
   return out;

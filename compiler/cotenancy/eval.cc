@@ -25,8 +25,10 @@ struct Value {
   Bytes bytes;
   std::vector<bool> known;
   static Value unknown(size_t n) { return {Bytes(n, 0), std::vector<bool>(n, false)}; }
-  static Value of(Bytes b) { return {b, std::vector<bool>(b.size(), true)}; }
-  bool all_known() const { return std::all_of(known.begin(), known.end(), [](bool k) { return k; }); }
+  static Value of(const Bytes& b) { return {b, std::vector<bool>(b.size(), true)}; }
+  bool all_known() const {
+    return std::all_of(known.begin(), known.end(), [](bool k) { return k; });
+  }
 };
 
 Value addr_value(const std::optional<base::Addr>& a, size_t n) {
@@ -49,8 +51,10 @@ Value ifname_value(const IfName& n) {
   Value v = Value::unknown(kIfNameSize);
   if (n.kind == IfName::Kind::Unknown) return v;
   for (size_t i = 0; i < kIfNameSize; ++i) {
-    if (i < n.name.size()) v.bytes[i] = uint8_t(n.name[i]), v.known[i] = true;
-    else v.known[i] = n.kind == IfName::Kind::Exact;
+    if (i < n.name.size())
+      v.bytes[i] = uint8_t(n.name[i]), v.known[i] = true;
+    else
+      v.known[i] = n.kind == IfName::Kind::Exact;
   }
   return v;
 }
@@ -117,8 +121,10 @@ std::optional<int> compare(const Value& a, const Bytes& b) {
 Tri equal(const Value& a, const Bytes& b) {
   bool unknown = false;
   for (size_t i = 0; i < b.size(); ++i) {
-    if (!a.known[i]) unknown = true;
-    else if (a.bytes[i] != b[i]) return Tri::False;
+    if (!a.known[i])
+      unknown = true;
+    else if (a.bytes[i] != b[i])
+      return Tri::False;
   }
   return unknown ? Tri::Unknown : Tri::True;
 }
@@ -172,7 +178,7 @@ struct RuleRun {
   Tri matched = Tri::True;
   std::string unknown;  // what made it undecidable
   Verdict verdict = Verdict::Continue;
-  std::string chain;  // Jump/Goto
+  std::string chain;                 // Jump/Goto
   std::optional<Decision> decision;  // Nat, Drop (reject), Unknown
 };
 
@@ -194,7 +200,8 @@ class Evaluator {
  private:
   // nullopt: the chain returned (or ran off its end) without deciding.
   std::optional<Decision> chain(const Chain& c, int depth, std::vector<Maybe>& maybes) {
-    if (depth > kMaxDepth) return Decision{Decision::Kind::Unknown, &c, nullptr, {}, "a jump deeper than the kernel allows"};
+    if (depth > kMaxDepth)
+      return Decision{Decision::Kind::Unknown, &c, nullptr, {}, "a jump deeper than the kernel allows"};
     for (const Rule& r : c.rules) {
       RuleRun run = rule(c, r);
       if (run.matched == Tri::False) continue;
@@ -212,7 +219,8 @@ class Evaluator {
     return std::nullopt;
   }
 
-  std::optional<Decision> act(const Chain& c, const Rule& r, const RuleRun& run, int depth, std::vector<Maybe>& maybes) {
+  std::optional<Decision> act(const Chain& c, const Rule& r, const RuleRun& run, int depth,
+                              std::vector<Maybe>& maybes) {
     if (run.decision) return run.decision;
     auto here = [&](Decision::Kind k) { return Decision{k, &c, &r, {}, {}}; };
     switch (run.verdict) {
@@ -243,66 +251,70 @@ class Evaluator {
       run.decision = Decision{k, &c, &r, {}, std::move(what)};
     };
     for (const Expr& e : r.exprs) {
-      std::visit(base::Overload{
-                     [&](const Meta& m) { regs.load(m.dreg, meta(m.key)), names[m.dreg] = meta_name(m.key); },
-                     [&](const Payload& pl) { regs.load(pl.dreg, payload(pl)), names[pl.dreg] = payload_name(pl); },
-                     [&](const Cmp& x) { cond(cmp(regs.read(x.sreg, x.data.size()), x.op, x.data), names[x.sreg]); },
-                     [&](const Bitwise& b) {
-                       Value in = regs.read(b.sreg, b.mask.size());
-                       for (size_t i = 0; i < b.mask.size(); ++i) {
-                         in.known[i] = in.known[i] || b.mask[i] == 0;
-                         in.bytes[i] = uint8_t((in.bytes[i] & b.mask[i]) ^ (i < b.xor_.size() ? b.xor_[i] : 0));
-                       }
-                       regs.load(b.dreg, in);
-                     },
-                     [&](const Range& x) {
-                       Value v = regs.read(x.sreg, x.from.size());
-                       Tri in = both(cmp(v, CmpOp::Gte, x.from), cmp(v, CmpOp::Lte, x.to));
-                       cond(x.negate ? negate(in) : in, names[x.sreg]);
-                     },
-                     [&](const Lookup& l) { lookup(l, c, regs, run, cond, names[l.sreg]); },
-                     [&](const Immediate& i) {
-                       if (i.dreg) regs.load(*i.dreg, Value::of(i.data));
-                       else run.verdict = i.verdict, run.chain = i.chain;
-                     },
-                     [&](const Ct& x) { regs.load(x.dreg, ct(x.key)), names[x.dreg] = "the connection's state"; },
-                     [&](const FibAddrType& f) {
-                       std::optional<bool> local = f.daddr ? p_.daddr_local : p_.saddr_local;
-                       std::optional<uint32_t> type;
-                       if (local) type = *local ? kRtnLocal : kRtnUnicast;
-                       regs.load(f.dreg, host_value(type));
-                       names[f.dreg] = "whether the address is one of this host's";
-                     },
-                     [&](const Nat& n) {
-                       decide(Decision::Kind::Nat);
-                       run.decision->nat = resolve(n.action, regs);
-                     },
-                     [&](const Reject&) { decide(Decision::Kind::Drop); },
-                     [&](const XtCtState& x) {
-                       Tri t = p_.ct_state ? ((*p_.ct_state & x.mask) != 0 ? Tri::True : Tri::False) : Tri::Unknown;
-                       cond(x.invert ? negate(t) : t, "the connection's state");
-                     },
-                     [&](const XtAddrType& x) {
-                       cond(both(addrtype(p_.saddr_local, x.src, x.invert_src), addrtype(p_.daddr_local, x.dst, x.invert_dst)),
-                            "whether the address is one of this host's");
-                     },
-                     [&](const Unknown& u) {
-                       switch (u.role) {
-                         case Unknown::Role::Condition: cond(Tri::Unknown, u.what); break;
-                         case Unknown::Role::Load: regs.load(u.dreg, Value::unknown(16)), names[u.dreg] = u.what; break;
-                         case Unknown::Role::Decides: decide(Decision::Kind::Unknown, u.what); break;
-                         case Unknown::Role::NoEffect: break;
-                         case Unknown::Role::Opaque:
-                           regs.load(kAllRegisters, {});
-                           cond(Tri::Unknown, u.what);
-                           break;
-                       }
-                     },
-                 },
-                 e);
+      std::visit(
+          base::Overload{
+              [&](const Meta& m) { regs.load(m.dreg, meta(m.key)), names[m.dreg] = meta_name(m.key); },
+              [&](const Payload& pl) { regs.load(pl.dreg, payload(pl)), names[pl.dreg] = payload_name(pl); },
+              [&](const Cmp& x) { cond(cmp(regs.read(x.sreg, x.data.size()), x.op, x.data), names[x.sreg]); },
+              [&](const Bitwise& b) { regs.load(b.dreg, bitwise(regs.read(b.sreg, b.mask.size()), b)); },
+              [&](const Range& x) {
+                Value v = regs.read(x.sreg, x.from.size());
+                Tri in = both(cmp(v, CmpOp::Gte, x.from), cmp(v, CmpOp::Lte, x.to));
+                cond(x.negate ? negate(in) : in, names[x.sreg]);
+              },
+              [&](const Lookup& l) { lookup(l, c, regs, run, cond, names[l.sreg]); },
+              [&](const Immediate& i) {
+                if (i.dreg)
+                  regs.load(*i.dreg, Value::of(i.data));
+                else
+                  run.verdict = i.verdict, run.chain = i.chain;
+              },
+              [&](const Ct& x) { regs.load(x.dreg, ct(x.key)), names[x.dreg] = "the connection's state"; },
+              [&](const FibAddrType& f) {
+                regs.load(f.dreg, fib(f));
+                names[f.dreg] = "whether the address is one of this host's";
+              },
+              [&](const Nat& n) {
+                decide(Decision::Kind::Nat);
+                run.decision->nat = resolve(n.action, regs);
+              },
+              [&](const Reject&) { decide(Decision::Kind::Drop); },
+              [&](const XtCtState& x) { cond(ct_state(x), "the connection's state"); },
+              [&](const XtAddrType& x) {
+                cond(both(addrtype(p_.saddr_local, x.src, x.invert_src), addrtype(p_.daddr_local, x.dst, x.invert_dst)),
+                     "whether the address is one of this host's");
+              },
+              [&](const Unknown& u) {
+                if (u.role == Unknown::Role::Decides) decide(Decision::Kind::Unknown, u.what);
+                if (u.role == Unknown::Role::Load) regs.load(u.dreg, Value::unknown(16)), names[u.dreg] = u.what;
+                if (u.role == Unknown::Role::Opaque) regs.load(kAllRegisters, {});  // may load any register
+                if (u.role == Unknown::Role::Condition || u.role == Unknown::Role::Opaque) cond(Tri::Unknown, u.what);
+              },
+          },
+          e);
       if (run.matched == Tri::False || run.decision || run.verdict != Verdict::Continue) break;
     }
     return run;
+  }
+
+  static Value bitwise(Value in, const Bitwise& b) {
+    for (size_t i = 0; i < b.mask.size() && i < in.bytes.size(); ++i) {
+      in.known[i] = in.known[i] || b.mask[i] == 0;
+      in.bytes[i] = uint8_t((in.bytes[i] & b.mask[i]) ^ (i < b.xor_.size() ? b.xor_[i] : 0));
+    }
+    return in;
+  }
+
+  Value fib(const FibAddrType& f) const {
+    std::optional<bool> local = f.daddr ? p_.daddr_local : p_.saddr_local;
+    std::optional<uint32_t> type;
+    if (local) type = *local ? kRtnLocal : kRtnUnicast;
+    return host_value(type);
+  }
+
+  Tri ct_state(const XtCtState& x) const {
+    Tri t = p_.ct_state ? ((*p_.ct_state & x.mask) != 0 ? Tri::True : Tri::False) : Tri::Unknown;
+    return x.invert ? negate(t) : t;
   }
 
   template <class Cond>
@@ -323,8 +335,10 @@ class Evaluator {
       cond(f.member == Tri::False ? Tri::False : Tri::Unknown, what);
       return;
     }
-    if (*l.dreg == 0) run.verdict = f.element->verdict, run.chain = f.element->chain;
-    else regs.load(*l.dreg, Value::of(f.element->data));
+    if (*l.dreg == 0)
+      run.verdict = f.element->verdict, run.chain = f.element->chain;
+    else
+      regs.load(*l.dreg, Value::of(f.element->data));
   }
 
   std::string payload_name(const Payload& pl) const {
@@ -357,7 +371,9 @@ class Evaluator {
     return Value::unknown(16);
   }
   Value payload(const Payload& pl) const {
-    Value h = pl.base == Base::Network ? network_header(p_) : pl.base == Base::Transport ? transport_header(p_) : Value{};
+    Value h = pl.base == Base::Network     ? network_header(p_)
+              : pl.base == Base::Transport ? transport_header(p_)
+                                           : Value{};
     Value out = Value::unknown(pl.len);
     for (size_t i = 0; i < pl.len && pl.offset + i < h.bytes.size(); ++i)
       out.bytes[i] = h.bytes[pl.offset + i], out.known[i] = h.known[pl.offset + i];
@@ -426,7 +442,8 @@ std::string_view hook_name(Hook h) {
 
 std::string describe(const Decision& d) {
   if (!d.chain) return "?";
-  std::string s = "table " + std::string(family_name(d.chain->family)) + " " + d.chain->table + ", chain " + d.chain->name;
+  std::string s =
+      "table " + std::string(family_name(d.chain->family)) + " " + d.chain->table + ", chain " + d.chain->name;
   if (d.rule) return s + ", rule handle " + std::to_string(d.rule->handle);
   return s + (d.kind == Decision::Kind::Drop ? " (policy drop)" : " (policy accept)");
 }

@@ -44,25 +44,62 @@ struct NatAction {
   std::optional<Reg> reg_addr, reg_port;  // nft nat: values read from registers
 };
 
-struct Meta { MetaKey key; Reg dreg; };
-struct Payload { Base base; uint32_t offset, len; Reg dreg; };
-struct Cmp { Reg sreg; CmpOp op; Bytes data; };
-struct Bitwise { Reg sreg, dreg; Bytes mask, xor_; };  // a & mask ^ xor
-struct Range { Reg sreg; bool negate; Bytes from, to; };
-struct Lookup { Reg sreg; std::string set; std::optional<Reg> dreg; bool invert = false; };
+struct Meta {
+  MetaKey key;
+  Reg dreg;
+};
+struct Payload {
+  Base base;
+  uint32_t offset, len;
+  Reg dreg;
+};
+struct Cmp {
+  Reg sreg;
+  CmpOp op;
+  Bytes data;
+};
+struct Bitwise {
+  Reg sreg, dreg;
+  Bytes mask, xor_;
+};  // a & mask ^ xor
+struct Range {
+  Reg sreg;
+  bool negate;
+  Bytes from, to;
+};
+struct Lookup {
+  Reg sreg;
+  std::string set;
+  std::optional<Reg> dreg;
+  bool invert = false;
+};
 struct Immediate {
   std::optional<Reg> dreg;  // a value load; none: a verdict
   Bytes data;
   Verdict verdict = Verdict::Continue;
   std::string chain;  // Jump/Goto
 };
-struct Ct { CtKey key; Reg dreg; };
-struct FibAddrType { bool daddr; Reg dreg; };  // `fib daddr type` / `fib saddr type`
-struct Nat { NatAction action; };
+struct Ct {
+  CtKey key;
+  Reg dreg;
+};
+struct FibAddrType {
+  bool daddr;
+  Reg dreg;
+};  // `fib daddr type` / `fib saddr type`
+struct Nat {
+  NatAction action;
+};
 struct Reject {};
 // xt matches natc understands: -m conntrack --ctstate, -m addrtype.
-struct XtCtState { uint32_t mask; bool invert; };
-struct XtAddrType { uint16_t src, dst; bool invert_src, invert_dst; };
+struct XtCtState {
+  uint32_t mask;
+  bool invert;
+};
+struct XtAddrType {
+  uint16_t src, dst;
+  bool invert_src, invert_dst;
+};
 // Anything else: a load natc cannot follow (its register becomes unknown),
 // a condition it cannot decide, or a statement that decides something.
 struct Unknown {
@@ -98,7 +135,7 @@ struct Chain {
 struct Element {
   Bytes key, key_end;  // key_end: ranges (concatenations) and interval ends
   bool interval_end = false;
-  Bytes data;          // maps
+  Bytes data;                           // maps
   Verdict verdict = Verdict::Continue;  // verdict maps
   std::string chain;
 };

@@ -17,8 +17,8 @@ void load_text(std::string name, std::string text, Frontend* fe) {
   fe->file = base::SourceFile(std::move(name), std::move(text));
   fe->spec = spec::read_spec(fe->file, fe->diags);  // YAML -> spec, every error at file:line:col
   if (!fe->spec) return;
-  fe->ir = ir::lower(*fe->spec, fe->diags);         // names resolved, ranges expanded
-  check::run(*fe->spec, fe->ir, fe->diags);         // errors and lints
+  fe->ir = ir::lower(*fe->spec, fe->diags);  // names resolved, ranges expanded
+  check::run(*fe->spec, fe->ir, fe->diags);  // errors and lints
 }
 
 base::Loc Frontend::locate(std::string_view entry) const {

@@ -36,9 +36,7 @@ struct IfMatch {
   std::string name;  // kernel name; a trailing '*' is a wildcard
   Loc loc;
   std::string label;  // what the spec called it (alias or kernel name)
-  friend bool operator==(const IfMatch& a, const IfMatch& b) {
-    return a.kind == b.kind && a.name == b.name;
-  }
+  friend bool operator==(const IfMatch& a, const IfMatch& b) { return a.kind == b.kind && a.name == b.name; }
 };
 
 struct Pool {
@@ -57,9 +55,9 @@ struct Subnet {
   Prefix cidr;
   IfMatch egress;
   SnatKind snat = SnatKind::Masquerade;
-  Addr to;                     // SnatKind::To
-  size_t pool = SIZE_MAX;      // SnatKind::Pool: index into Ir::pools
-  bool docker = false;         // lowered from docker.bridges
+  Addr to;                 // SnatKind::To
+  size_t pool = SIZE_MAX;  // SnatKind::Pool: index into Ir::pools
+  bool docker = false;     // lowered from docker.bridges
 };
 
 struct PortMap {
@@ -72,12 +70,12 @@ struct Forward {
   Entry entry;
   Loc port_loc;
   Family family = Family::V4;
-  IfMatch ingress;                       // Any for hairpin and Docker publishes
-  std::string ingress_label;             // the spec's ingress, for messages
-  std::optional<Addr> destination;       // none: any address of the gateway
-  std::vector<AddrRange> allow_from;     // disjoint, sorted; empty: anywhere
+  IfMatch ingress;                    // Any for hairpin and Docker publishes
+  IfMatch declared_ingress;           // the spec's ingress, even where the match is Any (hairpin)
+  std::optional<Addr> destination;    // none: any address of the gateway
+  std::vector<AddrRange> allow_from;  // disjoint, sorted; empty: anywhere
   Addr to;
-  std::vector<PortMap> ports;            // ranges expanded, one per proto and port
+  std::vector<PortMap> ports;  // ranges expanded, one per proto and port
   bool hairpin = false;
   bool auto_accept = true;
   bool docker = false;
@@ -89,13 +87,13 @@ struct ForwardRule {
   std::vector<Proto> protocols;  // empty: any
   std::vector<Prefix> to;
   std::optional<PortRange> port;
-  std::vector<Prefix> from;      // empty: anywhere
+  std::vector<Prefix> from;  // empty: anywhere
 };
 
 struct Sysctl {
-  std::string key;    // dotted, e.g. net.ipv4.ip_forward
+  std::string key;  // dotted, e.g. net.ipv4.ip_forward
   std::string value;
-  Entry entry;      // the spec entry that asks for it
+  Entry entry;  // the spec entry that asks for it
 };
 
 struct Ir {

@@ -103,8 +103,7 @@ class Lowerer {
           std::string help = base::did_you_mean(sub.snat.pool.v, names);
           d_.report(Code::UnknownPool, sub.snat.pool.loc,
                     "subnet '" + sub.name.v + "' uses unknown SNAT pool '" + sub.snat.pool.v + "'",
-                    help.empty() ? "declare it under snat_pools" : help,
-                    uint32_t(sub.snat.pool.v.size()));
+                    help.empty() ? "declare it under snat_pools" : help, uint32_t(sub.snat.pool.v.size()));
         }
         break;
       }
@@ -131,11 +130,11 @@ class Lowerer {
   void forward(const spec::PortForward& pf) {
     Forward f = forward_core(pf.to, pf.protocols, pf.port);
     f.entry = {pf.name.v, pf.loc};
-    f.ingress_label = pf.ingress.v;
+    f.declared_ingress = iface(pf.ingress);
     f.hairpin = pf.hairpin.v;
     // A hairpin forward also answers LAN clients, so it matches on every
     // interface: the destination (or 'fib daddr type local') selects it.
-    f.ingress = f.hairpin ? IfMatch{IfMatch::Kind::Any} : iface(pf.ingress);
+    f.ingress = f.hairpin ? IfMatch{IfMatch::Kind::Any} : f.declared_ingress;
     if (pf.destination.set) f.destination = pf.destination.v;
     std::vector<AddrRange> from;
     for (const auto& p : pf.allow_from) from.push_back(base::to_range(p.v));
@@ -161,7 +160,7 @@ class Lowerer {
       // Like dockerd's DOCKER chain: any local address, from every
       // interface including the bridge itself (hairpin).
       f.ingress = {IfMatch::Kind::Any};
-      f.ingress_label = "any";
+      f.declared_ingress = f.ingress;
       f.hairpin = true;
       f.docker = true;
       ir_.forwards.push_back(std::move(f));
@@ -186,13 +185,13 @@ class Lowerer {
     if (c.max.set)
       ir_.sysctls.push_back({"net.netfilter.nf_conntrack_max", std::to_string(c.max.v), {"conntrack.max", c.max.loc}});
     if (c.buckets.set)
-      ir_.sysctls.push_back({"net.netfilter.nf_conntrack_buckets", std::to_string(c.buckets.v),
-                             {"conntrack.buckets", c.buckets.loc}});
+      ir_.sysctls.push_back(
+          {"net.netfilter.nf_conntrack_buckets", std::to_string(c.buckets.v), {"conntrack.buckets", c.buckets.loc}});
     for (const auto& t : c.timeouts) {
       std::string name = timeout_sysctl(t.key.v);
       if (!name.empty())
-        ir_.sysctls.push_back({"net.netfilter." + name, std::to_string(t.seconds.v),
-                               {"conntrack.timeouts." + t.key.v, t.key.loc}});
+        ir_.sysctls.push_back(
+            {"net.netfilter." + name, std::to_string(t.seconds.v), {"conntrack.timeouts." + t.key.v, t.key.loc}});
     }
     ir_.alert_percent = c.alert_percent.v;
   }
@@ -204,7 +203,6 @@ class Lowerer {
 
 }  // namespace
 
-
 std::string sysctl_path(std::string_view key) {
   std::string p(key);
   std::replace(p.begin(), p.end(), '.', '/');
@@ -214,8 +212,7 @@ std::string sysctl_path(std::string_view key) {
 std::span<const std::string_view> timeout_keys() { return kTimeoutKeys; }
 
 std::string timeout_sysctl(std::string_view key) {
-  if (std::find(std::begin(kTimeoutKeys), std::end(kTimeoutKeys), key) == std::end(kTimeoutKeys))
-    return "";
+  if (std::find(std::begin(kTimeoutKeys), std::end(kTimeoutKeys), key) == std::end(kTimeoutKeys)) return "";
   size_t us = key.find('_');
   std::string proto(key.substr(0, us));
   std::string name = "nf_conntrack_" + proto + "_timeout";
@@ -223,8 +220,6 @@ std::string timeout_sysctl(std::string_view key) {
   return name;
 }
 
-Ir lower(const spec::Spec& spec, base::Diagnostics& diags) {
-  return Lowerer(spec, diags).run();
-}
+Ir lower(const spec::Spec& spec, base::Diagnostics& diags) { return Lowerer(spec, diags).run(); }
 
 }  // namespace natc::ir

@@ -5,7 +5,6 @@
 #include "kernel/foreign.h"
 
 #include <arpa/inet.h>
-#include <linux/netlink.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
@@ -15,6 +14,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netlink.h>
 
 #include <algorithm>
 #include <cstring>
@@ -31,7 +31,6 @@ namespace {
 namespace ct = cotenancy;
 using ct::Bytes;
 using ct::Unknown;
-
 
 // Other owners' strings, "" when absent: nothing here is keyed on them
 // but names, and a nameless object is found by nothing.
@@ -156,8 +155,9 @@ ct::Expr xt_target(const nftnl_expr* e, bool v6) {
   if (name == "REDIRECT") return ct::Nat{xt_range(K::Redirect, rev, info, v6)};
   if (name == "REJECT") return ct::Reject{};
   // Targets that change or log a packet and let it go on through the chain.
-  static const std::set<std::string> go_on{"LOG", "NFLOG", "MARK", "CONNMARK", "TCPMSS", "CT", "CHECKSUM", "DSCP",
-                                           "TOS", "TTL", "HL", "CLASSIFY", "NOTRACK", "TRACE", "AUDIT", "SECMARK"};
+  static const std::set<std::string> go_on{"LOG",      "NFLOG", "MARK",  "CONNMARK", "TCPMSS", "CT",
+                                           "CHECKSUM", "DSCP",  "TOS",   "TTL",      "HL",     "CLASSIFY",
+                                           "NOTRACK",  "TRACE", "AUDIT", "SECMARK"};
   if (go_on.count(name)) return Unknown{"xt target '" + name + "'", Unknown::Role::NoEffect};
   return Unknown{"xt target '" + name + "'", Unknown::Role::Decides};
 }
@@ -221,7 +221,8 @@ ct::Expr immediate(const nftnl_expr* e, bool) {
 
 ct::Expr fib(const nftnl_expr* e, bool) {
   uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
-  if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE && !(flags & (NFTA_FIB_F_IIF | NFTA_FIB_F_OIF | NFTA_FIB_F_MARK)))
+  if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE &&
+      !(flags & (NFTA_FIB_F_IIF | NFTA_FIB_F_OIF | NFTA_FIB_F_MARK)))
     return ct::FibAddrType{(flags & NFTA_FIB_F_DADDR) != 0, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
   return Unknown{"a fib lookup", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_FIB_DREG))};
 }
@@ -230,8 +231,12 @@ ct::Expr nft_nat(const nftnl_expr* e, bool) {
   auto kind = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? ct::NatAction::Kind::Dnat : ct::NatAction::Kind::Snat;
   return nat(e, kind, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_PROTO_MIN);
 }
-ct::Expr masq(const nftnl_expr* e, bool) { return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN); }
-ct::Expr redir(const nftnl_expr* e, bool) { return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN); }
+ct::Expr masq(const nftnl_expr* e, bool) {
+  return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
+}
+ct::Expr redir(const nftnl_expr* e, bool) {
+  return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
+}
 ct::Expr reject(const nftnl_expr*, bool) { return ct::Reject{}; }
 ct::Expr byteorder(const nftnl_expr* e, bool) {
   return Unknown{"a byte order conversion", Unknown::Role::Load, reg(u32(e, NFTNL_EXPR_BYTEORDER_DREG))};
@@ -260,8 +265,8 @@ constexpr std::pair<std::string_view, Parser> kParsers[] = {
 
 // Expressions that change or count a packet and let it go on, and ones
 // that take it away from the chain.
-constexpr std::string_view kNoEffect[] = {"counter", "log", "notrack", "last", "dynset", "dup", "flow_offload",
-                                          "ct_expect"};
+constexpr std::string_view kNoEffect[] = {"counter", "log", "notrack",      "last",
+                                          "dynset",  "dup", "flow_offload", "ct_expect"};
 constexpr std::string_view kDecides[] = {"queue", "tproxy", "synproxy", "fwd"};
 
 ct::Expr expr(const nftnl_expr* e, bool v6) {
@@ -280,7 +285,6 @@ using netlink::ChainPtr;
 using netlink::header;
 using netlink::RulePtr;
 using netlink::SetPtr;
-
 
 ct::Hook hook_of(uint32_t h) {
   switch (h) {
@@ -303,7 +307,8 @@ ct::Chain chain_of(const nftnl_chain* c) {
     out.priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
     std::string type = str(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
     out.type = type == "nat" ? ct::ChainType::Nat : type == "route" ? ct::ChainType::Route : ct::ChainType::Filter;
-    out.policy_drop = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
+    out.policy_drop =
+        nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
   }
   return out;
 }
@@ -363,8 +368,9 @@ class Decoder {
   void elements(const nlmsghdr* m) {
     SetPtr s(nftnl_set_alloc());
     if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
-    auto it = sets_.find({family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)),
-                          str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)), str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))});
+    auto it =
+        sets_.find({family_of(nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY)),
+                    str(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)), str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))});
     if (it == sets_.end()) return;
     ct::Set& set = rs_.sets[it->second];
     netlink::for_each_elem(s.get(), [&](nftnl_set_elem* e) { set.elements.push_back(element_of(e)); });
@@ -374,8 +380,8 @@ class Decoder {
     RulePtr r(nftnl_rule_alloc());
     if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
     ct::Family fam = family_of(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
-    auto it = chains_.find({fam, str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)),
-                            str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))});
+    auto it = chains_.find(
+        {fam, str(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)), str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))});
     if (it == chains_.end()) return;
     ct::Rule out;
     out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);

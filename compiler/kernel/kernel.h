@@ -48,13 +48,13 @@ struct Live {
 struct Op {
   enum class Kind { AddTable, DelTable, AddChain, DelChain, AddSet, DelSet, AddElems, DelElems, AddRule, DelRule };
   Kind kind;
-  std::string chain;        // AddChain/DelChain/AddRule/DelRule
-  nft::Chain chain_def;     // AddChain (also updates a policy)
-  nft::Set set;             // AddSet/DelSet; AddElems/DelElems: definition + `elements`
+  std::string chain;     // AddChain/DelChain/AddRule/DelRule
+  nft::Chain chain_def;  // AddChain (also updates a policy)
+  nft::Set set;          // AddSet/DelSet; AddElems/DelElems: definition + `elements`
   std::vector<nft::Element> elements;
-  nft::Rule rule;           // AddRule
-  uint64_t handle = 0;      // DelRule
-  std::string entry;        // the spec entry it comes from, for error messages
+  nft::Rule rule;       // AddRule
+  uint64_t handle = 0;  // DelRule
+  std::string entry;    // the spec entry it comes from, for error messages
 };
 
 struct Batch {
@@ -64,8 +64,8 @@ struct Batch {
 
 class Error : public std::runtime_error {
  public:
-  Error(int err, const std::string& what, std::string entry = {})
-      : std::runtime_error(what), err(err), entry(std::move(entry)) {}
+  Error(int errnum, const std::string& what, std::string spec_entry = {})
+      : std::runtime_error(what), err(errnum), entry(std::move(spec_entry)) {}
   int err;            // errno; ERESTART: the ruleset moved (stale plan)
   std::string entry;  // the spec entry of the refused element or rule, if known
 };

@@ -77,7 +77,8 @@ void hash_elements(const Live& live, const std::vector<std::vector<const std::ve
     }
     std::vector<std::string> ids;
     ids.reserve(ls.set.elements.size());
-    for (const auto& e : ls.set.elements) ids.push_back(nft::element_key(e) + '\0' + nft::part_bytes(e.data) + '\0' + e.entry);
+    for (const auto& e : ls.set.elements)
+      ids.push_back(nft::element_key(e) + '\0' + nft::part_bytes(e.data) + '\0' + e.entry);
     std::sort(ids.begin(), ids.end());
     for (const auto& id : ids) h.field(id);
   }
@@ -122,7 +123,8 @@ Live decode_live(const Dump& d) {
     if (!chain) malformed("rule");
     auto it = chain_index.find(*chain);
     if (it == chain_index.end()) continue;
-    live.chains[it->second].rules.push_back({nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE), netlink::decode_rule(r.get())});
+    live.chains[it->second].rules.push_back(
+        {nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE), netlink::decode_rule(r.get())});
   }
   return live;
 }

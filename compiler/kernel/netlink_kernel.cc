@@ -186,7 +186,7 @@ class NetlinkKernel : public Kernel {
  private:
   bool read_all(Dump& d, bool* interrupted) {
     std::vector<char> page(kRequest);
-  char* buf = page.data();
+    char* buf = page.data();
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, s_.next_seq());
     mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, kTableName.c_str());
     Reply t = talk(s_, nlh);
@@ -195,8 +195,10 @@ class NetlinkKernel : public Kernel {
     for (auto& m : t.messages)
       if (reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type != NLMSG_ERROR) d.tables.push_back(std::move(m));
     Reply chains = ::natc::kernel::dump(s_, NFT_MSG_GETCHAIN, [](nlmsghdr*) {});
-    Reply sets = ::natc::kernel::dump(s_, NFT_MSG_GETSET, [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName.c_str()); });
-    Reply rules = ::natc::kernel::dump(s_, NFT_MSG_GETRULE, [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_RULE_TABLE, kTableName.c_str()); });
+    Reply sets = ::natc::kernel::dump(s_, NFT_MSG_GETSET,
+                                      [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName.c_str()); });
+    Reply rules = ::natc::kernel::dump(s_, NFT_MSG_GETRULE,
+                                       [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_RULE_TABLE, kTableName.c_str()); });
     *interrupted = chains.interrupted || sets.interrupted || rules.interrupted;
     d.chains = keep(std::move(chains.messages), NFTA_CHAIN_TABLE, true);
     d.sets = keep(std::move(sets.messages), NFTA_SET_TABLE, true);
@@ -208,7 +210,8 @@ class NetlinkKernel : public Kernel {
   // Every family's chains, sets and rules, then natc's own dropped.
   void read_others(Dump& d, bool* interrupted) {
     auto all = [&](uint16_t type, uint16_t table_attr) {
-      Reply r = ::natc::kernel::dump(s_, type, [](nlmsghdr*) {}, NFPROTO_UNSPEC);
+      Reply r = ::natc::kernel::dump(
+          s_, type, [](nlmsghdr*) {}, NFPROTO_UNSPEC);
       *interrupted |= r.interrupted;
       return keep(std::move(r.messages), table_attr, false);
     };
@@ -230,7 +233,8 @@ class NetlinkKernel : public Kernel {
           family_of(header(m)));
       *interrupted |= e.interrupted;
       for (auto& m2 : e.messages)
-        if (header(m2)->nlmsg_type != NLMSG_ERROR && header(m2)->nlmsg_type != NLMSG_DONE) d.elements.push_back(std::move(m2));
+        if (header(m2)->nlmsg_type != NLMSG_ERROR && header(m2)->nlmsg_type != NLMSG_DONE)
+          d.elements.push_back(std::move(m2));
     }
   }
 

@@ -82,7 +82,8 @@ std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs) {
       ssize_t got = mnl_socket_recvfrom(nl.get(), rbuf.data(), rbuf.size());
       if (got <= 0) return out;
       int left = int(got);
-      for (auto* m = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+      for (auto* m = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(m, left);
+           m = mnl_nlmsg_next(m, &left)) {
         size_t i = m->nlmsg_seq - first_seq;
         ++answered;
         if (i < todo.size())

@@ -24,9 +24,11 @@ std::vector<uint8_t> unhex(const std::string& s) {
   return b;
 }
 
-const std::pair<const char*, std::vector<std::vector<uint8_t>> Dump::*> kLists[] = {
-    {"tables", &Dump::tables}, {"chains", &Dump::chains}, {"sets", &Dump::sets},
-    {"elements", &Dump::elements}, {"rules", &Dump::rules}};
+const std::pair<const char*, std::vector<std::vector<uint8_t>> Dump::*> kLists[] = {{"tables", &Dump::tables},
+                                                                                    {"chains", &Dump::chains},
+                                                                                    {"sets", &Dump::sets},
+                                                                                    {"elements", &Dump::elements},
+                                                                                    {"rules", &Dump::rules}};
 
 }  // namespace
 
@@ -41,7 +43,9 @@ nlohmann::json to_json(const Snapshot& s) {
   auto table = to_table(live);
   return {{"natc_snapshot", 1},
           {"genid", s.dump.genid},
-          {"ruleset", !live.table ? "" : table ? nft::render_text(*table) : "(not all of it is natc's writing)"},
+          {"ruleset", !live.table ? ""
+                      : table     ? nft::render_text(*table)
+                                  : "(not all of it is natc's writing)"},
           {"messages", std::move(messages)},
           {"sysctls", s.sysctls},
           {"sysctl_file", s.sysctl_file ? nlohmann::json(*s.sysctl_file) : nlohmann::json(nullptr)}};

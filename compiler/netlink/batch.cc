@@ -18,7 +18,7 @@ namespace {
 
 // A NEWSETELEM message's element list is one attribute: at most 64 KiB.
 constexpr size_t kElementBytesPerMessage = 60000;
-constexpr size_t kScratch = 128 * 1024;
+constexpr size_t kScratch = size_t{128} * 1024;
 constexpr size_t kSmall = 8192;
 
 using kernel::Op;
@@ -203,8 +203,8 @@ std::string hexdump(const BatchBytes& bb) {
     bool batch = nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END;
     out += std::string("# ") + (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ? "BATCH_BEGIN"
                                 : nlh->nlmsg_type == NFNL_MSG_BATCH_END ? "BATCH_END"
-                                : batch                                  ? "?"
-                                                                         : type_name(nlh->nlmsg_type));
+                                : batch                                 ? "?"
+                                                                        : type_name(nlh->nlmsg_type));
     out += " seq " + std::to_string(nlh->nlmsg_seq) + "\n";
     for (size_t i = 0; i < nlh->nlmsg_len; ++i) {
       snprintf(buf, sizeof buf, "%02x", uint8_t(bb.bytes[at + i]));

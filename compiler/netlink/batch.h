@@ -20,8 +20,8 @@ struct BatchBytes {
   };
   struct Message {
     uint32_t seq;
-    size_t start;        // where it starts in `bytes`
-    std::string entry;   // the op's entry
+    size_t start;             // where it starts in `bytes`
+    std::string entry;        // the op's entry
     std::vector<Nest> nests;  // element messages: each element nest's entry
   };
   std::vector<char> bytes;

@@ -24,9 +24,7 @@ using nft::Field;
 
 // Register numbers as the kernel dumps them (NFT_REG_1..4 for 16-byte
 // aligned registers, NFT_REG32_xx otherwise) -> 32-bit register index.
-uint32_t word_of(uint32_t reg) {
-  return reg < NFT_REG32_00 ? (reg - NFT_REG_1) * 4 : reg - NFT_REG32_00;
-}
+uint32_t word_of(uint32_t reg) { return reg < NFT_REG32_00 ? (reg - NFT_REG_1) * 4 : reg - NFT_REG32_00; }
 
 std::optional<std::vector<Field>> fields_of(uint32_t type, uint32_t len, Family* fam) {
   std::vector<Field> out;
@@ -103,7 +101,9 @@ class RuleDecoder {
   };
 
   nftnl_expr* peek(size_t ahead = 0) const { return i_ + ahead < exprs_.size() ? exprs_[i_ + ahead] : nullptr; }
-  static std::string name(const nftnl_expr* e) { return e ? str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)).value_or("") : ""; }
+  static std::string name(const nftnl_expr* e) {
+    return e ? str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)).value_or("") : "";
+  }
   static uint32_t u32(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
   // An attribute's bytes; a missing one reads as empty, never as null.
   static const uint8_t* data(const nftnl_expr* e, uint16_t attr, uint32_t* len) {
@@ -125,17 +125,10 @@ class RuleDecoder {
   void step() {
     using Parser = void (RuleDecoder::*)(nftnl_expr*);
     static constexpr std::pair<std::string_view, Parser> kParsers[] = {
-        {"meta", &RuleDecoder::meta},
-        {"payload", &RuleDecoder::payload},
-        {"cmp", &RuleDecoder::cmp},
-        {"bitwise", &RuleDecoder::bitwise},
-        {"range", &RuleDecoder::range},
-        {"ct", &RuleDecoder::ct},
-        {"fib", &RuleDecoder::fib},
-        {"lookup", &RuleDecoder::lookup},
-        {"immediate", &RuleDecoder::immediate},
-        {"nat", &RuleDecoder::nat},
-        {"masq", &RuleDecoder::masq},
+        {"meta", &RuleDecoder::meta},       {"payload", &RuleDecoder::payload}, {"cmp", &RuleDecoder::cmp},
+        {"bitwise", &RuleDecoder::bitwise}, {"range", &RuleDecoder::range},     {"ct", &RuleDecoder::ct},
+        {"fib", &RuleDecoder::fib},         {"lookup", &RuleDecoder::lookup},   {"immediate", &RuleDecoder::immediate},
+        {"nat", &RuleDecoder::nat},         {"masq", &RuleDecoder::masq},
     };
     nftnl_expr* e = exprs_[i_++];
     std::string n = name(e);
@@ -198,9 +191,12 @@ class RuleDecoder {
     if (base != NFT_PAYLOAD_NETWORK_HEADER || !family_guard_) return fail();
     Family f = *family_guard_;
     if (len != addr_len(f)) return fail();
-    if (off == addr_offset(f, true)) regs_[reg] = {Field::Saddr, f};
-    else if (off == addr_offset(f, false)) regs_[reg] = {Field::Daddr, f};
-    else fail();
+    if (off == addr_offset(f, true))
+      regs_[reg] = {Field::Saddr, f};
+    else if (off == addr_offset(f, false))
+      regs_[reg] = {Field::Daddr, f};
+    else
+      fail();
   }
 
   // A compare on register 0 ends a single-field match.
@@ -407,10 +403,14 @@ std::optional<nft::Chain> decode_chain(const nftnl_chain* c) {
   nft::Chain ch;
   ch.name = *name;
   uint32_t hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
-  if (hook == NF_INET_PRE_ROUTING) ch.hook = nft::Hook::Prerouting;
-  else if (hook == NF_INET_POST_ROUTING) ch.hook = nft::Hook::Postrouting;
-  else if (hook == NF_INET_FORWARD) ch.hook = nft::Hook::Forward;
-  else return std::nullopt;
+  if (hook == NF_INET_PRE_ROUTING)
+    ch.hook = nft::Hook::Prerouting;
+  else if (hook == NF_INET_POST_ROUTING)
+    ch.hook = nft::Hook::Postrouting;
+  else if (hook == NF_INET_FORWARD)
+    ch.hook = nft::Hook::Forward;
+  else
+    return std::nullopt;
   ch.drop_policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;
   if ((*type == "nat") != ch.nat() || nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != ch.priority()) return std::nullopt;
   return ch;
@@ -449,8 +449,10 @@ void role_and_key(const nftnl_set* s, nft::Set& out) {
   std::vector<Field> exact;
   for (size_t i = 0; i < key.size(); ++i) {
     auto f = Field(uint8_t(key[i]));
-    bool addr = f == Field::Saddr || f == Field::Daddr, was_addr = out.key[i] == Field::Saddr || out.key[i] == Field::Daddr;
-    bool port = f == Field::Dport || f == Field::Sport, was_port = out.key[i] == Field::Dport || out.key[i] == Field::Sport;
+    bool addr = f == Field::Saddr || f == Field::Daddr,
+         was_addr = out.key[i] == Field::Saddr || out.key[i] == Field::Daddr;
+    bool port = f == Field::Dport || f == Field::Sport,
+         was_port = out.key[i] == Field::Dport || out.key[i] == Field::Sport;
     if (uint8_t(f) > uint8_t(Field::Sport) || addr != was_addr || port != was_port) return;  // not the type's shape
     exact.push_back(f);
   }
@@ -477,9 +479,12 @@ std::optional<nft::Set> decode_set(const nftnl_set* s) {
   if (flags & NFT_SET_MAP) {
     uint32_t t = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
     uint32_t addr = out.family == Family::V4 ? kTypeIpAddr : kTypeIp6Addr;
-    if (t == addr) out.data = {nft::Data::Addr};
-    else if (t == (addr << kTypeBits | kTypeInetService)) out.data = {nft::Data::Addr, nft::Data::Port};
-    else return std::nullopt;
+    if (t == addr)
+      out.data = {nft::Data::Addr};
+    else if (t == (addr << kTypeBits | kTypeInetService))
+      out.data = {nft::Data::Addr, nft::Data::Port};
+    else
+      return std::nullopt;
     if (data_len(out.data, out.family) != nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN)) return std::nullopt;
   }
   return out;
@@ -531,6 +536,7 @@ bool decode_elements(const nftnl_set* elems, nft::Set& set) {
   uint32_t klen = key_len(set.key, set.family);
   std::vector<nft::Data> data_fields = set.data;
   std::vector<Field> data_as_key;
+  data_as_key.reserve(data_fields.size());
   for (nft::Data d : data_fields) data_as_key.push_back(d == nft::Data::Addr ? Field::Daddr : Field::Dport);
   auto make = [&](const Raw& r, const uint8_t* end) {
     nft::Element el{parts_of(set.key, set.family, r.key.data(), end), {}, r.entry, r.counter};

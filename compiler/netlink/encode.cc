@@ -19,9 +19,8 @@
 namespace natc::netlink {
 namespace {
 
-using nft::Field;
 using nft::Family;
-
+using nft::Field;
 
 // --- set keys ----------------------------------------------------------------
 
@@ -157,14 +156,13 @@ class RuleEncoder {
   }
   void ifname(const nft::IfName& m) {
     meta(m.out ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_REG_1);
+    // The kernel compares IFNAMSIZ bytes, NUL-padded; a wildcard ("ppp*")
+    // compares only the prefix before its '*'.
     char buf[IFNAMSIZ] = {};
-    uint32_t len = IFNAMSIZ;
-    if (!m.name.empty() && m.name.back() == '*') {
-      len = uint32_t(m.name.size() - 1);  // a wildcard compares the prefix only
-      std::memcpy(buf, m.name.data(), len);
-    } else {
-      std::memcpy(buf, m.name.data(), std::min<size_t>(m.name.size(), IFNAMSIZ - 1));
-    }
+    bool wildcard = !m.name.empty() && m.name.back() == '*';
+    size_t n = std::min<size_t>(m.name.size() - (wildcard ? 1 : 0), IFNAMSIZ - 1);
+    m.name.copy(buf, n);
+    uint32_t len = wildcard ? uint32_t(n) : IFNAMSIZ;
     cmp(m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ, buf, len);
   }
   void addr_match(const nft::AddrMatch& m) {
@@ -240,8 +238,8 @@ class RuleEncoder {
   // with `map`, the value lands in registers from NFT_REG32_00 on.
   void lookup(const nft::Lookup& l, bool map) {
     if (l.transport) l4proto(*l.transport);
-    bool needs_family = std::any_of(l.key.begin(), l.key.end(),
-                                    [](Field f) { return f == Field::Saddr || f == Field::Daddr; });
+    bool needs_family =
+        std::any_of(l.key.begin(), l.key.end(), [](Field f) { return f == Field::Saddr || f == Field::Daddr; });
     if (needs_family) nfproto(l.family);
     uint32_t word = 0;
     for (Field f : l.key) {
@@ -252,15 +250,9 @@ class RuleEncoder {
                   reg32(word));
           word += addr_len(l.family) / 4;
           break;
-        case Field::L4Proto:
-          meta(NFT_META_L4PROTO, reg32(word++));
-          break;
-        case Field::Dport:
-          payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word++));
-          break;
-        case Field::Sport:
-          payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg32(word++));
-          break;
+        case Field::L4Proto: meta(NFT_META_L4PROTO, reg32(word++)); break;
+        case Field::Dport: payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word++)); break;
+        case Field::Sport: payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg32(word++)); break;
       }
     }
     nftnl_expr* e = add(nftnl_expr_alloc("lookup"));

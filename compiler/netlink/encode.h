@@ -4,7 +4,6 @@
 
 #include <string>
 #include <vector>
-#include <vector>
 
 #include "netlink/handles.h"
 #include "nft/model.h"

@@ -49,7 +49,8 @@ uint32_t key_len(const std::vector<nft::Field>& key, nft::Family fam) {
 uint32_t data_type_id(const std::vector<nft::Data>& data, nft::Family fam) {
   uint32_t t = 0;
   for (nft::Data d : data)
-    t = t << kTypeBits | (d == nft::Data::Addr ? (fam == nft::Family::V4 ? kTypeIpAddr : kTypeIp6Addr) : kTypeInetService);
+    t = t << kTypeBits |
+        (d == nft::Data::Addr ? (fam == nft::Family::V4 ? kTypeIpAddr : kTypeIp6Addr) : kTypeInetService);
   return t;
 }
 

@@ -15,7 +15,7 @@ inline constexpr uint32_t kTypeInetProto = 12;
 inline constexpr uint32_t kTypeInetService = 13;
 inline constexpr uint32_t kTypeBits = 6;  // concatenations pack ids 6 bits each
 
-uint32_t field_len(nft::Field f, nft::Family fam);   // bytes, unpadded
+uint32_t field_len(nft::Field f, nft::Family fam);  // bytes, unpadded
 uint32_t addr_len(nft::Family fam);
 uint32_t addr_offset(nft::Family fam, bool source);  // in the network header
 uint32_t key_type(const std::vector<nft::Field>& key, nft::Family fam);

@@ -13,9 +13,9 @@ namespace natc::netlink {
 
 // natc's own types, far above libnftnl's (NFTNL_UDATA_*_COMMENT and
 // friends): nft skips types it does not know, and so does natc.
-inline constexpr uint8_t kUdataSetRole = 0xf0;  // one byte: nft::Role
-inline constexpr uint8_t kUdataSetKey = 0xf1;   // one byte per key field: nft::Field
-inline constexpr uint8_t kUdataRulePool = 0xf0; // the pool's name
+inline constexpr uint8_t kUdataSetRole = 0xf0;   // one byte: nft::Role
+inline constexpr uint8_t kUdataSetKey = 0xf1;    // one byte per key field: nft::Field
+inline constexpr uint8_t kUdataRulePool = 0xf0;  // the pool's name
 
 class UdataWriter {
  public:

@@ -133,8 +133,8 @@ class Builder {
       // and the target's replies. Only DNAT'd connections carry
       // `ct status dnat`, so neither accepts anything else.
       std::string set = "dnat_accept" + fam(f);
-      fwd_.rules.push_back(rule("port forwards", {}, CtDnat{},
-                                Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, set}, Accept{}));
+      fwd_.rules.push_back(
+          rule("port forwards", {}, CtDnat{}, Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, set}, Accept{}));
       fwd_.rules.push_back(rule("port forward replies", {}, CtDnat{},
                                 Lookup{f, {Field::Saddr, Field::L4Proto, Field::Sport}, set}, Accept{}));
       t_.sets.push_back(accept.take(Role::ForwardAccept, /*counter=*/true));
@@ -165,8 +165,7 @@ class Builder {
     for (DnatGroup& g : groups)
       if (g.ingress == fw.ingress && g.destination == dest && g.sources == src) return g;
     DnatGroup g{fw.ingress, dest, src, {}};
-    g.map.name = "dnat" + fam(fw.family) + "_" + slug(fw.ingress) + (dest ? "" : "_local") +
-                 (src ? "_src" : "");
+    g.map.name = "dnat" + fam(fw.family) + "_" + slug(fw.ingress) + (dest ? "" : "_local") + (src ? "_src" : "");
     g.map.family = fw.family;
     g.map.key = key_of(g);
     g.map.data = {Data::Addr, Data::Port};
@@ -186,15 +185,13 @@ class Builder {
     // Interval sets cannot hold overlaps: keep the union, each run named
     // after the first subnet that starts it; adjacent subnets stay apart.
     for (const AddrRange& r : base::merge_ranges(ranges, /*join_adjacent=*/false)) {
-      auto owner = std::find_if(ir_.subnets.begin(), ir_.subnets.end(), [&](const ir::Subnet& s) {
-        return base::to_range(s.cidr).first == r.first;
-      });
+      auto owner = std::find_if(ir_.subnets.begin(), ir_.subnets.end(),
+                                [&](const ir::Subnet& s) { return base::to_range(s.cidr).first == r.first; });
       internal.elements.push_back({{r}, {}, owner->entry.name});
     }
     if (internal.elements.empty()) return;  // no LAN declared: nothing to hairpin from
     post_.rules.push_back(rule("hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, internal.name},
-                               Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name},
-                               Masquerade{}));
+                               Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name}, Masquerade{}));
     t_.sets.push_back(std::move(internal));
     t_.sets.push_back(std::move(hairpin));
   }
@@ -223,12 +220,8 @@ class Builder {
       Lookup src{f, {Field::Saddr}, g.set.name};
       std::vector<Stmt> out = iface(s.egress, true);
       switch (s.snat) {
-        case ir::SnatKind::Masquerade:
-          post_.rules.push_back(rule("masquerade " + via, out, src, Masquerade{}));
-          break;
-        case ir::SnatKind::To:
-          post_.rules.push_back(rule("snat " + via, out, Nat{true, f, src}));
-          break;
+        case ir::SnatKind::Masquerade: post_.rules.push_back(rule("masquerade " + via, out, src, Masquerade{})); break;
+        case ir::SnatKind::To: post_.rules.push_back(rule("snat " + via, out, Nat{true, f, src})); break;
         case ir::SnatKind::Pool: pool_rules(s, out, src); break;
         case ir::SnatKind::None: break;
       }
@@ -258,8 +251,7 @@ class Builder {
   void pool_rules(const ir::Subnet& s, const std::vector<Stmt>& out, const Lookup& src) {
     const ir::Pool& p = ir_.pools[s.pool];
     if (p.addresses.empty()) return;
-    Nat nat{true, p.family, std::nullopt, p.addresses.front(), std::nullopt, p.persistent,
-            p.fully_random};
+    Nat nat{true, p.family, std::nullopt, p.addresses.front(), std::nullopt, p.persistent, p.fully_random};
     std::string comment = "pool " + p.entry.name + " via " + label(s.egress);
     if (p.ports) {
       // A port range only exists for TCP and UDP; other protocols (ICMP)
@@ -294,8 +286,10 @@ class Builder {
           std::vector<Stmt> s;
           if (src) s.push_back(AddrMatch{r.family, true, base::to_range(*src)});
           s.push_back(AddrMatch{r.family, false, base::to_range(dst)});
-          if (proto && r.port) s.push_back(PortMatch{*proto, *r.port});
-          else if (proto) s.push_back(L4Proto{*proto});
+          if (proto && r.port)
+            s.push_back(PortMatch{*proto, *r.port});
+          else if (proto)
+            s.push_back(L4Proto{*proto});
           s.push_back(Accept{});
           fwd_.rules.push_back({std::move(s), r.entry.name});
         }

@@ -32,8 +32,8 @@ struct Counter {
 
 struct Element {
   std::vector<Part> key;
-  std::vector<Part> data;  // maps only
-  std::string entry;       // the spec entry's name, the element's nft comment
+  std::vector<Part> data;          // maps only
+  std::string entry;               // the spec entry's name, the element's nft comment
   std::optional<Counter> counter;  // read back from a set with counters
   // What the element is, not what it has counted.
   friend bool operator==(const Element& a, const Element& b) {
@@ -74,7 +74,7 @@ struct Set {
 
 // --- statements -------------------------------------------------------------
 
-struct IfName {       // iifname / oifname [!=] "name"
+struct IfName {  // iifname / oifname [!=] "name"
   bool out = false;
   bool negate = false;
   std::string name;
@@ -82,17 +82,17 @@ struct IfName {       // iifname / oifname [!=] "name"
 };
 // Every match is one value: no anonymous sets, so a rule is a plain list of
 // loads, compares and named-set lookups that decodes back unambiguously.
-struct L4Proto {      // meta l4proto tcp
+struct L4Proto {  // meta l4proto tcp
   Proto proto;
   friend bool operator==(const L4Proto&, const L4Proto&) = default;
 };
-struct AddrMatch {    // ip saddr 10.0.0.0/24 | 10.0.0.5-10.0.0.9
+struct AddrMatch {  // ip saddr 10.0.0.0/24 | 10.0.0.5-10.0.0.9
   Family family = Family::V4;
   bool source = false;
   AddrRange range;
   friend bool operator==(const AddrMatch&, const AddrMatch&) = default;
 };
-struct PortMatch {    // tcp dport 80 | udp dport 8000-8010
+struct PortMatch {  // tcp dport 80 | udp dport 8000-8010
   Proto proto;
   PortRange ports;
   friend bool operator==(const PortMatch&, const PortMatch&) = default;
@@ -102,11 +102,11 @@ struct CtEstablished {
 };  // ct state established,related
 struct CtDnat {
   friend bool operator==(const CtDnat&, const CtDnat&) = default;
-};         // ct status dnat
+};  // ct status dnat
 struct FibLocal {
   friend bool operator==(const FibLocal&, const FibLocal&) = default;
-};       // fib daddr type local
-struct Lookup {           // ip saddr . meta l4proto . th dport @set
+};               // fib daddr type local
+struct Lookup {  // ip saddr . meta l4proto . th dport @set
   Family family = Family::V4;
   std::vector<Field> key;
   std::string set;
@@ -121,8 +121,8 @@ struct Accept {
 struct Masquerade {
   friend bool operator==(const Masquerade&, const Masquerade&) = default;
 };
-struct Nat {              // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
-  bool source = true;     // snat; false: dnat
+struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
+  bool source = true;  // snat; false: dnat
   Family family = Family::V4;
   std::optional<Lookup> map;
   AddrRange addr;
@@ -132,8 +132,8 @@ struct Nat {              // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   friend bool operator==(const Nat&, const Nat&) = default;
 };
 
-using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal,
-                          Lookup, Accept, Masquerade, Nat>;
+using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal, Lookup, Accept,
+                          Masquerade, Nat>;
 
 struct Rule {
   std::vector<Stmt> stmts;
@@ -162,7 +162,7 @@ struct Table {
   std::vector<Chain> chains;
 };
 
-std::string ip_keyword(Family f);                    // "ip" / "ip6"
+std::string ip_keyword(Family f);                  // "ip" / "ip6"
 std::string_view field_type(Field f, Family fam);  // ipv4_addr, inet_proto, ...
 std::string_view data_type(Data d, Family fam);
 

@@ -51,8 +51,8 @@ json port(const PortRange& r) {
 
 json part(const Part& p) {
   return std::visit(base::Overload{[](const AddrRange& r) { return addr(r); },
-                             [](Proto p) { return json(std::string(ir::proto_name(p))); },
-                             [](uint16_t n) { return json(n); }},
+                                   [](Proto proto) { return json(std::string(ir::proto_name(proto))); },
+                                   [](uint16_t n) { return json(n); }},
                     p);
 }
 
@@ -66,9 +66,7 @@ json parts(const std::vector<Part>& ps) {
 json stmt(const Stmt& s) {
   return std::visit(
       base::Overload{
-          [](const IfName& m) {
-            return match(meta(m.out ? "oifname" : "iifname"), m.name, m.negate ? "!=" : "==");
-          },
+          [](const IfName& m) { return match(meta(m.out ? "oifname" : "iifname"), m.name, m.negate ? "!=" : "=="); },
           [](const L4Proto& m) { return match(meta("l4proto"), std::string(ir::proto_name(m.proto))); },
           [](const AddrMatch& m) {
             return match(payload(ip_keyword(m.family), m.source ? "saddr" : "daddr"), addr(m.range));
@@ -79,13 +77,19 @@ json stmt(const Stmt& s) {
           [](const CtEstablished&) {
             return match({{"ct", {{"key", "state"}}}}, {"established", "related"}, "in");
           },
-          [](const CtDnat&) { return match({{"ct", {{"key", "status"}}}}, "dnat", "in"); },
+          [](const CtDnat&) {
+            return match({{"ct", {{"key", "status"}}}}, "dnat", "in");
+          },
           [](const FibLocal&) {
             return match({{"fib", {{"result", "type"}, {"flags", {"daddr"}}}}}, "local");
           },
           [](const Lookup& l) { return match(key(l), "@" + l.set); },
-          [](const Accept&) { return json{{"accept", nullptr}}; },
-          [](const Masquerade&) { return json{{"masquerade", nullptr}}; },
+          [](const Accept&) {
+            return json{{"accept", nullptr}};
+          },
+          [](const Masquerade&) {
+            return json{{"masquerade", nullptr}};
+          },
           [](const Nat& n) {
             json body = {{"family", ip_keyword(n.family)}};
             if (n.map) {
@@ -141,8 +145,8 @@ json add(json object) { return {{"add", std::move(object)}}; }
 
 json render_json(const Table& t) {
   json table = {{"table", {{"family", "inet"}, {"name", kTable}}}};
-  json cmds = json::array({json{{"metainfo", {{"json_schema_version", 1}}}}, add(table),
-                           json{{"delete", table}}, add(table)});
+  json cmds =
+      json::array({json{{"metainfo", {{"json_schema_version", 1}}}}, add(table), json{{"delete", table}}, add(table)});
   for (const Set& s : t.sets) cmds.push_back(add(set(s)));
   // nft's own order: sets and maps, then every chain, then every rule.
   for (const Chain& c : t.chains)

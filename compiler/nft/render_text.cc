@@ -34,7 +34,7 @@ std::string nat_target(const Nat& n) {
   auto addr = [&](const ir::Addr& a) {
     return n.family == Family::V6 && n.ports ? "[" + base::to_string(a) + "]" : base::to_string(a);
   };
-  std::string s = n.addr.first == n.addr.last ? addr(n.addr.first)
+  std::string s = n.addr.first == n.addr.last      ? addr(n.addr.first)
                   : n.addr.as_prefix() && !n.ports ? base::to_string(*n.addr.as_prefix())
                                                    : addr(n.addr.first) + "-" + addr(n.addr.last);
   if (n.ports) s += ":" + base::to_string(*n.ports);
@@ -45,8 +45,8 @@ std::string nat_target(const Nat& n) {
 
 std::string to_text(const Part& p) {
   return std::visit(base::Overload{[](const AddrRange& r) { return base::to_string(r); },
-                             [](Proto p) { return std::string(ir::proto_name(p)); },
-                             [](uint16_t port) { return std::to_string(port); }},
+                                   [](Proto proto) { return std::string(ir::proto_name(proto)); },
+                                   [](uint16_t port) { return std::to_string(port); }},
                     p);
 }
 
@@ -58,36 +58,35 @@ std::string to_text(const Element& e) {
 }
 
 std::string to_text(const Stmt& stmt) {
-  return std::visit(
-      base::Overload{
-          [](const IfName& m) {
-            return std::string(m.out ? "oifname " : "iifname ") + (m.negate ? "!= " : "") + "\"" +
-                   m.name + "\"";
-          },
-          [](const L4Proto& m) { return "meta l4proto " + std::string(ir::proto_name(m.proto)); },
-          [](const AddrMatch& m) {
-            return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + base::to_string(m.range);
-          },
-          [](const PortMatch& m) {
-            return std::string(ir::proto_name(m.proto)) + " dport " + base::to_string(m.ports);
-          },
-          [](const CtEstablished&) { return std::string("ct state established,related"); },
-          [](const CtDnat&) { return std::string("ct status dnat"); },
-          [](const FibLocal&) { return std::string("fib daddr type local"); },
-          [](const Lookup& l) { return lookup(l) + " @" + l.set; },
-          [](const Accept&) { return std::string("accept"); },
-          [](const Masquerade&) { return std::string("masquerade"); },
-          [](const Nat& n) {
-            std::string s = std::string(n.source ? "snat " : "dnat ") + ip_keyword(n.family) + " to ";
-            s += n.map ? lookup(*n.map) + " map @" + n.map->set : nat_target(n);
-            std::vector<std::string> flags;
-            if (n.persistent) flags.push_back("persistent");
-            if (n.fully_random) flags.push_back("fully-random");
-            if (!flags.empty()) s += " " + join(flags, ",", [](const std::string& f) { return f; });
-            return s;
-          },
-      },
-      stmt);
+  return std::visit(base::Overload{
+                        [](const IfName& m) {
+                          return std::string(m.out ? "oifname " : "iifname ") + (m.negate ? "!= " : "") + "\"" +
+                                 m.name + "\"";
+                        },
+                        [](const L4Proto& m) { return "meta l4proto " + std::string(ir::proto_name(m.proto)); },
+                        [](const AddrMatch& m) {
+                          return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + base::to_string(m.range);
+                        },
+                        [](const PortMatch& m) {
+                          return std::string(ir::proto_name(m.proto)) + " dport " + base::to_string(m.ports);
+                        },
+                        [](const CtEstablished&) { return std::string("ct state established,related"); },
+                        [](const CtDnat&) { return std::string("ct status dnat"); },
+                        [](const FibLocal&) { return std::string("fib daddr type local"); },
+                        [](const Lookup& l) { return lookup(l) + " @" + l.set; },
+                        [](const Accept&) { return std::string("accept"); },
+                        [](const Masquerade&) { return std::string("masquerade"); },
+                        [](const Nat& n) {
+                          std::string s = std::string(n.source ? "snat " : "dnat ") + ip_keyword(n.family) + " to ";
+                          s += n.map ? lookup(*n.map) + " map @" + n.map->set : nat_target(n);
+                          std::vector<std::string> flags;
+                          if (n.persistent) flags.push_back("persistent");
+                          if (n.fully_random) flags.push_back("fully-random");
+                          if (!flags.empty()) s += " " + join(flags, ",", [](const std::string& f) { return f; });
+                          return s;
+                        },
+                    },
+                    stmt);
 }
 
 std::string render_text(const Table& t) {
@@ -95,8 +94,7 @@ std::string render_text(const Table& t) {
   for (const Set& s : t.sets) {
     out += std::string("\t") + (s.is_map() ? "map " : "set ") + s.name + " {\n\t\ttype " +
            join(s.key, " . ", [&](Field k) { return std::string(field_type(k, s.family)); });
-    if (s.is_map())
-      out += " : " + join(s.data, " . ", [&](Data d) { return std::string(data_type(d, s.family)); });
+    if (s.is_map()) out += " : " + join(s.data, " . ", [&](Data d) { return std::string(data_type(d, s.family)); });
     out += "\n";
     if (s.interval) out += "\t\tflags interval\n";
     if (s.counter) out += "\t\tcounter\n";

@@ -176,20 +176,23 @@ class Differ {
         if (!l) continue;
       } else if (l->chain.drop_policy != c.drop_policy) {
         new_chains_.push_back(&c);
-        p_.changes.push_back({Action::Change, "forwarding.policy",
-                              std::string(l->chain.drop_policy ? "drop" : "accept") + " → " +
-                                  (c.drop_policy ? "drop" : "accept")});
+        p_.changes.push_back(
+            {Action::Change, "forwarding.policy",
+             std::string(l->chain.drop_policy ? "drop" : "accept") + " → " + (c.drop_policy ? "drop" : "accept")});
       }
       std::vector<nft::Rule> have;
       bool readable = true;
       for (const auto& r : l->rules) {
-        if (r.rule) have.push_back(*r.rule);
-        else readable = false;
+        if (r.rule)
+          have.push_back(*r.rule);
+        else
+          readable = false;
       }
       if (!readable || have != c.rules || recreate) rewrite_.insert(c.name);
     }
     for (const auto& l : live_.chains) {
-      bool wanted = std::any_of(want_.chains.begin(), want_.chains.end(), [&](auto& c) { return c.name == l.chain.name; });
+      bool wanted =
+          std::any_of(want_.chains.begin(), want_.chains.end(), [&](auto& c) { return c.name == l.chain.name; });
       if (!wanted) {
         del_chains_.push_back(&l);
         p_.changes.push_back({Action::Remove, "chain " + l.chain.name, "not natc's"});
@@ -204,7 +207,8 @@ class Differ {
     for (const auto& l : live_.chains) {
       bool going = std::any_of(del_chains_.begin(), del_chains_.end(), [&](auto* c) { return c == &l; });
       if (!going && !rewritten(l.chain.name)) continue;
-      for (const auto& r : l.rules) ops.push_back(rule_op(K::DelRule, l.chain.name, r.rule ? &*r.rule : nullptr, r.handle));
+      for (const auto& r : l.rules)
+        ops.push_back(rule_op(K::DelRule, l.chain.name, r.rule ? &*r.rule : nullptr, r.handle));
     }
     // 2. elements, then sets, then chains that go
     for (auto& op : del_elems_) ops.push_back(std::move(op));
@@ -234,11 +238,14 @@ class Differ {
   void describe_rules(const nft::Chain& want, const kernel::LiveChain* live) {
     std::multiset<std::string> have, need;
     if (live)
-      for (const auto& r : live->rules) have.insert(r.rule ? rule_text(*r.rule) + " \"" + r.rule->comment + "\"" : "(unreadable rule)");
+      for (const auto& r : live->rules)
+        have.insert(r.rule ? rule_text(*r.rule) + " \"" + r.rule->comment + "\"" : "(unreadable rule)");
     for (const auto& r : want.rules) need.insert(rule_text(r) + " \"" + r.comment + "\"");
     for (const auto& t : need)
-      if (!have.count(t)) p_.changes.push_back({Action::Add, "rule in " + want.name, t});
-      else have.erase(have.find(t));
+      if (!have.count(t))
+        p_.changes.push_back({Action::Add, "rule in " + want.name, t});
+      else
+        have.erase(have.find(t));
     for (const auto& t : have) p_.changes.push_back({Action::Remove, "rule in " + want.name, t});
   }
 
@@ -258,7 +265,8 @@ class Differ {
     for (const auto& [s, e] : removed_) slot(e.entry).del.push_back(&e);
     for (const auto& [s, e] : added_) slot(e.entry).add.push_back(&e);
     auto list = [](const std::vector<const nft::Element*>& v) {
-      if (v.size() > 3) return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
+      if (v.size() > 3)
+        return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
       std::vector<std::string> shown;  // a target in both accept and hairpin sets reads once
       for (const auto* x : v)
         if (std::string h = human(*x); std::find(shown.begin(), shown.end(), h) == shown.end()) shown.push_back(h);
@@ -269,9 +277,12 @@ class Differ {
     for (const auto& name : order) {
       const Both& b = by_entry[name];
       std::string entry = name.empty() ? "(unnamed)" : name;
-      if (!b.add.empty() && !b.del.empty()) p_.changes.push_back({Action::Change, entry, list(b.del) + "  ⇒  " + list(b.add)});
-      else if (!b.add.empty()) p_.changes.push_back({Action::Add, entry, list(b.add)});
-      else p_.changes.push_back({Action::Remove, entry, list(b.del)});
+      if (!b.add.empty() && !b.del.empty())
+        p_.changes.push_back({Action::Change, entry, list(b.del) + "  ⇒  " + list(b.add)});
+      else if (!b.add.empty())
+        p_.changes.push_back({Action::Add, entry, list(b.add)});
+      else
+        p_.changes.push_back({Action::Remove, entry, list(b.del)});
     }
   }
 
@@ -302,8 +313,10 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
   t.entry = e.entry;
   for (size_t i = 0; i < s.key.size(); ++i) {
     const nft::Part& p = e.key[i];
-    if (s.key[i] == nft::Field::Daddr && std::holds_alternative<ir::AddrRange>(p)) t.destination = std::get<ir::AddrRange>(p).first;
-    if (s.key[i] == nft::Field::L4Proto && std::holds_alternative<ir::Proto>(p)) t.proto = uint8_t(std::get<ir::Proto>(p));
+    if (s.key[i] == nft::Field::Daddr && std::holds_alternative<ir::AddrRange>(p))
+      t.destination = std::get<ir::AddrRange>(p).first;
+    if (s.key[i] == nft::Field::L4Proto && std::holds_alternative<ir::Proto>(p))
+      t.proto = uint8_t(std::get<ir::Proto>(p));
     if (s.key[i] == nft::Field::Dport && std::holds_alternative<uint16_t>(p)) t.port = std::get<uint16_t>(p);
   }
   auto* target = std::get_if<ir::AddrRange>(&e.data[0]);

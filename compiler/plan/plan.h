@@ -19,8 +19,8 @@ enum class Action { Add, Change, Remove };
 
 struct Change {
   Action action;
-  std::string entry;   // the spec entry (an element's), or "chain forward", "table"
-  std::string detail;  // what changes, in the spec's terms
+  std::string entry;                  // the spec entry (an element's), or "chain forward", "table"
+  std::string detail;                 // what changes, in the spec's terms
   std::optional<size_t> flows_reset;  // established flows apply deletes (live plans only)
 };
 

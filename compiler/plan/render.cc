@@ -50,8 +50,11 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
   if (p.empty()) return out;
   out += "\n| | entry | change |\n|---|---|---|\n";
   for (const auto& c : p.changes)
-    out += std::string("| ") + (c.action == Action::Add ? "➕" : c.action == Action::Change ? "✏️" : "➖") + " | `" +
-           cell(c.entry) + "` | " + cell(c.detail) +
+    out += std::string("| ") +
+           (c.action == Action::Add      ? "➕"
+            : c.action == Action::Change ? "✏️"
+                                         : "➖") +
+           " | `" + cell(c.entry) + "` | " + cell(c.detail) +
            (c.flows_reset ? " (" + std::to_string(*c.flows_reset) + " flows will be reset)" : "") + " |\n";
   for (const auto& s : p.sysctl.changes)
     out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
@@ -62,7 +65,9 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
 nlohmann::json render_json(const Plan& p) {
   nlohmann::json changes = nlohmann::json::array();
   for (const auto& c : p.changes) {
-    nlohmann::json j = {{"action", c.action == Action::Add ? "add" : c.action == Action::Change ? "change" : "remove"},
+    nlohmann::json j = {{"action", c.action == Action::Add      ? "add"
+                                   : c.action == Action::Change ? "change"
+                                                                : "remove"},
                         {"entry", c.entry},
                         {"detail", c.detail}};
     if (c.flows_reset) j["flows_reset"] = *c.flows_reset;
@@ -72,7 +77,9 @@ nlohmann::json render_json(const Plan& p) {
   for (const auto& s : p.sysctl.changes) sysctls.push_back({{"key", s.key}, {"from", s.from}, {"to", s.to}});
   return {{"changes", std::move(changes)},
           {"sysctls", std::move(sysctls)},
-          {"sysctl_file", p.sysctl.write_file ? "write" : p.sysctl.remove_file ? "remove" : "unchanged"},
+          {"sysctl_file", p.sysctl.write_file    ? "write"
+                          : p.sysctl.remove_file ? "remove"
+                                                 : "unchanged"},
           {"operations", p.batch.ops.size()},
           {"summary", summary(p)}};
 }

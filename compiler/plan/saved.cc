@@ -14,8 +14,10 @@ constexpr int kFormat = 1;
 base::Loc loc_of(const std::string& text, size_t byte) {
   base::Loc at{1, 1};
   for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') ++at.line, at.col = 1;
-    else ++at.col;
+    if (text[i] == '\n')
+      ++at.line, at.col = 1;
+    else
+      ++at.col;
   }
   return at;
 }
@@ -30,6 +32,10 @@ class Checker {
   Checker(const base::SourceFile& f, const nlohmann::json& j, base::Diagnostics& d) : f_(f), j_(j), d_(d) {}
 
   std::optional<Saved> run() {
+    if (!j_.contains("natc_plan")) {
+      bad("natc_plan", "it has no \"natc_plan\"");
+      return std::nullopt;
+    }
     const nlohmann::json& format = j_["natc_plan"];
     if (!format.is_number_integer() || format.get<int64_t>() != kFormat) {
       bad("natc_plan", "this natc reads plan format " + std::to_string(kFormat), "make the plan again with this natc");
@@ -102,11 +108,13 @@ Loaded read_saved(const base::SourceFile& file) {
     // Not JSON: a YAML spec may start with '{' too. One that names
     // natc_plan was meant as a plan, and is a broken one.
     if (text.find("\"natc_plan\"") != std::string::npos)
-      out.diags.report(base::Code::BadPlan, loc_of_key(text, "natc_plan"), "not a usable natc plan: it is not valid JSON",
-                       "make the plan again with natc plan -o");
+      out.diags.report(base::Code::BadPlan, loc_of_key(text, "natc_plan"),
+                       "not a usable natc plan: it is not valid JSON", "make the plan again with natc plan -o");
     return out;
   }
-  if (!j.is_object() || !j.contains("natc_plan")) return out;
+  // natc_plan marks a plan; a file with a plan's other fields but not that
+  // one is a damaged plan, and saying so beats reading it as a spec.
+  if (!j.is_object() || !(j.contains("natc_plan") || (j.contains("spec_text") && j.contains("live_hash")))) return out;
   out.saved = Checker(file, j, out.diags).run();
   return out;
 }

@@ -16,10 +16,10 @@
 namespace natc::plan {
 
 struct Saved {
-  std::string spec;       // the spec's file name when it was planned
-  std::string spec_text;  // and its text
-  uint32_t genid = 0;     // the ruleset generation it was planned against
-  uint64_t live_hash = 0; // kernel::Live::hash then
+  std::string spec;        // the spec's file name when it was planned
+  std::string spec_text;   // and its text
+  uint32_t genid = 0;      // the ruleset generation it was planned against
+  uint64_t live_hash = 0;  // kernel::Live::hash then
 };
 
 // The file's JSON: the fields above and the plan as render_json shows it.

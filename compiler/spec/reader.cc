@@ -12,7 +12,6 @@ namespace natc::spec {
 namespace {
 
 using base::Code;
-using Keys = std::initializer_list<std::string_view>;
 constexpr uint32_t kNone = Tree::kNone;
 
 std::string_view kind_name(Kind k) {
@@ -37,48 +36,44 @@ class Reader {
   const Tree::Node& n(uint32_t i) const { return t_.node(i); }
   Loc loc(uint32_t i) const { return n(i).loc; }
   std::string_view text(uint32_t i) const { return t_.scalar(i); }
-  uint32_t width(uint32_t i) const {
-    return n(i).kind == Kind::Scalar && n(i).plain ? uint32_t(text(i).size()) : 1;
-  }
+  uint32_t width(uint32_t i) const { return n(i).kind == Kind::Scalar && n(i).plain ? uint32_t(text(i).size()) : 1; }
   void error(Code c, uint32_t node, std::string msg, std::string help = {}) {
     d_.report(c, loc(node), std::move(msg), std::move(help), width(node));
   }
   bool expect(uint32_t i, Kind k, std::string_view what) {
     if (n(i).kind == k) return true;
-    error(Code::WrongType, i,
-          "expected " + std::string(what) + ", found " + std::string(kind_name(n(i).kind)));
+    error(Code::WrongType, i, "expected " + std::string(what) + ", found " + std::string(kind_name(n(i).kind)));
     return false;
   }
-  bool scalar(uint32_t i, std::string_view what) {
-    return expect(i, Kind::Scalar, what);
-  }
-  // Calls on_field(key, value) for each known key; returns the keys seen.
-  template <class F>
-  std::vector<std::string_view> fields(uint32_t map, std::string_view where, Keys keys,
-                                       F&& on_field);
+  bool scalar(uint32_t i, std::string_view what) { return expect(i, Kind::Scalar, what); }
+  // One row per key a mapping may hold: whether it must be there, and how
+  // its value is read into the entry. A key not in the table is unknown by
+  // construction (wireguard-tools' parse_<key>, one per key).
+  template <class T>
+  struct Key {
+    std::string_view name;
+    bool required;
+    void (*read)(Reader& r, uint32_t value, T& out);
+  };
+  // Reads the mapping at `map` through `keys`: unknown, repeated and
+  // missing keys are reported; false when `map` is not a mapping.
+  template <class T, size_t N>
+  bool fields(uint32_t map, std::string_view where, const Key<T> (&keys)[N], T& out);
   template <class F>
   void items(uint32_t seq, std::string_view what, F&& on_item);
-  void require(uint32_t map, const std::vector<std::string_view>& seen, Keys keys,
-               std::string_view where) {
-    std::vector<std::string> absent;
-    for (std::string_view key : keys)
-      if (std::find(seen.begin(), seen.end(), key) == seen.end()) absent.push_back("'" + std::string(key) + "'");
-    if (absent.empty()) return;
-    std::string list = absent[0];
-    for (size_t i = 1; i < absent.size(); ++i)
-      list += (i + 1 == absent.size() ? " and " : ", ") + absent[i];
-    d_.report(Code::MissingKey, loc(map), std::string(where) + " needs " + list);
-  }
+  // A list's entries, each read through `keys`, kept when they read cleanly.
+  template <class T, size_t N>
+  void entries(uint32_t seq, std::string_view what, std::string_view one, const Key<T> (&keys)[N], std::vector<T>& out);
   // Later stages see only entries that read cleanly, so one typo does not
   // cascade into checks that report its consequences.
   template <class T>
-  void keep_if_clean(std::vector<T>& list, T&& item, size_t errors_before) {
+  void keep_if_clean(std::vector<T>& list, T item, size_t errors_before) {
     if (d_.errors() == errors_before) list.push_back(std::move(item));
   }
 
   // --- values -------------------------------------------------------------
-  At<std::string> name(uint32_t i, std::string_view section,
-                       std::unordered_map<std::string_view, Loc>& seen);
+  // A name, unique within its section (the section's word: "subnet").
+  At<std::string> name(uint32_t i, std::string_view section);
   At<std::string> string(uint32_t i, std::string_view what);
   At<std::string> interface(uint32_t i);
   At<uint64_t> integer(uint32_t i, std::string_view what);
@@ -102,46 +97,62 @@ class Reader {
   void snat_pools(uint32_t i, Spec& s);
   void port_forwards(uint32_t i, Spec& s);
   void docker(uint32_t i, Spec& s);
+  void publish(uint32_t i, Bridge& b);
   void conntrack(uint32_t i, Spec& s);
+  void timeouts(uint32_t i, Conntrack& c);
 
   const Tree& t_;
   base::Diagnostics& d_;
+  // Names seen so far, per section: where each was first defined.
+  std::unordered_map<std::string_view, std::unordered_map<std::string_view, Loc>> names_;
 };
 
-template <class F>
-std::vector<std::string_view> Reader::fields(uint32_t map, std::string_view where, Keys keys,
-                                             F&& on_field) {
-  std::vector<std::string_view> seen;
-  if (!expect(map, Kind::Map, where == "the spec" ? "a mapping of sections"
-                                                  : "a mapping for " + std::string(where)))
-    return seen;
+template <class T, size_t N>
+bool Reader::fields(uint32_t map, std::string_view where, const Key<T> (&keys)[N], T& out) {
+  if (!expect(map, Kind::Map, where == "the spec" ? "a mapping of sections" : "a mapping for " + std::string(where)))
+    return false;
+  std::string_view names[N];
+  for (size_t k = 0; k < N; ++k) names[k] = keys[k].name;
+  bool seen[N] = {};
   for (uint32_t k = n(map).first; k != kNone; k = n(n(k).next).next) {
-    uint32_t v = n(k).next;
     if (n(k).kind != Kind::Scalar) {
       error(Code::WrongType, k, "keys must be plain words, found " + std::string(kind_name(n(k).kind)));
       continue;
     }
     std::string_view key = text(k);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      std::string help = base::closest(key, keys);
-      if (help.empty()) {
-        help = "known keys: ";
-        for (std::string_view known : keys) help += std::string(known) + ", ";
-        help.resize(help.size() - 2);
-      } else {
-        help = "did you mean '" + help + "'?";
-      }
-      error(Code::UnknownKey, k, "unknown key " + quote(key) + " in " + std::string(where), help);
-      continue;
-    }
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+    size_t row = std::find(names, names + N, key) - names;
+    if (row == N) {
+      std::string known = "known keys: ";
+      for (size_t i = 0; i < N; ++i) known += std::string(names[i]) + (i + 1 < N ? ", " : "");
+      error(Code::UnknownKey, k, "unknown key " + quote(key) + " in " + std::string(where),
+            base::did_you_mean(key, names, known));
+    } else if (seen[row]) {
       error(Code::DuplicateKey, k, "key " + quote(key) + " appears twice in " + std::string(where));
-      continue;
+    } else {
+      seen[row] = true;
+      keys[row].read(*this, n(k).next, out);
     }
-    seen.push_back(key);
-    on_field(key, v);
   }
-  return seen;
+  std::vector<std::string> absent;
+  for (size_t i = 0; i < N; ++i)
+    if (keys[i].required && !seen[i]) absent.push_back(quote(names[i]));
+  if (!absent.empty()) {
+    std::string list = absent[0];
+    for (size_t i = 1; i < absent.size(); ++i) list += (i + 1 == absent.size() ? " and " : ", ") + absent[i];
+    d_.report(Code::MissingKey, loc(map), std::string(where) + " needs " + list);
+  }
+  return true;
+}
+
+template <class T, size_t N>
+void Reader::entries(uint32_t seq, std::string_view what, std::string_view one, const Key<T> (&keys)[N],
+                     std::vector<T>& out) {
+  items(seq, what, [&](uint32_t item) {
+    T entry;
+    entry.loc = loc(item);
+    size_t errors = d_.errors();
+    if (fields(item, one, keys, entry)) keep_if_clean(out, std::move(entry), errors);
+  });
 }
 
 template <class F>
@@ -158,8 +169,7 @@ At<std::string> Reader::string(uint32_t i, std::string_view what) {
   return out;
 }
 
-At<std::string> Reader::name(uint32_t i, std::string_view section,
-                             std::unordered_map<std::string_view, Loc>& seen) {
+At<std::string> Reader::name(uint32_t i, std::string_view section) {
   At<std::string> out = string(i, "a name");
   if (!out.set) return out;
   if (!is_identifier(out.v)) {
@@ -169,7 +179,7 @@ At<std::string> Reader::name(uint32_t i, std::string_view section,
     out.set = false;
     return out;
   }
-  auto [it, fresh] = seen.emplace(text(i), loc(i));
+  auto [it, fresh] = names_[section].emplace(text(i), loc(i));
   if (!fresh) {
     error(Code::DuplicateName, i, "duplicate " + std::string(section) + " name " + quote(out.v),
           "first defined at line " + std::to_string(it->second.line));
@@ -198,9 +208,8 @@ At<bool> Reader::boolean(uint32_t i) {
   if (!scalar(i, "true or false")) return out;
   std::string_view s = text(i);
   if (s == "true" || s == "false") return {s == "true", loc(i), true};
-  std::string guess = base::closest(s, {"true", "false"});
   error(Code::BadBool, i, quote(s) + " is not a boolean",
-        guess.empty() ? "write true or false" : "did you mean '" + guess + "'?");
+        base::did_you_mean(s, {"true", "false"}, "write true or false"));
   return out;
 }
 
@@ -218,9 +227,7 @@ At<base::Prefix> Reader::prefix(uint32_t i) {
   base::Prefix p;
   switch (base::parse_prefix(text(i), &p)) {
     case base::PrefixError::None: return {p, loc(i), true};
-    case base::PrefixError::Syntax:
-      error(Code::BadCidr, i, quote(text(i)) + " is not an address or CIDR");
-      break;
+    case base::PrefixError::Syntax: error(Code::BadCidr, i, quote(text(i)) + " is not an address or CIDR"); break;
     case base::PrefixError::Length:
       error(Code::BadCidr, i, quote(text(i)) + " has a prefix length out of range",
             "IPv4 prefixes are /0 to /32, IPv6 /0 to /128");
@@ -273,14 +280,15 @@ std::vector<At<base::AddrRange>> Reader::addr_ranges(uint32_t i) {
             "write 'FIRST-LAST', e.g. 203.0.113.60-203.0.113.63");
     } else if (a->family != b->family || *b < *a) {
       error(Code::BadRange, item,
-            quote(s) + (a->family != b->family ? " mixes IPv4 and IPv6"
-                                               : " ends before it starts"));
+            quote(s) + (a->family != b->family ? " mixes IPv4 and IPv6" : " ends before it starts"));
     } else {
       out.push_back({{*a, *b}, loc(item), true});
     }
   };
-  if (n(i).kind == Kind::Seq) items(i, "address ranges", one);
-  else one(i);
+  if (n(i).kind == Kind::Seq)
+    items(i, "address ranges", one);
+  else
+    one(i);
   return out;
 }
 
@@ -293,9 +301,7 @@ At<E> Reader::choice(uint32_t i, std::initializer_list<std::pair<std::string_vie
   if (!scalar(i, all)) return {};
   for (auto& [w, e] : options)
     if (text(i) == w) return {e, loc(i), true};
-  std::string guess = base::closest(text(i), words);
-  error(Code::BadValue, i, quote(text(i)) + " is not one of " + all,
-        guess.empty() ? "" : "did you mean '" + guess + "'?");
+  error(Code::BadValue, i, quote(text(i)) + " is not one of " + all, base::did_you_mean(text(i), words));
   return {};
 }
 
@@ -306,10 +312,13 @@ std::vector<At<Proto>> Reader::protocols(uint32_t i) {
     if (!p.set) return;
     if (std::any_of(out.begin(), out.end(), [&](auto& q) { return q.v == p.v; }))
       error(Code::BadValue, item, "protocol " + quote(text(item)) + " is listed twice");
-    else out.push_back(p);
+    else
+      out.push_back(p);
   };
-  if (n(i).kind == Kind::Seq) items(i, "protocols", one);
-  else one(i);
+  if (n(i).kind == Kind::Seq)
+    items(i, "protocols", one);
+  else
+    one(i);
   return out;
 }
 
@@ -333,8 +342,7 @@ Target Reader::target(uint32_t i) {
   }
   auto a = base::parse_addr(host);
   if (!a) {
-    error(Code::BadAddress, i, quote(s) + " is not address[:port]",
-          "e.g. 10.0.0.5:80, 10.0.0.5, or [2001:db8::5]:80");
+    error(Code::BadAddress, i, quote(s) + " is not address[:port]", "e.g. 10.0.0.5:80, 10.0.0.5, or [2001:db8::5]:80");
     return out;
   }
   out.addr = {*a, loc(i), true};
@@ -351,216 +359,172 @@ Target Reader::target(uint32_t i) {
 void Reader::interfaces(uint32_t i, Spec& s) {
   if (n(i).kind == Kind::Null) return;
   if (!expect(i, Kind::Map, "a mapping of alias: kernel-name")) return;
-  std::unordered_map<std::string_view, Loc> seen;
   for (uint32_t k = n(i).first; k != kNone; k = n(n(k).next).next) {
     Alias a;
-    a.name = name(k, "interface alias", seen);
+    a.name = name(k, "interface alias");
     a.kernel = interface(n(k).next);
     if (a.name.set && a.kernel.set) s.interfaces.push_back(std::move(a));
   }
 }
 
 void Reader::forwarding(uint32_t i, Forwarding& f) {
-  fields(i, "forwarding", {"policy", "rules"}, [&](std::string_view key, uint32_t v) {
-    if (key == "policy") {
-      f.policy = choice<Policy>(v, {{"accept", Policy::Accept}, {"drop", Policy::Drop}});
-      if (!f.policy.set) f.policy.v = Policy::Accept;
-      return;
-    }
-    std::unordered_map<std::string_view, Loc> seen;
-    items(v, "forward rules", [&](uint32_t item) {
-      ForwardRule r;
-      r.loc = loc(item);
-      size_t errors = d_.errors();
-      auto seen_keys = fields(item, "a forward rule", {"name", "protocol", "to", "port", "from"},
-             [&](std::string_view k, uint32_t val) {
-               if (k == "name") r.name = name(val, "forward rule", seen);
-               else if (k == "protocol") r.protocols = protocols(val);
-               else if (k == "to") r.to = prefixes(val);
-               else if (k == "port") r.port = ports(val);
-               else r.from = prefixes(val);
-             });
-      if (n(item).kind != Kind::Map) return;
-      require(item, seen_keys, {"name", "to"}, "a forward rule");
-      keep_if_clean(f.rules, std::move(r), errors);
-    });
-  });
+  static constexpr Key<ForwardRule> kRule[] = {
+      {"name", true, [](Reader& r, uint32_t v, ForwardRule& x) { x.name = r.name(v, "forward rule"); }},
+      {"protocol", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.protocols = r.protocols(v); }},
+      {"to", true, [](Reader& r, uint32_t v, ForwardRule& x) { x.to = r.prefixes(v); }},
+      {"port", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.port = r.ports(v); }},
+      {"from", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.from = r.prefixes(v); }},
+  };
+  static constexpr Key<Forwarding> kForwarding[] = {
+      {"policy", false,
+       [](Reader& r, uint32_t v, Forwarding& x) {
+         x.policy = r.choice<Policy>(v, {{"accept", Policy::Accept}, {"drop", Policy::Drop}});
+         if (!x.policy.set) x.policy.v = Policy::Accept;
+       }},
+      {"rules", false,
+       [](Reader& r, uint32_t v, Forwarding& x) { r.entries(v, "forward rules", "a forward rule", kRule, x.rules); }},
+  };
+  fields(i, "forwarding", kForwarding, f);
 }
 
 Snat Reader::snat(uint32_t i) {
+  static constexpr Key<Snat> kSnat[] = {
+      {"to", false, [](Reader& r, uint32_t v, Snat& x) { x.kind = SnatKind::To, x.to = r.addr(v); }},
+      {"pool", false,
+       [](Reader& r, uint32_t v, Snat& x) { x.kind = SnatKind::Pool, x.pool = r.string(v, "a pool name"); }},
+  };
   Snat out;
   out.loc = loc(i);
   if (n(i).kind == Kind::Scalar) {
     if (text(i) == "masquerade") return out;
-    std::string guess = base::closest(text(i), {"masquerade"});
     error(Code::BadValue, i, "unknown snat mode " + quote(text(i)),
-          guess.empty() ? "write masquerade, {to: ADDRESS} or {pool: NAME}"
-                        : "did you mean '" + guess + "'?");
+          base::did_you_mean(text(i), {"masquerade"}, "write masquerade, {to: ADDRESS} or {pool: NAME}"));
     return out;
   }
   if (!expect(i, Kind::Map, "masquerade, {to: ADDRESS} or {pool: NAME}")) return out;
-  fields(i, "snat", {"to", "pool"}, [&](std::string_view key, uint32_t v) {
-    if (key == "to") out.kind = SnatKind::To, out.to = addr(v);
-    else out.kind = SnatKind::Pool, out.pool = string(v, "a pool name");
-  });
+  fields(i, "snat", kSnat, out);
   if (n(i).len == 4) error(Code::BadValue, i, "snat takes either 'to' or 'pool', not both");
   return out;
 }
 
 void Reader::subnets(uint32_t i, Spec& s) {
-  std::unordered_map<std::string_view, Loc> seen;
-  items(i, "subnets", [&](uint32_t item) {
-    Subnet sub;
-    sub.loc = loc(item);
-    size_t errors = d_.errors();
-    auto keys = fields(item, "a subnet", {"name", "cidr", "egress", "snat"}, [&](std::string_view k, uint32_t v) {
-      if (k == "name") sub.name = name(v, "subnet", seen);
-      else if (k == "cidr") sub.cidr = prefix(v);
-      else if (k == "egress") sub.egress = interface(v);
-      else sub.snat = snat(v);
-    });
-    if (n(item).kind != Kind::Map) return;
-    require(item, keys, {"name", "cidr", "egress", "snat"}, "a subnet");
-    keep_if_clean(s.subnets, std::move(sub), errors);
-  });
+  static constexpr Key<Subnet> kSubnet[] = {
+      {"name", true, [](Reader& r, uint32_t v, Subnet& x) { x.name = r.name(v, "subnet"); }},
+      {"cidr", true, [](Reader& r, uint32_t v, Subnet& x) { x.cidr = r.prefix(v); }},
+      {"egress", true, [](Reader& r, uint32_t v, Subnet& x) { x.egress = r.interface(v); }},
+      {"snat", true, [](Reader& r, uint32_t v, Subnet& x) { x.snat = r.snat(v); }},
+  };
+  entries(i, "subnets", "a subnet", kSubnet, s.subnets);
 }
 
 void Reader::snat_pools(uint32_t i, Spec& s) {
-  std::unordered_map<std::string_view, Loc> seen;
-  items(i, "SNAT pools", [&](uint32_t item) {
-    SnatPool p;
-    p.loc = loc(item);
-    size_t errors = d_.errors();
-    auto keys = fields(item, "a SNAT pool", {"name", "addresses", "ports", "persistent", "fully_random"},
-           [&](std::string_view k, uint32_t v) {
-             if (k == "name") p.name = name(v, "SNAT pool", seen);
-             else if (k == "addresses") p.addresses = addr_ranges(v);
-             else if (k == "ports") p.ports = ports(v);
-             else if (k == "persistent") p.persistent = boolean(v);
-             else p.fully_random = boolean(v);
-           });
-    if (n(item).kind != Kind::Map) return;
-    require(item, keys, {"name", "addresses"}, "a SNAT pool");
-    keep_if_clean(s.snat_pools, std::move(p), errors);
-  });
+  static constexpr Key<SnatPool> kPool[] = {
+      {"name", true, [](Reader& r, uint32_t v, SnatPool& x) { x.name = r.name(v, "SNAT pool"); }},
+      {"addresses", true, [](Reader& r, uint32_t v, SnatPool& x) { x.addresses = r.addr_ranges(v); }},
+      {"ports", false, [](Reader& r, uint32_t v, SnatPool& x) { x.ports = r.ports(v); }},
+      {"persistent", false, [](Reader& r, uint32_t v, SnatPool& x) { x.persistent = r.boolean(v); }},
+      {"fully_random", false, [](Reader& r, uint32_t v, SnatPool& x) { x.fully_random = r.boolean(v); }},
+  };
+  entries(i, "SNAT pools", "a SNAT pool", kPool, s.snat_pools);
 }
 
 void Reader::port_forwards(uint32_t i, Spec& s) {
-  std::unordered_map<std::string_view, Loc> seen;
-  seen.reserve(n(i).len);
-  items(i, "port forwards", [&](uint32_t item) {
-    PortForward f;
-    f.loc = loc(item);
-    size_t errors = d_.errors();
-    auto keys = fields(item, "a port forward",
-           {"name", "ingress", "protocol", "port", "to", "destination", "allow_from", "hairpin",
-            "forward_accept"},
-           [&](std::string_view k, uint32_t v) {
-             if (k == "name") f.name = name(v, "port forward", seen);
-             else if (k == "ingress") f.ingress = interface(v);
-             else if (k == "protocol") f.protocols = protocols(v);
-             else if (k == "port") f.port = ports(v);
-             else if (k == "to") f.to = target(v);
-             else if (k == "destination") f.destination = addr(v);
-             else if (k == "allow_from") f.allow_from = prefixes(v);
-             else if (k == "hairpin") f.hairpin = boolean(v);
-             else {
-               f.forward_accept = choice<ForwardAccept>(
-                   v, {{"auto", ForwardAccept::Auto}, {"manual", ForwardAccept::Manual}});
-               if (!f.forward_accept.set) f.forward_accept.v = ForwardAccept::Auto;
-             }
-           });
-    if (n(item).kind != Kind::Map) return;
-    require(item, keys, {"name", "ingress", "protocol", "port", "to"}, "a port forward");
-    keep_if_clean(s.port_forwards, std::move(f), errors);
-  });
+  using F = PortForward;
+  static constexpr Key<F> kForward[] = {
+      {"name", true, [](Reader& r, uint32_t v, F& x) { x.name = r.name(v, "port forward"); }},
+      {"ingress", true, [](Reader& r, uint32_t v, F& x) { x.ingress = r.interface(v); }},
+      {"protocol", true, [](Reader& r, uint32_t v, F& x) { x.protocols = r.protocols(v); }},
+      {"port", true, [](Reader& r, uint32_t v, F& x) { x.port = r.ports(v); }},
+      {"to", true, [](Reader& r, uint32_t v, F& x) { x.to = r.target(v); }},
+      {"destination", false, [](Reader& r, uint32_t v, F& x) { x.destination = r.addr(v); }},
+      {"allow_from", false, [](Reader& r, uint32_t v, F& x) { x.allow_from = r.prefixes(v); }},
+      {"hairpin", false, [](Reader& r, uint32_t v, F& x) { x.hairpin = r.boolean(v); }},
+      {"forward_accept", false,
+       [](Reader& r, uint32_t v, F& x) {
+         x.forward_accept =
+             r.choice<ForwardAccept>(v, {{"auto", ForwardAccept::Auto}, {"manual", ForwardAccept::Manual}});
+         if (!x.forward_accept.set) x.forward_accept.v = ForwardAccept::Auto;
+       }},
+  };
+  names_["port forward"].reserve(n(i).len);
+  entries(i, "port forwards", "a port forward", kForward, s.port_forwards);
+}
+
+void Reader::publish(uint32_t i, Bridge& b) {
+  static constexpr Key<Publish> kPublish[] = {
+      {"name", true, [](Reader& r, uint32_t v, Publish& x) { x.name = r.name(v, "published port"); }},
+      {"protocol", true, [](Reader& r, uint32_t v, Publish& x) { x.protocols = r.protocols(v); }},
+      {"port", true, [](Reader& r, uint32_t v, Publish& x) { x.port = r.ports(v); }},
+      {"to", true, [](Reader& r, uint32_t v, Publish& x) { x.to = r.target(v); }},
+  };
+  entries(i, "published ports", "a published port", kPublish, b.publish);
 }
 
 void Reader::docker(uint32_t i, Spec& s) {
-  fields(i, "docker", {"bridges"}, [&](std::string_view, uint32_t v) {
-    std::unordered_map<std::string_view, Loc> bridges, publishes;
-    items(v, "Docker bridges", [&](uint32_t item) {
-      Bridge b;
-      b.loc = loc(item);
-      size_t errors = d_.errors();
-      auto keys = fields(item, "a Docker bridge", {"name", "cidr", "masquerade", "publish"},
-             [&](std::string_view k, uint32_t val) {
-               if (k == "name") b.name = name(val, "Docker bridge", bridges);
-               else if (k == "cidr") b.cidr = prefix(val);
-               else if (k == "masquerade") b.masquerade = boolean(val);
-               else items(val, "published ports", [&](uint32_t p_item) {
-                 Publish p;
-                 p.loc = loc(p_item);
-                 size_t errors = d_.errors();
-                 auto pkeys = fields(p_item, "a published port", {"name", "protocol", "port", "to"},
-                        [&](std::string_view pk, uint32_t pv) {
-                          if (pk == "name") p.name = name(pv, "published port", publishes);
-                          else if (pk == "protocol") p.protocols = protocols(pv);
-                          else if (pk == "port") p.port = ports(pv);
-                          else p.to = target(pv);
-                        });
-                 if (n(p_item).kind != Kind::Map) return;
-                 require(p_item, pkeys, {"name", "protocol", "port", "to"}, "a published port");
-                 keep_if_clean(b.publish, std::move(p), errors);
-               });
-             });
-      if (n(item).kind != Kind::Map) return;
-      require(item, keys, {"name", "cidr"}, "a Docker bridge");
-      if (!b.masquerade.set) b.masquerade.v = true;
-      keep_if_clean(s.bridges, std::move(b), errors);
-    });
-  });
+  static constexpr Key<Bridge> kBridge[] = {
+      {"name", true, [](Reader& r, uint32_t v, Bridge& x) { x.name = r.name(v, "Docker bridge"); }},
+      {"cidr", true, [](Reader& r, uint32_t v, Bridge& x) { x.cidr = r.prefix(v); }},
+      {"masquerade", false, [](Reader& r, uint32_t v, Bridge& x) { x.masquerade = r.boolean(v); }},
+      {"publish", false, [](Reader& r, uint32_t v, Bridge& x) { r.publish(v, x); }},
+  };
+  static constexpr Key<Spec> kDocker[] = {
+      {"bridges", false,
+       [](Reader& r, uint32_t v, Spec& x) { r.entries(v, "Docker bridges", "a Docker bridge", kBridge, x.bridges); }},
+  };
+  fields(i, "docker", kDocker, s);
+  for (Bridge& b : s.bridges)
+    if (!b.masquerade.set) b.masquerade.v = true;
+}
+
+void Reader::timeouts(uint32_t i, Conntrack& c) {
+  if (n(i).kind == Kind::Null || !expect(i, Kind::Map, "a mapping of key: seconds")) return;
+  std::unordered_map<std::string_view, Loc> seen;
+  for (uint32_t tk = n(i).first; tk != kNone; tk = n(n(tk).next).next) {
+    Timeout t{string(tk, "a timeout key"), integer(n(tk).next, "seconds")};
+    if (t.key.set && !seen.emplace(text(tk), loc(tk)).second) {
+      error(Code::DuplicateKey, tk, "timeout " + quote(text(tk)) + " appears twice");
+      continue;
+    }
+    if (t.key.set && t.seconds.set) c.timeouts.push_back(std::move(t));
+  }
 }
 
 void Reader::conntrack(uint32_t i, Spec& s) {
+  static constexpr Key<Conntrack> kConntrack[] = {
+      {"max", false, [](Reader& r, uint32_t v, Conntrack& x) { x.max = r.integer(v, "an entry count"); }},
+      {"buckets", false, [](Reader& r, uint32_t v, Conntrack& x) { x.buckets = r.integer(v, "a bucket count"); }},
+      {"timeouts", false, [](Reader& r, uint32_t v, Conntrack& x) { r.timeouts(v, x); }},
+      {"alert_percent", false,
+       [](Reader& r, uint32_t v, Conntrack& x) { x.alert_percent = r.integer(v, "a percentage"); }},
+  };
   Conntrack c;
   c.loc = loc(i);
-  fields(i, "conntrack", {"max", "buckets", "timeouts", "alert_percent"},
-         [&](std::string_view k, uint32_t v) {
-           if (k == "max") c.max = integer(v, "an entry count");
-           else if (k == "buckets") c.buckets = integer(v, "a bucket count");
-           else if (k == "alert_percent") c.alert_percent = integer(v, "a percentage");
-           else if (n(v).kind != Kind::Null && expect(v, Kind::Map, "a mapping of key: seconds")) {
-             std::unordered_map<std::string_view, Loc> seen;
-             for (uint32_t tk = n(v).first; tk != kNone; tk = n(n(tk).next).next) {
-               Timeout t{string(tk, "a timeout key"), integer(n(tk).next, "seconds")};
-               if (t.key.set && !seen.emplace(text(tk), loc(tk)).second) {
-                 error(Code::DuplicateKey, tk, "timeout " + quote(text(tk)) + " appears twice");
-                 continue;
-               }
-               if (t.key.set && t.seconds.set) c.timeouts.push_back(std::move(t));
-             }
-           }
-         });
+  fields(i, "conntrack", kConntrack, c);
   if (!c.alert_percent.set) c.alert_percent.v = kAlertPercent;
   if (n(i).kind == Kind::Map) s.conntrack = std::move(c);
 }
 
 Spec Reader::read() {
+  static constexpr Key<Spec> kSections[] = {
+      {"version", false,
+       [](Reader& r, uint32_t v, Spec& x) {
+         x.version = r.integer(v, "the spec version (1)");
+         if (x.version.set && x.version.v != 1)
+           r.error(Code::BadVersion, v, "unsupported spec version " + quote(r.text(v)), "this natc reads version 1");
+         x.version.loc = r.loc(v);  // there, even when unreadable: not also reported missing
+       }},
+      {"interfaces", false, [](Reader& r, uint32_t v, Spec& x) { r.interfaces(v, x); }},
+      {"forwarding", false, [](Reader& r, uint32_t v, Spec& x) { r.forwarding(v, x.forwarding); }},
+      {"subnets", false, [](Reader& r, uint32_t v, Spec& x) { r.subnets(v, x); }},
+      {"snat_pools", false, [](Reader& r, uint32_t v, Spec& x) { r.snat_pools(v, x); }},
+      {"port_forwards", false, [](Reader& r, uint32_t v, Spec& x) { r.port_forwards(v, x); }},
+      {"docker", false, [](Reader& r, uint32_t v, Spec& x) { r.docker(v, x); }},
+      {"conntrack", false, [](Reader& r, uint32_t v, Spec& x) { r.conntrack(v, x); }},
+  };
   Spec s;
   uint32_t root = t_.root();
-  bool has_version = false;
-  fields(root, "the spec",
-         {"version", "interfaces", "forwarding", "subnets", "snat_pools", "port_forwards", "docker",
-          "conntrack"},
-         [&](std::string_view k, uint32_t v) {
-           if (k == "version") {
-             has_version = true;
-             s.version = integer(v, "the spec version (1)");
-             if (s.version.set && s.version.v != 1)
-               error(Code::BadVersion, v, "unsupported spec version " + quote(text(v)),
-                     "this natc reads version 1");
-           } else if (k == "interfaces") interfaces(v, s);
-           else if (k == "forwarding") forwarding(v, s.forwarding);
-           else if (k == "subnets") subnets(v, s);
-           else if (k == "snat_pools") snat_pools(v, s);
-           else if (k == "port_forwards") port_forwards(v, s);
-           else if (k == "docker") docker(v, s);
-           else conntrack(v, s);
-         });
-  if (n(root).kind == Kind::Map && !has_version)
-    d_.report(Code::BadVersion, loc(root), "the spec has no 'version'",
-              "add 'version: 1' at the top");
+  if (fields(root, "the spec", kSections, s) && !s.version.loc.line)
+    d_.report(Code::BadVersion, loc(root), "the spec has no 'version'", "add 'version: 1' at the top");
   return s;
 }
 

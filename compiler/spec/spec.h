@@ -37,10 +37,10 @@ struct Alias {
 struct ForwardRule {
   Loc loc;
   At<std::string> name;
-  std::vector<At<Proto>> protocols;      // empty: any protocol
-  std::vector<At<base::Prefix>> to;      // host or cidr (one, or a list)
+  std::vector<At<Proto>> protocols;  // empty: any protocol
+  std::vector<At<base::Prefix>> to;  // host or cidr (one, or a list)
   At<base::PortRange> port;
-  std::vector<At<base::Prefix>> from;    // empty: anywhere
+  std::vector<At<base::Prefix>> from;  // empty: anywhere
 };
 
 struct Forwarding {
@@ -51,8 +51,8 @@ struct Forwarding {
 struct Snat {
   Loc loc;
   SnatKind kind = SnatKind::Masquerade;
-  At<base::Addr> to;      // kind To
-  At<std::string> pool;   // kind Pool
+  At<base::Addr> to;     // kind To
+  At<std::string> pool;  // kind Pool
 };
 
 struct Subnet {

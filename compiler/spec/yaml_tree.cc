@@ -38,9 +38,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override {
-    add(Kind::Null, m, anchor);
-  }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override { add(Kind::Null, m, anchor); }
   void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
     // The flat layout links siblings through `next`, so an alias gets a copy
     // of its anchor's node (children are shared, which is all readers need).
@@ -56,8 +54,7 @@ class TreeBuilder : public YAML::EventHandler {
     t_.nodes_[i].len = copy.len;
     t_.nodes_[i].first = copy.first;
   }
-  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) override {
+  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor, const std::string& value) override {
     uint32_t i = add(Kind::Scalar, m, anchor);
     Tree::Node& n = t_.nodes_[i];
     n.plain = tag == "?";
@@ -70,8 +67,7 @@ class TreeBuilder : public YAML::EventHandler {
     open(Kind::Seq, m, anchor);
   }
   void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
     open(Kind::Map, m, anchor);
   }
   void OnMapEnd() override { close(); }
@@ -92,8 +88,10 @@ class TreeBuilder : public YAML::EventHandler {
     }
     Open& parent = stack_.back();
     Tree::Node& p = t_.nodes_[parent.node];
-    if (parent.last_child == Tree::kNone) p.first = i;
-    else t_.nodes_[parent.last_child].next = i;
+    if (parent.last_child == Tree::kNone)
+      p.first = i;
+    else
+      t_.nodes_[parent.last_child].next = i;
     parent.last_child = i;
     ++p.len;
     return i;
@@ -111,8 +109,7 @@ class TreeBuilder : public YAML::EventHandler {
 Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
   Tree t;
   if (base::Loc bad = find_invalid_utf8(file.text()); bad.line) {
-    diags.report(base::Code::NotUtf8, bad, "the spec is not UTF-8 text",
-                 "save the file as UTF-8");
+    diags.report(base::Code::NotUtf8, bad, "the spec is not UTF-8 text", "save the file as UTF-8");
     return t;
   }
   // Specs run about 8 bytes of text per node and half their bytes in
@@ -128,16 +125,14 @@ Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
       TreeBuilder probe(extra);
       if (parser.HandleNextDocument(probe) && extra.root_ != kNone) {
         base::Loc at = extra.nodes_[extra.root_].loc;
-        diags.report(base::Code::YamlSyntax, at,
-                     "a spec is one YAML document; this is a second one",
+        diags.report(base::Code::YamlSyntax, at, "a spec is one YAML document; this is a second one",
                      "remove the '---' that starts it, or split the file");
         t.root_ = kNone;
         return t;
       }
     }
   } catch (const YAML::Exception& e) {
-    diags.report(base::Code::YamlSyntax,
-                 {uint32_t(e.mark.line + 1), uint32_t(e.mark.column + 1)},
+    diags.report(base::Code::YamlSyntax, {uint32_t(e.mark.line + 1), uint32_t(e.mark.column + 1)},
                  "invalid YAML: " + e.msg);
     t.root_ = kNone;
     return t;

@@ -23,10 +23,10 @@ class Tree {
 
   struct Node {
     Kind kind;
-    bool plain;           // scalar written without quotes
+    bool plain;  // scalar written without quotes
     base::Loc loc;
-    uint32_t text = 0;    // scalar: offset into the arena
-    uint32_t len = 0;     // scalar: byte length; seq/map: number of children
+    uint32_t text = 0;       // scalar: offset into the arena
+    uint32_t len = 0;        // scalar: byte length; seq/map: number of children
     uint32_t first = kNone;  // seq/map: first child (maps alternate key, value)
     uint32_t next = kNone;   // next sibling
   };
@@ -37,9 +37,7 @@ class Tree {
 
   uint32_t root() const { return root_; }
   const Node& node(uint32_t i) const { return nodes_[i]; }
-  std::string_view scalar(uint32_t i) const {
-    return std::string_view(arena_).substr(nodes_[i].text, nodes_[i].len);
-  }
+  std::string_view scalar(uint32_t i) const { return std::string_view(arena_).substr(nodes_[i].text, nodes_[i].len); }
   size_t size() const { return nodes_.size(); }
 
  private:

@@ -25,7 +25,9 @@ class Prometheus {
   std::string run() {
     conntrack();
     entries();
-    if (r_.drift) metric("natc_drift", "gauge", "1 when the kernel differs from the spec."), o_ << "natc_drift " << (*r_.drift ? 1 : 0) << "\n";
+    if (r_.drift)
+      metric("natc_drift", "gauge", "1 when the kernel differs from the spec."),
+          o_ << "natc_drift " << (*r_.drift ? 1 : 0) << "\n";
     return o_.str();
   }
 
@@ -35,8 +37,12 @@ class Prometheus {
   }
 
   void conntrack() {
-    if (r_.count) metric("natc_conntrack_entries", "gauge", "Conntrack entries in use."), o_ << "natc_conntrack_entries " << *r_.count << "\n";
-    if (r_.max) metric("natc_conntrack_max", "gauge", "Conntrack table ceiling (nf_conntrack_max)."), o_ << "natc_conntrack_max " << *r_.max << "\n";
+    if (r_.count)
+      metric("natc_conntrack_entries", "gauge", "Conntrack entries in use."),
+          o_ << "natc_conntrack_entries " << *r_.count << "\n";
+    if (r_.max)
+      metric("natc_conntrack_max", "gauge", "Conntrack table ceiling (nf_conntrack_max)."),
+          o_ << "natc_conntrack_max " << *r_.max << "\n";
     metric("natc_conntrack_usage_ratio", "gauge", "Conntrack entries in use over the ceiling.");
     o_ << "natc_conntrack_usage_ratio " << r_.usage() << "\n";
     metric("natc_conntrack_alert_ratio", "gauge", "Usage above which natc alerts (conntrack.alert_percent).");
@@ -45,7 +51,8 @@ class Prometheus {
     o_ << "natc_conntrack_alert " << (r_.alert() ? 1 : 0) << "\n";
     if (!r_.timeouts.empty()) {
       metric("natc_conntrack_timeout_seconds", "gauge", "Conntrack timeouts in force.");
-      for (const auto& t : r_.timeouts) o_ << "natc_conntrack_timeout_seconds{key=" << label(t.key) << "} " << t.live << "\n";
+      for (const auto& t : r_.timeouts)
+        o_ << "natc_conntrack_timeout_seconds{key=" << label(t.key) << "} " << t.live << "\n";
     }
     if (!r_.drops.empty()) {
       metric("natc_conntrack_drops_total", "counter", "Conntrack insert failures and drops, summed over CPUs.");
@@ -56,7 +63,8 @@ class Prometheus {
 
   void entries() {
     metric("natc_port_forward_flows", "gauge", "Conntrack entries translated by each port forward.");
-    for (const auto& c : r_.forwards) o_ << "natc_port_forward_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
+    for (const auto& c : r_.forwards)
+      o_ << "natc_port_forward_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
     metric("natc_subnet_flows", "gauge", "Translated conntrack entries from each subnet.");
     for (const auto& c : r_.subnets) o_ << "natc_subnet_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
     metric("natc_entry_packets_total", "counter", "Packets through each port forward and subnet, both directions.");
@@ -69,10 +77,12 @@ class Prometheus {
         if (c.traffic) o_ << "natc_entry_bytes_total{entry=" << label(c.name) << "} " << c.traffic->bytes << "\n";
     metric("natc_snat_pool_address_flows", "gauge", "Conntrack entries per SNAT pool address.");
     for (const auto& c : r_.pool_addresses)
-      o_ << "natc_snat_pool_address_flows{pool=" << label(c.name) << ",address=" << label(c.detail) << "} " << c.flows << "\n";
+      o_ << "natc_snat_pool_address_flows{pool=" << label(c.name) << ",address=" << label(c.detail) << "} " << c.flows
+         << "\n";
     metric("natc_destination_port_flows", "gauge", "Conntrack entries for the busiest destination ports.");
     for (const auto& c : r_.ports)
-      o_ << "natc_destination_port_flows{protocol=" << label(c.name) << ",port=" << label(c.detail) << "} " << c.flows << "\n";
+      o_ << "natc_destination_port_flows{protocol=" << label(c.name) << ",port=" << label(c.detail) << "} " << c.flows
+         << "\n";
   }
 
   const Report& r_;
@@ -106,12 +116,14 @@ std::string render_prometheus(const Report& r) { return Prometheus(r).run(); }
 nlohmann::json render_json(const Report& r) {
   nlohmann::json timeouts = nlohmann::json::array();
   for (const auto& t : r.timeouts)
-    timeouts.push_back({{"key", t.key}, {"live", t.live}, {"spec", t.spec ? nlohmann::json(*t.spec) : nlohmann::json(nullptr)}});
-  nlohmann::json j = {{"conntrack", {{"count", r.count ? nlohmann::json(*r.count) : nullptr},
-                                     {"max", r.max ? nlohmann::json(*r.max) : nullptr},
-                                     {"usage", r.usage()},
-                                     {"alert_ratio", r.alert_ratio},
-                                     {"alert", r.alert()}}},
+    timeouts.push_back(
+        {{"key", t.key}, {"live", t.live}, {"spec", t.spec ? nlohmann::json(*t.spec) : nlohmann::json(nullptr)}});
+  nlohmann::json j = {{"conntrack",
+                       {{"count", r.count ? nlohmann::json(*r.count) : nullptr},
+                        {"max", r.max ? nlohmann::json(*r.max) : nullptr},
+                        {"usage", r.usage()},
+                        {"alert_ratio", r.alert_ratio},
+                        {"alert", r.alert()}}},
                       {"timeouts", timeouts},
                       {"drops", r.drops},
                       {"port_forwards", counts(r.forwards, "entry", "detail")},
@@ -124,14 +136,15 @@ nlohmann::json render_json(const Report& r) {
 
 std::string render_text(const Report& r) {
   std::ostringstream o;
-  o << "conntrack: " << (r.count ? std::to_string(*r.count) : "?") << " of "
-    << (r.max ? std::to_string(*r.max) : "?") << " entries (" << int(r.usage() * 1000) / 10.0 << "%)";
+  o << "conntrack: " << (r.count ? std::to_string(*r.count) : "?") << " of " << (r.max ? std::to_string(*r.max) : "?")
+    << " entries (" << int(r.usage() * 1000) / 10.0 << "%)";
   if (r.alert()) o << "  ALERT: above " << int(r.alert_ratio * 100) << "%";
   o << "\n";
   if (!r.timeouts.empty()) {
     o << "timeouts:\n";
     for (const auto& t : r.timeouts)
-      o << "  " << t.key << " " << t.live << "s" << (t.spec ? (*t.spec == t.live ? "" : "  (spec says " + *t.spec + "s)") : "") << "\n";
+      o << "  " << t.key << " " << t.live << "s"
+        << (t.spec ? (*t.spec == t.live ? "" : "  (spec says " + *t.spec + "s)") : "") << "\n";
   }
   if (!r.drops.empty())
     o << "drops: insert_failed " << drop(r, "insert_failed") << ", drop " << drop(r, "drop") << ", early_drop "

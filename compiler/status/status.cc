@@ -34,7 +34,8 @@ std::vector<std::pair<std::string, ir::AddrRange>> pool_ranges(const kernel::Liv
         auto* n = std::get_if<nft::Nat>(&s);
         if (!n || n->map) continue;
         const std::string& pool = lr.rule->pool;
-        if (std::none_of(out.begin(), out.end(), [&](auto& p) { return p.first == pool; })) out.push_back({pool, n->addr});
+        if (std::none_of(out.begin(), out.end(), [&](auto& p) { return p.first == pool; }))
+          out.push_back({pool, n->addr});
       }
     }
   return out;

@@ -8,8 +8,7 @@ std::string render_conf(const ir::Ir& ir) {
   std::string out =
       "# Written by natc from its spec; natc apply replaces this file and\n"
       "# natc destroy removes it. Edit the spec, not this file.\n";
-  for (const ir::Sysctl& s : ir.sysctls)
-    out += "\n# " + s.entry.name + "\n" + s.key + " = " + s.value + "\n";
+  for (const ir::Sysctl& s : ir.sysctls) out += "\n# " + s.entry.name + "\n" + s.key + " = " + s.value + "\n";
   return out;
 }
 

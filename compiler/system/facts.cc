@@ -35,7 +35,8 @@ check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
   // Routes only matter when some other table has a chain natc's traffic
   // passes; a spec of 100k forwards would otherwise ask 100k of them.
   if (check::cotenancy_relevant(f.others))
-    for (const auto& [addr, r] : sys.kernel.routes_to(check::cotenancy_addresses(ir))) f.routes[addr] = {r.oif, r.local};
+    for (const auto& [addr, r] : sys.kernel.routes_to(check::cotenancy_addresses(ir)))
+      f.routes[addr] = {r.oif, r.local};
   return f;
 }
 

@@ -39,8 +39,9 @@ FileLock::FileLock(const std::string& path, int seconds) {
       std::string pid = n > 0 ? std::string(holder, size_t(n)) : "unknown";
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       close(fd_);
-      throw std::runtime_error("another natc (pid " + pid + ") holds " + path + "; gave up after " +
-                               std::to_string(seconds) + "s");
+      std::string why = "another natc (pid " + pid + ") holds ";
+      why += path + "; gave up after " + std::to_string(seconds) + "s";
+      throw std::runtime_error(why);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -11,9 +11,9 @@
 namespace natc::system {
 
 struct Options {
-  std::string netns;                      // "" : this one
+  std::string netns;  // "" : this one
   std::string lock = "/run/natc.lock";
-  int lock_wait = 30;                     // seconds
+  int lock_wait = 30;  // seconds
   sysctl::Paths paths;
 };
 

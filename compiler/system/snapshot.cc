@@ -85,8 +85,7 @@ std::unique_ptr<Parts> load(const std::string& path) {
 }  // namespace
 
 FromSnapshot::FromSnapshot(const std::string& path)
-    : parts_(load<Parts>(path)),
-      system_{parts_->kernel, parts_->conntrack, parts_->sysctls, parts_->host} {}
+    : parts_(load<Parts>(path)), system_{parts_->kernel, parts_->conntrack, parts_->sysctls, parts_->host} {}
 
 FromSnapshot::~FromSnapshot() = default;
 

@@ -179,8 +179,17 @@ class ConntrackAware(unittest.TestCase):
             m = re.search(re.escape(element) + r" counter packets (\d+) bytes (\d+)", listing)
             self.assertIsNotNone(m, listing)
             return int(m.group(1)), int(m.group(2))
-        time.sleep(0.5)
-        before = nft_counter("dnat_accept4", "10.0.0.5 . tcp . 7000"), nft_counter("masq4_wan", "10.0.0.0/24")
+        # Quiet means the counters held still for 0.3 s; give up after 10 s.
+        def counters():
+            return nft_counter("dnat_accept4", "10.0.0.5 . tcp . 7000"), nft_counter("masq4_wan", "10.0.0.0/24")
+        before, deadline = counters(), time.monotonic() + 10
+        while True:
+            time.sleep(0.3)
+            now = counters()
+            if now == before:
+                break
+            self.assertLess(time.monotonic(), deadline, "the counters never stopped moving")
+            before = now
         st = json.loads(self.status("--format", "json"))
         after = nft_counter("dnat_accept4", "10.0.0.5 . tcp . 7000"), nft_counter("masq4_wan", "10.0.0.0/24")
         self.assertEqual(before, after, "traffic while measuring")

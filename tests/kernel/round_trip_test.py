@@ -4,6 +4,7 @@ and by nft. Usage: round_trip_test.py NATC   (exit 77: not root)"""
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ class Gateway(unittest.TestCase):
         self.t = Topology()
         self.addCleanup(self.t.close)
         self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
         self.sysctl_dir = os.path.join(self.dir, "sysctl.d")
         os.mkdir(self.sysctl_dir)
         self.lock = os.path.join(self.dir, "natc.lock")
@@ -240,6 +242,29 @@ docker:
             plan = subprocess.run([NATC, "plan", present[0], "--detailed-exitcode", "--netns", self.t.ns["gw"],
                                    "--sysctl-dir", self.sysctl_dir], capture_output=True, text=True)
             self.assertEqual(plan.returncode, 0, plan.stdout)
+
+    def test_a_commit_that_loses_the_race_plans_again_and_wins(self):
+        # Deterministic: strace holds A's batch (its first sendmsg) for a
+        # second, while B reads and commits. The kernel then refuses A's
+        # batch with ERESTART (its generation moved), and A plans again.
+        if not shutil.which("strace"):
+            self.skipTest("strace is not installed")
+        a = self.spec(GATEWAY.replace("8080", "8091"), "a.yaml")
+        b = self.spec(GATEWAY.replace("8080", "8092"), "b.yaml")
+        common = ["--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.sysctl_dir]
+        slow = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=sendmsg",
+                                 "-e", "inject=sendmsg:delay_enter=1000000:when=1", NATC, "apply", a, *common,
+                                 "--lock", self.lock + "a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # A has read the ruleset and sits in its held sendmsg
+        fast = subprocess.run([NATC, "apply", b, *common, "--lock", self.lock + "b"], capture_output=True, text=True)
+        out, err = slow.communicate()
+        self.assertEqual(fast.returncode, 0, fast.stderr)
+        self.assertEqual(slow.returncode, 0, err)
+        self.assertIn("The ruleset changed while natc planned; planning again.", out)
+        listing = self.nft("list", "table", "inet", "natc").stdout
+        self.assertIn("tcp . 8091 ", listing)
+        self.assertNotIn("tcp . 8092 ", listing)
+        self.assertEqual(self.natc("plan", a, "--detailed-exitcode", check=False).returncode, 0)
 
     def test_the_lock_names_its_holder(self):
         with open(self.lock, "w") as f:

@@ -83,14 +83,14 @@ TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
       "version: 1\n"
       "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: {to: 203.0.113.50}}]\n"
       "port_forwards:\n"
-      "  - {name: web, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.50, hairpin: true}\n");
+      "  - {name: web, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.50, hairpin: "
+      "true}\n");
   REQUIRE(find(t, "hairpin4"));
   REQUIRE(find(t, "internal4"));
   CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @internal4");
   // A hairpin forward matches on every interface: its map has no iifname.
   REQUIRE(t.chains[0].rules.size() == 1);
-  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) ==
-        "dnat ip to ip daddr . meta l4proto . tcp dport map @dnat4_any");
+  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) == "dnat ip to ip daddr . meta l4proto . tcp dport map @dnat4_any");
 }
 
 TEST_CASE("IPv6 NAT targets with ports are bracketed") {
@@ -104,7 +104,8 @@ TEST_CASE("IPv6 NAT targets with ports are bracketed") {
 TEST_CASE("lists in forwarding.rules become one plain rule per combination") {
   auto t = table(
       "version: 1\n"
-      "forwarding: {rules: [{name: r, from: [10.8.0.0/24, 10.9.0.0/24], to: 10.0.0.2, protocol: [tcp, udp], port: 53}]}\n");
+      "forwarding: {rules: [{name: r, from: [10.8.0.0/24, 10.9.0.0/24], to: 10.0.0.2, protocol: [tcp, udp], port: "
+      "53}]}\n");
   const auto& fwd = t.chains[2];
   REQUIRE(fwd.rules.size() == 1 + 4);
   CHECK(nft::to_text(fwd.rules[4].stmts[0]) == "ip saddr 10.9.0.0/24");

@@ -10,14 +10,15 @@ namespace {
 std::string forwards(const std::string& items) {
   return "version: 1\n"
          "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: {to: 203.0.113.1}}]\n"
-         "port_forwards:\n" + items;
+         "port_forwards:\n" +
+         items;
 }
 }  // namespace
 
 TEST_CASE("interface matches overlap as the kernel would match them") {
   using K = ir::IfMatch::Kind;
-  ir::IfMatch eth0{K::Is, "eth0"}, eth1{K::Is, "eth1"}, eth_any{K::Is, "eth*"},
-      not_docker{K::IsNot, "docker0"}, docker{K::Is, "docker0"}, any{K::Any};
+  ir::IfMatch eth0{K::Is, "eth0"}, eth1{K::Is, "eth1"}, eth_any{K::Is, "eth*"}, not_docker{K::IsNot, "docker0"},
+      docker{K::Is, "docker0"}, any{K::Any};
   CHECK_FALSE(check::interfaces_overlap(eth0, eth1));
   CHECK(check::interfaces_overlap(eth0, eth_any));
   CHECK(check::interfaces_overlap(eth_any, eth1));
@@ -27,35 +28,37 @@ TEST_CASE("interface matches overlap as the kernel would match them") {
 }
 
 TEST_CASE("the same port on another destination, source range or interface is not a duplicate") {
-  auto r = front(forwards(
-      "  - {name: a, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.1}\n"
-      "  - {name: b, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.6, destination: 203.0.113.2}\n"
-      "  - {name: c, ingress: eth1, protocol: tcp, port: 443, to: 10.0.0.7}\n"
-      "  - {name: d, ingress: eth0, protocol: udp, port: 443, to: 10.0.0.7}\n"
-      "  - {name: e, ingress: eth0, protocol: tcp, port: 22, to: 10.0.0.8, allow_from: [192.0.2.0/24]}\n"
-      "  - {name: f, ingress: eth0, protocol: tcp, port: 22, to: 10.0.0.9, allow_from: [198.51.100.0/24]}\n"));
+  auto r = front(
+      forwards("  - {name: a, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.1}\n"
+               "  - {name: b, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.6, destination: 203.0.113.2}\n"
+               "  - {name: c, ingress: eth1, protocol: tcp, port: 443, to: 10.0.0.7}\n"
+               "  - {name: d, ingress: eth0, protocol: udp, port: 443, to: 10.0.0.7}\n"
+               "  - {name: e, ingress: eth0, protocol: tcp, port: 22, to: 10.0.0.8, allow_from: [192.0.2.0/24]}\n"
+               "  - {name: f, ingress: eth0, protocol: tcp, port: 22, to: 10.0.0.9, allow_from: [198.51.100.0/24]}\n"));
   CHECK(r.codes() == "");
 }
 
 TEST_CASE("a forward on all addresses collides with one on a single address") {
-  auto r = front(forwards(
-      "  - {name: a, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.1}\n"
-      "  - {name: b, ingress: eth0, protocol: tcp, port: 440-450, to: 10.0.0.6}\n"));
+  auto r =
+      front(forwards("  - {name: a, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.1}\n"
+                     "  - {name: b, ingress: eth0, protocol: tcp, port: 440-450, to: 10.0.0.6}\n"));
   CHECK(r.codes() == "E2002");
   CHECK(r.diags.all()[0].message == "port tcp/443 is forwarded twice: by 'a' and by 'b'");
 }
 
 TEST_CASE("a wildcard ingress collides with the interfaces it covers") {
-  auto r = front(forwards(
-      "  - {name: a, ingress: eth*, protocol: tcp, port: 80, to: 10.0.0.5}\n"
-      "  - {name: b, ingress: eth3, protocol: tcp, port: 80, to: 10.0.0.6}\n"));
+  auto r =
+      front(forwards("  - {name: a, ingress: eth*, protocol: tcp, port: 80, to: 10.0.0.5}\n"
+                     "  - {name: b, ingress: eth3, protocol: tcp, port: 80, to: 10.0.0.6}\n"));
   CHECK(r.codes() == "E2002");
 }
 
 TEST_CASE("manual FORWARD accepts must be covered by a rule's address, protocol and port") {
   auto spec = [](const std::string& rule) {
     return "version: 1\n"
-           "forwarding: {policy: drop, rules: [" + rule + "]}\n"
+           "forwarding: {policy: drop, rules: [" +
+           rule +
+           "]}\n"
            "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}]\n"
            "port_forwards:\n"
            "  - {name: w, ingress: eth0, protocol: tcp, port: 8080, to: 10.0.0.5:80, forward_accept: manual}\n";
@@ -67,20 +70,22 @@ TEST_CASE("manual FORWARD accepts must be covered by a rule's address, protocol 
   CHECK(front(spec("{name: r, to: 10.0.0.6}")).codes() == "E2001");
 }
 
-TEST_CASE("100k forwards on one port and distinct addresses check in linear time") {
+TEST_CASE("100k forwards on one port at distinct destinations are no duplicates") {
   std::string items;
   for (int i = 0; i < 100000; ++i)
-    items += "  - {name: f" + std::to_string(i) + ", ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 100." +
-             std::to_string(64 + i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + "}\n";
+    items += "  - {name: f" + std::to_string(i) +
+             ", ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 100." +
+             std::to_string(64 + i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) +
+             "}\n";
   auto r = front(forwards(items));
   CHECK(r.diags.errors() == 0);
   CHECK(r.ir.forwards.size() == 100000);
 }
 
 TEST_CASE("lints stay quiet on a spec with errors") {
-  auto r = front(forwards(
-      "  - {name: a, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.9}\n"
-      "  - {name: b, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.10}\n"));
+  auto r =
+      front(forwards("  - {name: a, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.9}\n"
+                     "  - {name: b, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.10}\n"));
   CHECK(r.codes() == "E2002");
   auto clean = front(forwards("  - {name: a, ingress: eth0, protocol: tcp, port: 80, to: 192.168.9.9}\n"));
   CHECK(clean.codes() == "W3002");
@@ -101,7 +106,8 @@ TEST_CASE("live lints weigh the spec against the machine") {
   std::string codes;
   for (const auto& x : d.all()) codes += std::string(base::code_id(x.code)) + " ";
   CHECK(codes == "W3008 W3009 W3010 ");
-  CHECK(d.all()[2].message == "SNAT pool 'p' carries 6 flows to 198.51.100.7 tcp/443 now, of about 10 it can hold for one destination");
+  CHECK(d.all()[2].message ==
+        "SNAT pool 'p' carries 6 flows to 198.51.100.7 tcp/443 now, of about 10 it can hold for one destination");
 
   check::LiveFacts roomy;
   roomy.mem_total = uint64_t(64) << 30;
@@ -114,4 +120,16 @@ TEST_CASE("live lints weigh the spec against the machine") {
   base::Diagnostics quiet;
   check::live_lints(*ok.spec, ok.ir, roomy, quiet);
   CHECK(quiet.all().empty());
+}
+
+TEST_CASE("W3001 finds the address a forward names on the egress, through aliases and hairpin") {
+  auto r = front(
+      "version: 1\n"
+      "interfaces: {wan: eth0}\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}]\n"
+      "port_forwards: [{name: w, ingress: wan, protocol: tcp, port: 80, to: 10.0.0.5, destination: 203.0.113.9,"
+      " hairpin: true}]\n");
+  REQUIRE(r.codes() == "W3001 W3003");
+  CHECK(r.diags.all()[0].message ==
+        "subnet 'lan' masquerades on eth0, whose address 203.0.113.9 the spec already names");
 }

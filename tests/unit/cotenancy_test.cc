@@ -9,8 +9,8 @@
 namespace natc::cotenancy {
 namespace {
 
-constexpr Reg kReg1 = 16;           // NFT_REG_1
-constexpr Reg kReg9 = 16 + 4;       // NFT_REG32_01: the second word of reg 1
+constexpr Reg kReg1 = 16;      // NFT_REG_1
+constexpr Reg kReg9 = 16 + 4;  // NFT_REG32_01: the second word of reg 1
 
 Bytes name(const std::string& n, size_t len) {  // an interface name as iptables-nft compares it
   Bytes b(n.begin(), n.end());
@@ -44,17 +44,19 @@ Ruleset docker_filter(std::vector<Rule> user = {}) {
   Bytes docker0 = name("docker0", 8);
   user.push_back(rule(17, {Unknown{"expression 'counter'", Unknown::Role::NoEffect}, verdict(Verdict::Return)}));
   Ruleset rs;
-  rs.chains.push_back(chain("filter", "FORWARD",
-                            {rule(6, {verdict(Verdict::Jump, "DOCKER-USER")}),
-                             rule(8, {oif(), is(docker0), XtCtState{kCtRelated | kCtEstablished, false}, verdict(Verdict::Accept)}),
-                             rule(9, {oif(), is(docker0), verdict(Verdict::Jump, "DOCKER")}),
-                             rule(10, {iif(), is(docker0), oif(), is_not(docker0), verdict(Verdict::Accept)})},
-                            Hook::Forward, true));
+  rs.chains.push_back(
+      chain("filter", "FORWARD",
+            {rule(6, {verdict(Verdict::Jump, "DOCKER-USER")}),
+             rule(8, {oif(), is(docker0), XtCtState{kCtRelated | kCtEstablished, false}, verdict(Verdict::Accept)}),
+             rule(9, {oif(), is(docker0), verdict(Verdict::Jump, "DOCKER")}),
+             rule(10, {iif(), is(docker0), oif(), is_not(docker0), verdict(Verdict::Accept)})},
+            Hook::Forward, true));
   rs.chains.push_back(chain("filter", "DOCKER-USER", std::move(user)));
-  rs.chains.push_back(chain("filter", "DOCKER",
-                            {rule(12, {iif(), is_not(docker0), oif(), is(docker0), Meta{MetaKey::L4Proto, kReg1},
-                                       is({6}), Payload{Base::Network, 16, 4, kReg1}, is(addr("172.17.0.2")),
-                                       Payload{Base::Transport, 2, 2, kReg1}, is(be16(80)), verdict(Verdict::Accept)})}));
+  rs.chains.push_back(
+      chain("filter", "DOCKER",
+            {rule(12, {iif(), is_not(docker0), oif(), is(docker0), Meta{MetaKey::L4Proto, kReg1}, is({6}),
+                       Payload{Base::Network, 16, 4, kReg1}, is(addr("172.17.0.2")),
+                       Payload{Base::Transport, 2, 2, kReg1}, is(be16(80)), verdict(Verdict::Accept)})}));
   return rs;
 }
 
@@ -88,7 +90,8 @@ TEST_CASE("docker's own rules accept its containers, through the jump to DOCKER"
 }
 
 TEST_CASE("an accept in DOCKER-USER lets natc's forward through") {
-  Ruleset rs = docker_filter({rule(20, {iif(), is(name("eth0", 5)), oif(), is(name("eth1", 5)), verdict(Verdict::Accept)})});
+  Ruleset rs =
+      docker_filter({rule(20, {iif(), is(name("eth0", 5)), oif(), is(name("eth1", 5)), verdict(Verdict::Accept)})});
   CHECK(evaluate(rs, rs.chains[0], forwarded("eth0", "eth1")).decision.kind == Decision::Kind::Pass);
   CHECK(evaluate(rs, rs.chains[0], forwarded("eth2", "eth1")).decision.kind == Decision::Kind::Drop);
 }
@@ -113,7 +116,8 @@ TEST_CASE("a rule natc cannot read is a maybe, never a guess") {
 
 TEST_CASE("a wildcard interface compares only its prefix") {
   Ruleset rs;
-  rs.chains.push_back(chain("filter", "FORWARD", {rule(1, {iif(), is(name("eth0", 5)), verdict(Verdict::Drop)})}, Hook::Forward));
+  rs.chains.push_back(
+      chain("filter", "FORWARD", {rule(1, {iif(), is(name("eth0", 5)), verdict(Verdict::Drop)})}, Hook::Forward));
   Probe p = forwarded("x", "eth1");
   p.iif = {IfName::Kind::Prefix, "ppp"};
   CHECK(evaluate(rs, rs.chains[0], p).decision.kind == Decision::Kind::Pass);  // 'p' != 'e': never eth0
@@ -128,14 +132,20 @@ TEST_CASE("a masked prefix and an interval set decide by address") {
   Ruleset rs;
   Set nets;
   nets.family = Family::Ip, nets.table = "fw", nets.name = "nets", nets.interval = true;
-  auto boundary = [](const std::string& a, bool end) { Element e; e.key = addr(a), e.interval_end = end; return e; };
+  auto boundary = [](const std::string& a, bool end) {
+    Element e;
+    e.key = addr(a), e.interval_end = end;
+    return e;
+  };
   nets.elements = {boundary("0.0.0.0", true), boundary("10.0.0.0", false), boundary("10.0.1.0", true),
                    boundary("192.168.0.0", false), boundary("192.169.0.0", true)};
   rs.sets.push_back(nets);
-  Chain c = chain("fw", "f", {rule(1, {Payload{Base::Network, 12, 4, kReg1}, Lookup{kReg1, "nets"}, verdict(Verdict::Accept)}),
-                              rule(2, {Payload{Base::Network, 12, 4, kReg1}, Bitwise{kReg1, kReg1, addr("255.255.240.0"), Bytes(4, 0)},
-                                       is(addr("172.16.16.0")), verdict(Verdict::Accept)})},
-                  Hook::Forward, true);
+  Chain c =
+      chain("fw", "f",
+            {rule(1, {Payload{Base::Network, 12, 4, kReg1}, Lookup{kReg1, "nets"}, verdict(Verdict::Accept)}),
+             rule(2, {Payload{Base::Network, 12, 4, kReg1}, Bitwise{kReg1, kReg1, addr("255.255.240.0"), Bytes(4, 0)},
+                      is(addr("172.16.16.0")), verdict(Verdict::Accept)})},
+            Hook::Forward, true);
   c.table = "fw";
   rs.chains.push_back(c);
   auto from = [&](const std::string& a) {
@@ -167,8 +177,9 @@ TEST_CASE("a verdict map jumps by interface name, and a concatenated set matches
   allowed.elements = {e};
   rs.sets = {map, allowed};
   Chain base = chain("fw", "forwarding", {rule(9, {iif(), Lookup{kReg1, "__map0", Reg(0)}})}, Hook::Forward, true);
-  Chain from_wan = chain("fw", "from_wan", {rule(10, {Payload{Base::Network, 16, 4, kReg1}, Payload{Base::Transport, 2, 2, kReg9},
-                                                      Lookup{kReg1, "allowed"}, verdict(Verdict::Accept)})});
+  Chain from_wan = chain("fw", "from_wan",
+                         {rule(10, {Payload{Base::Network, 16, 4, kReg1}, Payload{Base::Transport, 2, 2, kReg9},
+                                    Lookup{kReg1, "allowed"}, verdict(Verdict::Accept)})});
   base.family = from_wan.family = Family::Inet;
   rs.chains = {base, from_wan};
   CHECK(evaluate(rs, rs.chains[0], forwarded("eth0", "eth1")).decision.kind == Decision::Kind::Pass);
@@ -180,7 +191,8 @@ TEST_CASE("a verdict map jumps by interface name, and a concatenated set matches
 
 TEST_CASE("a return in a goto'd chain leaves the chain that went there") {
   Ruleset rs;
-  rs.chains.push_back(chain("filter", "FORWARD", {rule(1, {verdict(Verdict::Goto, "sub")}), rule(2, {verdict(Verdict::Drop)})},
+  rs.chains.push_back(chain("filter", "FORWARD",
+                            {rule(1, {verdict(Verdict::Goto, "sub")}), rule(2, {verdict(Verdict::Drop)})},
                             Hook::Forward));
   rs.chains.push_back(chain("filter", "sub", {rule(3, {verdict(Verdict::Return)})}));
   CHECK(evaluate(rs, rs.chains[0], forwarded("a", "b")).decision.kind == Decision::Kind::Pass);
@@ -204,7 +216,8 @@ TEST_CASE("nft's nat reads its address and port from registers; xt's from the ru
 
 TEST_CASE("xt addrtype and conntrack state are read, not guessed") {
   Ruleset rs;
-  rs.chains.push_back(chain("nat", "PREROUTING", {rule(3, {XtAddrType{0, 1 << kRtnLocal, false, false}, verdict(Verdict::Drop)})},
+  rs.chains.push_back(chain("nat", "PREROUTING",
+                            {rule(3, {XtAddrType{0, 1 << kRtnLocal, false, false}, verdict(Verdict::Drop)})},
                             Hook::Prerouting, false, ChainType::Nat));
   Probe p = forwarded("eth0", "");
   p.daddr_local = true;
@@ -250,10 +263,15 @@ TEST_CASE("docker's FORWARD drop is named, with the DOCKER-USER accept that fixe
   auto d = lint(facts(cotenancy::docker_filter()));
   REQUIRE(d.size() == 2);
   CHECK(d[0].code == base::Code::ForeignDrop);
-  CHECK(d[0].message == "table ip filter, chain FORWARD (policy drop) drops traffic leaving through wan of subnet 'office' (10.0.0.0/24)");
+  CHECK(d[0].message ==
+        "table ip filter, chain FORWARD (policy drop) drops traffic leaving through wan of subnet 'office' "
+        "(10.0.0.0/24)");
   CHECK(d[0].help.find("iptables -I DOCKER-USER -i eth1 -o eth0 -s 10.0.0.0/24 -j ACCEPT") != std::string::npos);
-  CHECK(d[1].message == "table ip filter, chain FORWARD (policy drop) drops new connections of port forward 'web' (tcp 8080 to 10.0.0.5:80)");
-  CHECK(d[1].help.find("iptables -I DOCKER-USER -i eth0 -o eth1 -d 10.0.0.5 -p tcp --dport 80 -j ACCEPT") != std::string::npos);
+  CHECK(d[1].message ==
+        "table ip filter, chain FORWARD (policy drop) drops new connections of port forward 'web' (tcp 8080 to "
+        "10.0.0.5:80)");
+  CHECK(d[1].help.find("iptables -I DOCKER-USER -i eth0 -o eth1 -d 10.0.0.5 -p tcp --dport 80 -j ACCEPT") !=
+        std::string::npos);
 }
 
 TEST_CASE("with the accepts in DOCKER-USER, docker's chain warns about replies until they pass too") {
@@ -263,7 +281,8 @@ TEST_CASE("with the accepts in DOCKER-USER, docker's chain warns about replies u
   };
   auto d = lint(facts(docker_filter({accept(30, "eth0", "eth1")})));
   REQUIRE(d.size() == 2);
-  CHECK(d[1].message == "table ip filter, chain FORWARD (policy drop) drops replies of port forward 'web' (tcp 8080 to 10.0.0.5:80)");
+  CHECK(d[1].message ==
+        "table ip filter, chain FORWARD (policy drop) drops replies of port forward 'web' (tcp 8080 to 10.0.0.5:80)");
   CHECK(lint(facts(docker_filter({accept(30, "eth0", "eth1"), accept(31, "eth1", "eth0")}))).empty());
 }
 
@@ -271,23 +290,28 @@ TEST_CASE("a foreign DNAT of the same port and a different SNAT of a subnet are 
   using namespace cotenancy;
   Ruleset rs;
   NatAction dnat{NatAction::Kind::Dnat, base::parse_addr("172.17.0.2"), base::parse_addr("172.17.0.2"), 80, 80};
-  rs.chains.push_back(chain("nat", "PREROUTING", {rule(3, {XtAddrType{0, 1 << kRtnLocal, false, false}, verdict(Verdict::Jump, "DOCKER")})},
+  rs.chains.push_back(chain("nat", "PREROUTING",
+                            {rule(3, {XtAddrType{0, 1 << kRtnLocal, false, false}, verdict(Verdict::Jump, "DOCKER")})},
                             Hook::Prerouting, false, ChainType::Nat, -100));
-  rs.chains.push_back(chain("nat", "DOCKER", {rule(10, {Meta{MetaKey::L4Proto, kReg1}, is({6}),
-                                                       Payload{Base::Transport, 2, 2, kReg1}, is(be16(8080)), Nat{dnat}})}));
-  rs.chains.push_back(chain("nat", "POSTROUTING", {rule(7, {Payload{Base::Network, 12, 3, kReg1}, is({10, 0, 0}),  // -s 10.0.0.0/24
-                                                         Nat{NatAction{NatAction::Kind::Masquerade}}})},
+  rs.chains.push_back(chain("nat", "DOCKER",
+                            {rule(10, {Meta{MetaKey::L4Proto, kReg1}, is({6}), Payload{Base::Transport, 2, 2, kReg1},
+                                       is(be16(8080)), Nat{dnat}})}));
+  rs.chains.push_back(chain("nat", "POSTROUTING",
+                            {rule(7, {Payload{Base::Network, 12, 3, kReg1}, is({10, 0, 0}),  // -s 10.0.0.0/24
+                                      Nat{NatAction{NatAction::Kind::Masquerade}}})},
                             Hook::Postrouting, false, ChainType::Nat, 50));
   auto d = lint(facts(rs));
   REQUIRE(d.size() == 2);
   CHECK(d[0].code == base::Code::ForeignSnat);
-  CHECK(d[0].message == "table ip nat, chain POSTROUTING, rule handle 7 translates subnet 'office' (10.0.0.0/24) differently: "
-                        "masquerade, natc: SNAT to 203.0.113.9; table ip nat chain POSTROUTING runs at priority 50, before "
-                        "natc's 100: it decides, natc's rule never applies");
+  CHECK(d[0].message ==
+        "table ip nat, chain POSTROUTING, rule handle 7 translates subnet 'office' (10.0.0.0/24) differently: "
+        "masquerade, natc: SNAT to 203.0.113.9; table ip nat chain POSTROUTING runs at priority 50, before "
+        "natc's 100: it decides, natc's rule never applies");
   CHECK(d[1].code == base::Code::ForeignDnat);
-  CHECK(d[1].message == "table ip nat, chain DOCKER, rule handle 10 also translates tcp port 8080 of port forward 'web': "
-                        "DNAT to 172.17.0.2:80; table ip nat chain PREROUTING runs at priority -100 like natc's: the chain "
-                        "created first decides, so a reboot or a reload can change which");
+  CHECK(d[1].message ==
+        "table ip nat, chain DOCKER, rule handle 10 also translates tcp port 8080 of port forward 'web': "
+        "DNAT to 172.17.0.2:80; table ip nat chain PREROUTING runs at priority -100 like natc's: the chain "
+        "created first decides, so a reboot or a reload can change which");
 }
 
 }  // namespace
@@ -307,7 +331,8 @@ TEST_CASE("one chain dropping many forwards is five warnings and a count, not a 
   cotenancy_lints(r.ir, facts(cotenancy::docker_filter()), d);
   REQUIRE(d.all().size() == 6);
   CHECK(d.all()[4].message.find("port forward 'f4'") != std::string::npos);
-  CHECK(d.all()[5].message == "... and 3 more spec entries, from here on, the same way by table ip filter, chain FORWARD (policy drop)");
+  CHECK(d.all()[5].message ==
+        "... and 3 more spec entries, from here on, the same way by table ip filter, chain FORWARD (policy drop)");
   CHECK(d.all()[5].loc.line == 8);  // f5's line
 }
 

@@ -75,11 +75,14 @@ void FakeKernel::apply(const kernel::Op& op) {
     case K::AddTable: break;
     case K::DelTable: table.reset(), rules.clear(); break;
     case K::AddChain:
-      if (chain == table->chains.end()) table->chains.push_back(op.chain_def), table->chains.back().name = op.chain;
-      else chain->drop_policy = op.chain_def.drop_policy;
+      if (chain == table->chains.end())
+        table->chains.push_back(op.chain_def), table->chains.back().name = op.chain;
+      else
+        chain->drop_policy = op.chain_def.drop_policy;
       break;
     case K::DelChain:
-      if (chain == table->chains.end() || !rules[op.chain].empty()) throw kernel::Error(EBUSY, "Device or resource busy");
+      if (chain == table->chains.end() || !rules[op.chain].empty())
+        throw kernel::Error(EBUSY, "Device or resource busy");
       table->chains.erase(chain), rules.erase(op.chain);
       break;
     case K::AddSet:

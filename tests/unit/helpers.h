@@ -27,12 +27,13 @@ inline Result front(const std::string& yaml, const std::string& name = "t.yaml")
 // The text of examples/NAME.yaml (or another file under the source root).
 inline std::string source_file(const std::string& relative) {
   std::string text;
-  if (!base::read_file(std::string(NATC_SOURCE_ROOT) + "/" + relative, &text)) throw std::runtime_error("no " + relative);
+  if (!base::read_file(std::string(NATC_SOURCE_ROOT) + "/" + relative, &text))
+    throw std::runtime_error("no " + relative);
   return text;
 }
 inline std::string example(const std::string& name) { return source_file("examples/" + name + ".yaml"); }
 
-inline constexpr const char* kExamples[] = {"conntrack", "docker",       "gateway",   "hairpin",
+inline constexpr const char* kExamples[] = {"conntrack",  "docker",       "gateway",   "hairpin",
                                             "masquerade", "port-forward", "snat-pool", "static-snat"};
 #endif
 

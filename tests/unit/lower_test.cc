@@ -74,11 +74,9 @@ TEST_CASE("ip_forward comes first, then conntrack keys by their sysctl names") {
   std::vector<std::string> keys;
   for (const auto& s : r.ir.sysctls) keys.push_back(s.key + "=" + s.value);
   CHECK(keys == std::vector<std::string>{
-                    "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
-                    "net.netfilter.nf_conntrack_max=1000",
+                    "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", "net.netfilter.nf_conntrack_max=1000",
                     "net.netfilter.nf_conntrack_tcp_timeout_established=600",
-                    "net.netfilter.nf_conntrack_udp_timeout=30",
-                    "net.netfilter.nf_conntrack_udp_timeout_stream=120"});
+                    "net.netfilter.nf_conntrack_udp_timeout=30", "net.netfilter.nf_conntrack_udp_timeout_stream=120"});
   CHECK(r.ir.sysctls[0].entry.name == "v4");
   CHECK(ir::sysctl_path("net.ipv4.ip_forward") == "net/ipv4/ip_forward");
 }
@@ -95,7 +93,8 @@ TEST_CASE("allow_from anywhere means no source match; overlapping sources merge"
       "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}]\n"
       "port_forwards:\n"
       "  - {name: a, ingress: eth0, protocol: tcp, port: 1, to: 10.0.0.5, allow_from: [0.0.0.0/0]}\n"
-      "  - {name: b, ingress: eth0, protocol: tcp, port: 2, to: 10.0.0.5, allow_from: [10.0.0.0/8, 10.1.0.0/16, 192.0.2.0/24]}\n");
+      "  - {name: b, ingress: eth0, protocol: tcp, port: 2, to: 10.0.0.5, allow_from: [10.0.0.0/8, 10.1.0.0/16, "
+      "192.0.2.0/24]}\n");
   CHECK(r.ir.forwards[0].allow_from.empty());
   CHECK(r.ir.forwards[1].allow_from.size() == 2);
 }

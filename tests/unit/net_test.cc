@@ -48,9 +48,8 @@ TEST_CASE("ranges print as the shortest form and know their size") {
 
 TEST_CASE("merging ranges joins overlapping and adjacent runs, per family") {
   auto R = [](const char* a, const char* b) { return AddrRange{*parse_addr(a), *parse_addr(b)}; };
-  auto merged = merge_ranges({R("10.0.0.10", "10.0.0.20"), R("10.0.0.1", "10.0.0.9"),
-                              R("10.0.0.15", "10.0.0.30"), R("10.0.1.0", "10.0.1.0"),
-                              R("fd00::1", "fd00::2")});
+  auto merged = merge_ranges({R("10.0.0.10", "10.0.0.20"), R("10.0.0.1", "10.0.0.9"), R("10.0.0.15", "10.0.0.30"),
+                              R("10.0.1.0", "10.0.1.0"), R("fd00::1", "fd00::2")});
   REQUIRE(merged.size() == 3);
   CHECK(to_string(merged[0]) == "10.0.0.1-10.0.0.30");
   CHECK(to_string(merged[1]) == "10.0.1.0");

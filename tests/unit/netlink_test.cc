@@ -12,10 +12,10 @@
 
 #include "base/source.h"
 #include "helpers.h"
-#include "netlink/attrs.h"
-#include "netlink/decode.h"
 #include "kernel/kernel.h"
+#include "netlink/attrs.h"
 #include "netlink/batch.h"
+#include "netlink/decode.h"
 #include "netlink/encode.h"
 #include "nft/build.h"
 #include "plan/plan.h"
@@ -55,36 +55,39 @@ void round_trip(const nft::Table& t) {
   for (const nft::Chain& c : t.chains) {
     for (const nft::Rule& r : c.rules) {
       auto enc = netlink::encode_rule(c.name, r);
-      through_netlink(NFT_MSG_NEWRULE, [&](nlmsghdr* n) { nftnl_rule_nlmsg_build_payload(n, enc.get()); },
-                      [&](nlmsghdr* n) {
-                        netlink::RulePtr back(nftnl_rule_alloc());
-                        REQUIRE(nftnl_rule_nlmsg_parse(n, back.get()) == 0);
-                        auto dec = netlink::decode_rule(back.get());
-                        REQUIRE(dec);
-                        CHECK(*dec == r);
-                      });
+      through_netlink(
+          NFT_MSG_NEWRULE, [&](nlmsghdr* n) { nftnl_rule_nlmsg_build_payload(n, enc.get()); },
+          [&](nlmsghdr* n) {
+            netlink::RulePtr back(nftnl_rule_alloc());
+            REQUIRE(nftnl_rule_nlmsg_parse(n, back.get()) == 0);
+            auto dec = netlink::decode_rule(back.get());
+            REQUIRE(dec);
+            CHECK(*dec == r);
+          });
     }
   }
   for (const nft::Set& s : t.sets) {
     CAPTURE(s.name);
     nft::Set decoded;
     auto def = netlink::encode_set(s, 1);
-    through_netlink(NFT_MSG_NEWSET, [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, def.get()); },
-                    [&](nlmsghdr* n) {
-                      netlink::SetPtr back(nftnl_set_alloc());
-                      REQUIRE(nftnl_set_nlmsg_parse(n, back.get()) == 0);
-                      auto d = netlink::decode_set(back.get());
-                      REQUIRE(d);
-                      decoded = *d;
-                    });
+    through_netlink(
+        NFT_MSG_NEWSET, [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, def.get()); },
+        [&](nlmsghdr* n) {
+          netlink::SetPtr back(nftnl_set_alloc());
+          REQUIRE(nftnl_set_nlmsg_parse(n, back.get()) == 0);
+          auto d = netlink::decode_set(back.get());
+          REQUIRE(d);
+          decoded = *d;
+        });
     auto elems = netlink::encode_elements(s, s.elements);
-    through_netlink(NFT_MSG_NEWSETELEM, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, elems.get()); },
-                    [&](nlmsghdr* n) {
-                      renumber_element_nests(n);
-                      netlink::SetPtr back(nftnl_set_alloc());
-                      REQUIRE(nftnl_set_elems_nlmsg_parse(n, back.get()) == 0);
-                      REQUIRE(netlink::decode_elements(back.get(), decoded));
-                    });
+    through_netlink(
+        NFT_MSG_NEWSETELEM, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, elems.get()); },
+        [&](nlmsghdr* n) {
+          renumber_element_nests(n);
+          netlink::SetPtr back(nftnl_set_alloc());
+          REQUIRE(nftnl_set_elems_nlmsg_parse(n, back.get()) == 0);
+          REQUIRE(netlink::decode_elements(back.get(), decoded));
+        });
     CHECK(decoded.name == s.name);
     CHECK(decoded.interval == s.interval);
     CHECK(decoded.counter == s.counter);
@@ -97,8 +100,10 @@ void round_trip(const nft::Table& t) {
       });
       return v;
     };
-    if (s.interval && s.key.size() == 1) CHECK(decoded.elements == sorted(s.elements));
-    else CHECK(decoded.elements == s.elements);
+    if (s.interval && s.key.size() == 1)
+      CHECK(decoded.elements == sorted(s.elements));
+    else
+      CHECK(decoded.elements == s.elements);
   }
 }
 
@@ -120,8 +125,8 @@ size_t element_bytes(const nft::Set& s, const nft::Element& e) {
 }  // namespace
 
 TEST_CASE("every example's ruleset survives encode, netlink and decode unchanged") {
-  for (const char* name : {"gateway", "masquerade", "static-snat", "port-forward", "snat-pool", "docker",
-                           "hairpin", "conntrack"}) {
+  for (const char* name :
+       {"gateway", "masquerade", "static-snat", "port-forward", "snat-pool", "docker", "hairpin", "conntrack"}) {
     CAPTURE(std::string(name));
     round_trip(table_of(std::string(NATC_SOURCE_ROOT) + "/examples/" + name + ".yaml"));
   }
@@ -137,7 +142,6 @@ TEST_CASE("a rule natc would not write decodes as unknown, not as a guess") {
   nftnl_rule_add_expr(r.get(), e);
   CHECK_FALSE(netlink::decode_rule(r.get()));
 }
-
 
 TEST_CASE("element size estimates are never short, so a message's element list stays under 64 KiB") {
   nft::Table t = table_of(std::string(NATC_SOURCE_ROOT) + "/examples/gateway.yaml");

@@ -49,7 +49,8 @@ nft::Table drifted(nft::Table t) {
     for (nft::Part& p : stale.key)
       if (auto* port = std::get_if<uint16_t>(&p)) *port = uint16_t(*port + 1000);
     for (nft::Part& p : stale.key)
-      if (auto* r = std::get_if<ir::AddrRange>(&p); r && !s.keys(nft::Field::Dport)) r->first.bytes[0] ^= 0x40, r->last.bytes[0] ^= 0x40;
+      if (auto* r = std::get_if<ir::AddrRange>(&p); r && !s.keys(nft::Field::Dport))
+        r->first.bytes[0] ^= 0x40, r->last.bytes[0] ^= 0x40;
     s.elements.erase(s.elements.begin());
     if (s.is_map() && !s.elements.empty())
       if (auto* port = std::get_if<uint16_t>(&s.elements[0].data.back())) *port = uint16_t(*port + 1);

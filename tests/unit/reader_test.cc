@@ -39,23 +39,33 @@ TEST_CASE("defaults are filled: auto FORWARD accept, Docker masquerade, alert at
   CHECK(r.spec->forwarding.policy.v == spec::Policy::Accept);
 }
 
-TEST_CASE("anchors and aliases are followed") {
+TEST_CASE("an alias to an anchor that does not exist is a YAML error at the alias") {
   auto r = front(
       "version: 1\n"
       "subnets:\n"
       "  - &base {name: a, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}\n"
       "  - {name: b, cidr: 10.0.1.0/24, egress: eth0, snat: *masq}\n");
-  // *masq has no anchor: an error, not a crash.
-  CHECK(r.diags.errors() > 0);
-  auto ok = front(
+  REQUIRE(r.codes() == "E1001");
+  CHECK(r.diags.all()[0].loc == base::Loc{4, 54});
+  CHECK(r.diags.all()[0].message == "invalid YAML: the referenced anchor is not defined");
+}
+
+TEST_CASE("an anchor on an unknown key is reported as that unknown key") {
+  auto r = front(
       "version: 1\n"
       "x-snat: &s masquerade\n");
-  CHECK(ok.codes() == "E1005");
+  REQUIRE(r.codes() == "E1005");
+  CHECK(r.diags.all()[0].loc == base::Loc{2, 1});
+  CHECK(r.diags.all()[0].message == "unknown key 'x-snat' in the spec");
+}
+
+TEST_CASE("an alias stands for its anchor's value") {
   auto alias = front(
       "version: 1\n"
       "subnets:\n"
       "  - {name: a, cidr: 10.0.0.0/24, egress: &e eth0, snat: masquerade}\n"
       "  - {name: b, cidr: 10.0.1.0/24, egress: *e, snat: masquerade}\n");
+  CHECK(alias.codes() == "");
   REQUIRE(alias.spec);
   REQUIRE(alias.spec->subnets.size() == 2);
   CHECK(alias.spec->subnets[1].egress.v == "eth0");

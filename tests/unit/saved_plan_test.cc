@@ -18,9 +18,7 @@ std::string saved_text() {
 
 plan::Loaded load(const std::string& text) { return plan::read_saved(base::SourceFile("plan.json", text)); }
 
-std::string first_message(const plan::Loaded& l) {
-  return l.diags.all().empty() ? "" : l.diags.all()[0].message;
-}
+std::string first_message(const plan::Loaded& l) { return l.diags.all().empty() ? "" : l.diags.all()[0].message; }
 
 }  // namespace
 
@@ -50,7 +48,8 @@ TEST_CASE("every field of a saved plan is checked, each failure a diagnostic at 
       {"live_hash", 5, "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
       {"live_hash", nullptr, "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
       {"live_hash", "12x", "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
-      {"live_hash", "99999999999999999999999", "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
+      {"live_hash", "99999999999999999999999",
+       "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
       {"live_hash", "", "not a usable natc plan: \"live_hash\" is not a string of digits below 2^64"},
       {"genid", -1, "not a usable natc plan: \"genid\" is not a ruleset generation (a number below 2^32)"},
       {"genid", 4294967296ull, "not a usable natc plan: \"genid\" is not a ruleset generation (a number below 2^32)"},

@@ -122,7 +122,6 @@ TEST_CASE("a broken snapshot is refused with a reason") {
   };
   CHECK_THROWS_WITH(broken([](auto& k) { k["natc_snapshot"] = 2; }), "not a natc snapshot (no \"natc_snapshot\": 1)");
   CHECK_THROWS_WITH(broken([](auto& k) { k["messages"]["sets"][0] = "abc"; }), "a message is not hex");
-  CHECK_THROWS_WITH(broken([](auto& k) { k["messages"]["rules"][0] = "0011"; }),
-                    "a message in \"rules\" is truncated");
+  CHECK_THROWS_WITH(broken([](auto& k) { k["messages"]["rules"][0] = "0011"; }), "a message in \"rules\" is truncated");
   CHECK_THROWS(broken([](auto& k) { k["messages"]["chains"][0] = std::string(64, '0'); }));
 }

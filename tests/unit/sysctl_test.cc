@@ -49,7 +49,8 @@ void write(const fs::path& p, const std::string& text) {
 
 TEST_CASE("a sysctl plan writes what differs, ip_forward first, and the file when it differs") {
   ir::Ir ir = ir_of(kSpec);
-  sysctl::MemoryStore now({{"net.ipv4.ip_forward", "0"}, {"net.netfilter.nf_conntrack_udp_timeout", "30"}}, std::nullopt);
+  sysctl::MemoryStore now({{"net.ipv4.ip_forward", "0"}, {"net.netfilter.nf_conntrack_udp_timeout", "30"}},
+                          std::nullopt);
   sysctl::Plan p = sysctl::plan(ir, now);
   REQUIRE(p.changes.size() == 3);
   CHECK(p.changes[0].key == "net.ipv4.ip_forward");
