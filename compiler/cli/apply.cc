@@ -32,9 +32,9 @@ int run(const Options& o) {
   if (!fe.ok()) return 1;  // bad input changes nothing
   phases.done("spec");
   try {
-    system::Real real(o.k.system);
+    auto machine = system::open(o.k.system);
     TerminalObserver show(o.k, fe.file, "Apply these changes?", phases);
-    apply::Result r = apply::run(fe, loaded.saved, real.get(), show, {.keep_flows = o.keep_flows});
+    apply::Result r = apply::run(fe, loaded.saved, machine->get(), show, {.keep_flows = o.keep_flows});
     print_diagnostics(r.errors, fe.file);
     if (r.status != apply::Result::Status::Applied) return r.status == apply::Result::Status::Unchanged ? 0 : 1;
     if (!o.keep_flows && !r.plan.resets.empty())

@@ -9,11 +9,11 @@ namespace {
 
 int run(const KernelOptions& o) {
   try {
-    system::Real real(o.system);
+    auto machine = system::open(o.system);
     Phases phases(o.verbose);
     base::SourceFile none("", "");
     TerminalObserver show(o, none, "Remove natc's table and sysctl file?", phases);
-    apply::Result r = apply::destroy(real.get(), show);
+    apply::Result r = apply::destroy(machine->get(), show);
     if (r.status == apply::Result::Status::Declined) return 1;
     if (r.status == apply::Result::Status::Applied)
       std::cout << "Destroy complete. Live sysctls (ip_forward, conntrack) are left as they are: "

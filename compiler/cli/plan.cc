@@ -30,21 +30,17 @@ struct Planned {
 
 // Against the machine (with the live lints) or a snapshot.
 Planned make(const Options& o, const frontend::Frontend& fe) {
-  std::unique_ptr<system::Real> real;
-  std::unique_ptr<system::FromSnapshot> snapshot;
-  if (o.state == "live")
-    real = std::make_unique<system::Real>(o.k.system);
-  else
-    snapshot = std::make_unique<system::FromSnapshot>(o.state);
-  system::System& sys = real ? real->get() : snapshot->get();
+  bool live_state = o.state == "live";
+  auto machine = live_state ? system::open(o.k.system) : system::open_snapshot(o.state);
+  system::System& sys = machine->get();
   kernel::Live live = sys.kernel.read();
-  if (real) {
+  if (live_state) {
     auto lints = system::live_lints(*fe.spec, fe.ir, sys);
     print_warnings(lints.diags, lints.skipped, fe.file);
   }
   // A snapshot holds no flows: only a live plan counts what it would reset.
   std::string note;
-  plan::Plan p = real ? plan::against(fe.ir, live, sys, &note) : plan::make(fe.ir, live, sys.sysctls);
+  plan::Plan p = live_state ? plan::against(fe.ir, live, sys, &note) : plan::make(fe.ir, live, sys.sysctls);
   if (!note.empty()) fail(note);
   return {std::move(p), {o.spec, fe.file.text(), live.genid, live.hash}};
 }

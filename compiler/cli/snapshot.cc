@@ -19,8 +19,8 @@ struct Options {
 int run(const Options& o) {
   std::string json;
   try {
-    system::Real real(o.k.system);
-    json = kernel::to_json(system::take_snapshot(real.get())).dump(2) + "\n";
+    auto machine = system::open(o.k.system);
+    json = kernel::to_json(system::take_snapshot(machine->get())).dump(2) + "\n";
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -22,8 +22,8 @@ int run(const Options& o) {
   if (!o.spec.empty() && !load_spec(o.spec, &fe.emplace())) return 1;
   status::Report r;
   try {
-    system::Real real(o.k.system);
-    r = status::collect(real.get(), fe ? &*fe : nullptr);
+    auto machine = system::open(o.k.system);
+    r = status::collect(machine->get(), fe ? &*fe : nullptr);
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -23,8 +23,8 @@ int validate(const Options& o) {
   if (!frontend::load_file(o.spec, &fe)) return fail("cannot read '" + o.spec + "': " + std::strerror(errno));
   if (o.live && fe.ok()) {
     try {
-      system::Real real(o.k.system);
-      check::live_lints(*fe.spec, fe.ir, system::live_facts(fe.ir, real.get()), fe.diags);
+      auto machine = system::open(o.k.system);
+      check::live_lints(*fe.spec, fe.ir, system::live_facts(fe.ir, machine->get()), fe.diags);
       fe.diags.sort();
     } catch (const std::exception& e) {
       return fail(e.what());

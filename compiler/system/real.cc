@@ -33,26 +33,26 @@ class RealHost : public Host {
   int wait_;
 };
 
-kernel::Kernel& enter_and_open(const Options& o, std::unique_ptr<kernel::Kernel>& k) {
+std::unique_ptr<kernel::Kernel> enter_and_open(const Options& o) {
   if (!o.netns.empty()) kernel::enter_netns(o.netns);
-  k = kernel::netlink_kernel();
-  return *k;
+  return kernel::netlink_kernel();
 }
+
+class Real : public Machine {
+ public:
+  explicit Real(const Options& o) : kernel_(enter_and_open(o)), sysctls_(o.paths), host_(o.lock, o.lock_wait) {}
+  System& get() override { return system_; }
+
+ private:
+  std::unique_ptr<kernel::Kernel> kernel_;
+  std::unique_ptr<conntrack::Table> conntrack_ = conntrack::netfilter_table();
+  sysctl::ProcStore sysctls_;
+  RealHost host_;
+  System system_{*kernel_, *conntrack_, sysctls_, host_};
+};
 
 }  // namespace
 
-struct Real::Parts {
-  std::unique_ptr<kernel::Kernel> kernel;
-  std::unique_ptr<conntrack::Table> conntrack = conntrack::netfilter_table();
-  sysctl::ProcStore sysctls;
-  RealHost host;
-  Parts(const Options& o) : sysctls(o.paths), host(o.lock, o.lock_wait) {}
-};
-
-Real::Real(const Options& o)
-    : parts_(std::make_unique<Parts>(o)),
-      system_{enter_and_open(o, parts_->kernel), *parts_->conntrack, parts_->sysctls, parts_->host} {}
-
-Real::~Real() = default;
+std::unique_ptr<Machine> open(const Options& o) { return std::make_unique<Real>(o); }
 
 }  // namespace natc::system

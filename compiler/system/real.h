@@ -17,18 +17,8 @@ struct Options {
   sysctl::Paths paths;
 };
 
-class Real {
- public:
-  // Enters the namespace first: sockets and /proc/sys then belong to it.
-  // Throws kernel::Error when the namespace or netlink cannot be opened.
-  explicit Real(const Options& o);
-  ~Real();
-  System& get() { return system_; }
-
- private:
-  struct Parts;
-  std::unique_ptr<Parts> parts_;
-  System system_;
-};
+// Enters the namespace first: sockets and /proc/sys then belong to it.
+// Throws kernel::Error when the namespace or netlink cannot be opened.
+std::unique_ptr<Machine> open(const Options& o);
 
 }  // namespace natc::system

@@ -58,35 +58,34 @@ kernel::Snapshot take_snapshot(System& sys) {
   return s;
 }
 
-struct FromSnapshot::Parts {
-  kernel::Snapshot snapshot;
-  SnapshotKernel kernel;
-  NoFlows conntrack;
-  sysctl::MemoryStore sysctls;
-  NoHost host;
-  explicit Parts(kernel::Snapshot s)
-      : snapshot(std::move(s)), kernel(snapshot.dump), sysctls(snapshot.sysctls, snapshot.sysctl_file) {}
+namespace {
+
+class FromSnapshot : public Machine {
+ public:
+  explicit FromSnapshot(kernel::Snapshot s)
+      : snapshot_(std::move(s)), kernel_(snapshot_.dump), sysctls_(snapshot_.sysctls, snapshot_.sysctl_file) {}
+  System& get() override { return system_; }
+
+ private:
+  kernel::Snapshot snapshot_;
+  SnapshotKernel kernel_;
+  NoFlows conntrack_;
+  sysctl::MemoryStore sysctls_;
+  NoHost host_;
+  System system_{kernel_, conntrack_, sysctls_, host_};
 };
 
-namespace {
+}  // namespace
 
 // Parsing and decoding both belong to reading the file: a broken message
 // is the file's fault, reported as such.
-template <class Parts>
-std::unique_ptr<Parts> load(const std::string& path) {
+std::unique_ptr<Machine> open_snapshot(const std::string& path) {
   std::string text = read_text(path);
   try {
-    return std::make_unique<Parts>(kernel::snapshot_from_json(nlohmann::json::parse(text)));
+    return std::make_unique<FromSnapshot>(kernel::snapshot_from_json(nlohmann::json::parse(text)));
   } catch (const std::exception& e) {
     throw std::runtime_error("'" + path + "' is not a natc snapshot: " + e.what());
   }
 }
-
-}  // namespace
-
-FromSnapshot::FromSnapshot(const std::string& path)
-    : parts_(load<Parts>(path)), system_{parts_->kernel, parts_->conntrack, parts_->sysctls, parts_->host} {}
-
-FromSnapshot::~FromSnapshot() = default;
 
 }  // namespace natc::system

@@ -13,17 +13,7 @@ namespace natc::system {
 
 kernel::Snapshot take_snapshot(System& sys);
 
-class FromSnapshot {
- public:
-  // Throws std::runtime_error ("'FILE' is not a natc snapshot: ...").
-  explicit FromSnapshot(const std::string& path);
-  ~FromSnapshot();
-  System& get() { return system_; }
-
- private:
-  struct Parts;
-  std::unique_ptr<Parts> parts_;
-  System system_;
-};
+// Throws std::runtime_error ("'FILE' is not a natc snapshot: ...").
+std::unique_ptr<Machine> open_snapshot(const std::string& path);
 
 }  // namespace natc::system

@@ -37,4 +37,12 @@ struct System {
   Host& host;
 };
 
+// A System together with what it is made of: the machine (real.h) or a
+// snapshot file (snapshot.h).
+class Machine {
+ public:
+  virtual ~Machine() = default;
+  virtual System& get() = 0;
+};
+
 }  // namespace natc::system
