@@ -8,7 +8,6 @@
 #include "cli/common.h"
 #include "plan/render.h"
 #include "plan/saved.h"
-#include "system/facts.h"
 #include "system/snapshot.h"
 
 namespace natc::cli {
@@ -23,37 +22,19 @@ struct Options {
   KernelOptions k;
 };
 
-struct Planned {
-  plan::Plan plan;
-  plan::Saved saved;
-};
-
-// Against the machine (with the live lints) or a snapshot.
-Planned make(const Options& o, const frontend::Frontend& fe) {
-  bool live_state = o.state == "live";
-  auto machine = live_state ? system::open(o.k.system) : system::open_snapshot(o.state);
-  system::System& sys = machine->get();
-  kernel::Live live = sys.kernel.read();
-  if (live_state) {
-    auto lints = system::live_lints(*fe.spec, fe.ir, sys);
-    print_warnings(lints.diags, lints.skipped, fe.file);
-  }
-  // A snapshot holds no flows: only a live plan counts what it would reset.
-  std::string note;
-  plan::Plan p = live_state ? plan::against(fe.ir, live, sys, &note) : plan::make(fe.ir, live, sys.sysctls);
-  if (!note.empty()) fail(note);
-  return {std::move(p), {o.spec, fe.file.text(), live.genid, live.hash}};
-}
-
 int run(const Options& o) {
   frontend::Frontend fe;
   if (!load_spec(o.spec, &fe)) return 1;
-  Planned p;
+  plan::Planned p;
   try {
-    p = make(o, fe);
+    bool live = o.state == "live";
+    auto machine = live ? system::open(o.k.system) : system::open_snapshot(o.state);
+    p = plan::for_spec(fe.ir, *fe.spec, machine->get(), live ? plan::Against::Machine : plan::Against::Snapshot);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
+  print_warnings(p.warnings, "", fe.file);
+  if (!p.notes.empty()) fail(p.notes);
   if (o.format == Format::Json)
     std::cout << plan::render_json(p.plan).dump(2) << "\n";
   else if (o.format == Format::Markdown)
@@ -62,7 +43,7 @@ int run(const Options& o) {
     std::cout << plan::render_text(p.plan);
   if (!o.out.empty()) {
     std::ofstream f(o.out);
-    f << plan::to_json(p.saved, p.plan).dump(2) << "\n";
+    f << plan::to_json({o.spec, fe.file.text(), p.genid, p.live_hash}, p.plan).dump(2) << "\n";
     if (!f) return fail("cannot write plan '" + o.out + "'");
   }
   if (o.detailed) return p.plan.empty() ? 0 : 2;

@@ -1,5 +1,7 @@
 #include "plan/plan.h"
 
+#include "system/facts.h"
+
 namespace natc::plan {
 
 Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, std::string* note) {
@@ -11,6 +13,24 @@ Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, st
     *note = std::string(e.what()) + "; flow counts unknown";
   }
   return p;
+}
+
+Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode) {
+  Planned out;
+  kernel::Live live = sys.kernel.read();
+  out.genid = live.genid;
+  out.live_hash = live.hash;
+  if (mode == Against::Snapshot) {
+    out.plan = make(ir, live, sys.sysctls);
+    return out;
+  }
+  auto lints = system::live_lints(spec, ir, sys);
+  out.warnings = std::move(lints.diags);
+  if (!lints.skipped.empty()) out.notes = lints.skipped + "; checks against this machine skipped";
+  std::string note;
+  out.plan = against(ir, live, sys, &note);
+  if (!note.empty()) out.notes += (out.notes.empty() ? "" : "\n") + note;
+  return out;
 }
 
 }  // namespace natc::plan

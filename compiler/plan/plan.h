@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "base/diag.h"
 #include "conntrack/flows.h"
 #include "conntrack/translation.h"
 #include "kernel/kernel.h"
 #include "nft/model.h"
+#include "spec/spec.h"
 #include "sysctl/plan.h"
 #include "system/system.h"
 
@@ -50,5 +52,19 @@ void count_flows(Plan& p, const conntrack::FlowIndex& flows);
 // make() against a system's sysctls, with the flows from its conntrack
 // table counted; `note` says why, when they could not be.
 Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, std::string* note);
+
+// `natc plan`: the plan for a spec against the machine (with the live
+// lints, and the flows each change would reset) or against a snapshot
+// (neither: a snapshot holds no other tables and no flows), and what a
+// saved plan records of it.
+struct Planned {
+  Plan plan;
+  uint32_t genid = 0;
+  uint64_t live_hash = 0;
+  base::Diagnostics warnings;  // the live lints
+  std::string notes;           // why some lints or counts are missing
+};
+enum class Against { Machine, Snapshot };
+Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode);
 
 }  // namespace natc::plan

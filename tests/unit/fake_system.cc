@@ -36,6 +36,15 @@ std::optional<nft::Table> FakeKernel::snapshot() const {
   return t;
 }
 
+void FakeKernel::load(const nft::Table& t) {
+  table = t;
+  rules.clear();
+  for (auto& c : table->chains) {
+    for (auto& r : c.rules) rules[c.name].push_back({next_handle_++, r});
+    c.rules.clear();
+  }
+}
+
 void FakeKernel::commit(const kernel::Batch& b) {
   ++commits;
   batches.push_back(b);

@@ -45,6 +45,8 @@ class FakeKernel : public kernel::Kernel {
 
   // The table with its rules in chain order, for comparing.
   std::optional<nft::Table> snapshot() const;
+  // Holds `t` as if natc had committed it.
+  void load(const nft::Table& t);
 
  private:
   void apply(const kernel::Op& op);

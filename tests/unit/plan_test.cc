@@ -23,11 +23,7 @@ nft::Table table_of(const std::string& yaml) {
 
 kernel::Live live_of(const nft::Table& t) {
   test::FakeKernel k;
-  k.table = t;
-  for (auto& c : k.table->chains) {
-    for (auto& r : c.rules) k.rules[c.name].push_back({k.rules[c.name].size() + 1, r});
-    c.rules.clear();
-  }
+  k.load(t);
   return k.read();
 }
 
@@ -139,4 +135,27 @@ TEST_CASE("every example's plan against an empty and a drifted kernel, as text, 
       CHECK(test::golden_mismatch(base + ".md", plan::render_markdown(p, std::string(name) + ".yaml")) == "");
     }
   }
+}
+
+TEST_CASE("natc plan against the machine counts flows and lints; against a snapshot it does neither") {
+  auto fe = test::front(kForwards);
+  REQUIRE(fe.ok());
+  test::FakeSystem m;
+  std::string moved = kForwards;
+  moved.replace(moved.find("10.0.0.5:8080"), 13, "10.0.0.9:8080");
+  m.kernel.load(table_of(kForwards));
+  m.conntrack.list = {test::dnat_flow("198.51.100.1", "203.0.113.5", 80, "10.0.0.5", 8080)};
+  auto next = test::front(moved);
+  system::System sys = m.get();
+  plan::Planned live = plan::for_spec(next.ir, *next.spec, sys, plan::Against::Machine);
+  CHECK(live.genid == m.kernel.genid);
+  CHECK(live.notes.empty());
+  bool counted = false;
+  for (const auto& c : live.plan.changes) counted |= c.entry == "a" && c.flows_reset == size_t(1);
+  CHECK(counted);
+  plan::Planned offline = plan::for_spec(next.ir, *next.spec, sys, plan::Against::Snapshot);
+  for (const auto& c : offline.plan.changes) CHECK_FALSE(c.flows_reset);
+  m.conntrack.broken = true;
+  plan::Planned blind = plan::for_spec(next.ir, *next.spec, sys, plan::Against::Machine);
+  CHECK(blind.notes == "cannot read the conntrack table: Operation not permitted; flow counts unknown");
 }
