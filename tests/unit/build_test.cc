@@ -21,9 +21,15 @@ size_t rules(const nft::Table& t) {
   return n;
 }
 
-const nft::Set* find(const nft::Table& t, const std::string& name) {
-  for (const auto& s : t.sets)
-    if (s.name == name) return &s;
+// The set with `role` (and, for DNAT maps, with or without a destination
+// in its key): found by what it is, as everything after the builder finds
+// it, not by the name the builder gave it.
+const nft::Set* find(const nft::Table& t, nft::Role role, bool keyed_by_destination_or_map = false) {
+  for (const auto& s : t.sets) {
+    if (s.role != role) continue;
+    bool flag = role == nft::Role::DnatMap ? s.keys(nft::Field::Daddr) : s.is_map();
+    if (role == nft::Role::Hairpin || role == nft::Role::Internal || flag == keyed_by_destination_or_map) return &s;
+  }
   return nullptr;
 }
 
@@ -43,9 +49,10 @@ std::string spec_with(int forwards) {
 TEST_CASE("more port forwards grow a map, never a chain") {
   auto one = table(spec_with(1)), many = table(spec_with(1000));
   CHECK(rules(one) == rules(many));
-  REQUIRE(find(many, "dnat4_eth0_local"));
-  CHECK(find(many, "dnat4_eth0_local")->elements.size() == 1000);
-  CHECK(find(many, "dnat4_eth0_local")->elements[7].entry == "f7");
+  const nft::Set* map = find(many, nft::Role::DnatMap);
+  REQUIRE(map);
+  CHECK(map->elements.size() == 1000);
+  CHECK(map->elements[7].entry == "f7");
 }
 
 TEST_CASE("subnets with one egress and translation share one interval set") {
@@ -55,11 +62,11 @@ TEST_CASE("subnets with one egress and translation share one interval set") {
       "  - {name: a, cidr: 10.0.0.0/24, egress: eth0, snat: masquerade}\n"
       "  - {name: b, cidr: 10.0.1.0/24, egress: eth0, snat: masquerade}\n"
       "  - {name: c, cidr: 10.0.2.0/24, egress: eth0, snat: {to: 203.0.113.9}}\n");
-  const nft::Set* masq = find(t, "masq4_eth0");
+  const nft::Set* masq = find(t, nft::Role::Subnet, /*map=*/false);
   REQUIRE(masq);
   CHECK(masq->interval);
   CHECK(masq->elements.size() == 2);
-  const nft::Set* snat = find(t, "snat4_eth0");
+  const nft::Set* snat = find(t, nft::Role::Subnet, /*map=*/true);
   REQUIRE(snat);
   CHECK(snat->is_map());
   CHECK(nft::to_text(snat->elements[0]) == "10.0.2.0/24 comment \"c\" : 203.0.113.9");
@@ -85,12 +92,16 @@ TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
       "port_forwards:\n"
       "  - {name: web, ingress: eth0, protocol: tcp, port: 443, to: 10.0.0.5, destination: 203.0.113.50, hairpin: "
       "true}\n");
-  REQUIRE(find(t, "hairpin4"));
-  REQUIRE(find(t, "internal4"));
-  CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @internal4");
+  REQUIRE(find(t, nft::Role::Hairpin));
+  const nft::Set* internal = find(t, nft::Role::Internal);
+  REQUIRE(internal);
+  CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @" + internal->name);
   // A hairpin forward matches on every interface: its map has no iifname.
+  const nft::Set* map = find(t, nft::Role::DnatMap, /*by destination=*/true);
+  REQUIRE(map);
   REQUIRE(t.chains[0].rules.size() == 1);
-  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) == "dnat ip to ip daddr . meta l4proto . tcp dport map @dnat4_any");
+  CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) ==
+        "dnat ip to ip daddr . meta l4proto . tcp dport map @" + map->name);
 }
 
 TEST_CASE("IPv6 NAT targets with ports are bracketed") {
