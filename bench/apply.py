@@ -80,7 +80,7 @@ def main():
                 t, _ = timed(["ip", "netns", "exec", ns.name, "nft", "-f", "-"], input=moved_script)
                 nft_one.append(t)
             with Netns() as ns:
-                common = ["--netns", ns.name, "--yes", "-v", "--sysctl-dir", sysctl_dir, "--lock", os.path.join(work, "lock")]
+                common = ["--netns", ns.name, "--yes", "-v", "--sysctl-dir", sysctl_dir, "--lock", os.path.join(work, "lock"), "--state-dir", os.path.join(work, "state")]
                 t, r = timed([natc, "apply", spec, *common])
                 natc_full.append(t)
                 commit_full.append(phases(r.stderr).get("commit", 0) / 1000)

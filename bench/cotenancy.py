@@ -46,7 +46,7 @@ def main():
                 if docker:
                     for rule in DOCKER:
                         sh("ip", "netns", "exec", ns.name, "iptables", *shlex.split(rule))
-                common = ["--yes", "-v", "--netns", ns.name, "--sysctl-dir", work, "--lock", os.path.join(work, "lock")]
+                common = ["--yes", "-v", "--netns", ns.name, "--sysctl-dir", work, "--lock", os.path.join(work, "lock"), "--state-dir", os.path.join(work, "state")]
                 sh(natc, "apply", spec, *common)
                 checks, total = [], []
                 for _ in range(runs):

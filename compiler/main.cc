@@ -18,10 +18,14 @@ int run(int argc, char** argv) {
   natc::cli::add_compile(app, &exit_code);   // ... and render nft script + sysctl.d file
   natc::cli::add_plan(app, &exit_code);      // ... read live (or a snapshot), diff, print
   natc::cli::add_apply(app, &exit_code);     // ... plan, then one atomic batch, then sysctls
+  natc::cli::add_confirm(app, &exit_code);   // keep a change applied with --confirm
+  natc::cli::add_rollback(app, &exit_code);  // undo it, or go back to an earlier state
+  natc::cli::add_history(app, &exit_code);   // the states natc applied
   natc::cli::add_snapshot(app, &exit_code);  // live table + sysctls as JSON for plan --state
   natc::cli::add_destroy(app, &exit_code);   // remove natc's table and sysctl file
   natc::cli::add_status(app, &exit_code);    // conntrack usage, drops, flows per entry, drift
   natc::cli::add_generate(app, &exit_code);  // hidden: completion and man page from this table
+  natc::cli::add_guard(app, &exit_code);     // hidden: the process behind a confirmation window
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "apply/window.h"
+#include "sysctl/conf.h"
 #include "system/facts.h"
 
 namespace natc::apply {
@@ -35,24 +37,27 @@ class Applier {
 
   Result run() {
     auto held = sys_.host.lock();  // one natc at a time
-    auto lints = system::live_lints(*fe_.spec, fe_.ir, sys_);
-    obs_.warnings(lints.diags, lints.skipped);  // other tables, memory, pools
-    obs_.phase("live checks");
+    if (!settle_pending()) return std::move(r_);
+    if (r_.status == Status::Applied) return std::move(r_);  // at boot: the state before it is back
+    if (!checks()) return std::move(r_);
     for (int attempt = 1;; ++attempt) {
-      kernel::Live live = sys_.kernel.read();  // under one ruleset generation
+      kernel::Dump dump = sys_.kernel.dump();  // under one ruleset generation
+      kernel::Live live = sys_.kernel.decode(dump);
       obs_.phase("read live");
-      if (saved_ && live.hash != saved_->live_hash)
-        return fail(Code::StalePlan, "",
-                    "natc's live state changed since the plan was made; nothing was applied, plan again");
+      if (saved_ && !saved_moved(live)) return std::move(r_);
       std::string note;
       r_.plan = plan::against(fe_.ir, live, sys_, &note);  // diff, and the flows it would reset
       if (!note.empty()) obs_.note(note);
+      r_.plan.cuts = system::cuts(fe_.ir, r_.plan, sys_, o_.caller);  // the lockout guard
       obs_.phase("plan");
       obs_.planned(r_.plan);
+      if (!guard_sessions()) return std::move(r_);
       if (r_.plan.empty()) return done(Status::Unchanged);
       if (!asked_ && !obs_.approve(r_.plan)) return done(Status::Declined);
       asked_ = true;
+      if (o_.confirm && !open_window(dump, live)) return std::move(r_);
       if (auto retry = commit(attempt)) {
+        close_window();
         if (*retry) continue;
         return std::move(r_);
       }
@@ -71,9 +76,110 @@ class Applier {
     return std::move(r_);
   }
 
-  void failed(Code code, std::string_view entry, std::string message) {
+  void failed(Code code, std::string_view entry, std::string message, std::string help = "") {
     r_.status = Status::Failed;
     r_.errors = fe_.at_entry(code, entry, std::move(message));
+    if (!help.empty()) {
+      base::Diagnostics d;
+      const base::Diagnostic& e = r_.errors.all()[0];
+      d.report(e.code, e.loc, e.message, std::move(help));
+      r_.errors = std::move(d);
+    }
+  }
+
+  // A saved plan applies to exactly the state it was made against.
+  bool saved_moved(const kernel::Live& live) {
+    auto moved = plan::moved_since(*saved_, live.hash, sys_.sysctls);
+    if (moved.empty()) return true;
+    std::string what;
+    for (const auto& m : moved) what += (what.empty() ? "" : ", ") + m;
+    failed(Code::StalePlan, "", "the state changed since the plan was made (" + what + "); nothing was applied",
+           "plan again");
+    return false;
+  }
+
+  // A change still waiting for confirmation blocks every other apply; at
+  // boot it was never confirmed, so what was there before it comes back.
+  bool settle_pending() {
+    std::string problem;
+    auto p = state::read_pending(sys_.state, &problem);
+    if (!problem.empty()) obs_.note(problem);
+    if (!p) return true;
+    if (o_.boot) {
+      restore_previous(sys_, *p, "not confirmed before the machine restarted");
+      r_.status = Status::Applied;
+      r_.message = "change #" + std::to_string(p->n) +
+                   " was never confirmed: the state before it is back, and the spec was not applied";
+      return true;
+    }
+    int64_t left = p->deadline - sys_.host.now();
+    failed(Code::PendingConfirmation, "",
+           "change #" + std::to_string(p->n) + " is waiting for confirmation (" +
+               (left > 0 ? std::to_string(left) + "s left" : "its window has ended") + "); nothing was applied",
+           "natc confirm keeps it, natc rollback puts back what was there before it");
+    return false;
+  }
+
+  // Live lints (warnings) and the ports of the gateway's own services that
+  // forwards would take (errors).
+  bool checks() {
+    auto lints = system::live_lints(*fe_.spec, fe_.ir, sys_);
+    obs_.warnings(lints.diags, lints.skipped);  // other tables, memory, pools
+    base::Diagnostics captured = system::captures(fe_.ir, sys_);
+    obs_.phase("live checks");
+    if (!captured.errors()) return true;
+    r_.status = Status::Failed;
+    r_.errors = std::move(captured);
+    return false;
+  }
+
+  // The lockout guard's findings stop the apply, unless forced.
+  bool guard_sessions() {
+    const auto& cuts = r_.plan.cuts;
+    if (cuts.empty() || o_.force) return true;
+    failed(Code::Lockout, "",
+           "this change would cut " + std::to_string(cuts.size()) +
+               (cuts.size() == 1 ? " management session" : " management sessions") + "; nothing was applied",
+           "if that is intended, apply with --force, and with --confirm 2m to get the old state back unless "
+           "you confirm from a new session");
+    return false;
+  }
+
+  // Before the commit: what is there now goes to the state directory, and
+  // a guard that puts it back at the deadline starts. Killing natc after
+  // the commit (or the terminal going away) then still ends in a rollback.
+  bool open_window(const kernel::Dump& dump, const kernel::Live& live) {
+    if (live.table && !kernel::to_table(live)) {
+      failed(Code::PendingConfirmation, "",
+             "natc's table holds rules natc did not write, so a rollback could not put it back; nothing was "
+             "applied",
+             "apply once without --confirm, then with it");
+      return false;
+    }
+    std::string problem;
+    state::History h = state::read_history(sys_.state, &problem);
+    window_ = state::Pending{h.next_number(),
+                             sys_.host.now() + *o_.confirm,
+                             {dump, sysctl::managed_values(sys_.sysctls), sys_.sysctls.file(), ""}};
+    try {
+      state::write_pending(sys_.state, *window_);
+      guard_pid_ = sys_.host.start_guard(window_->n);
+    } catch (const std::exception& e) {
+      window_.reset();
+      sys_.state.remove(std::string(state::kPendingFile));
+      failed(Code::PendingConfirmation, "",
+             std::string("cannot keep what is there now for a rollback (") + e.what() + "); nothing was applied");
+      return false;
+    }
+    return true;
+  }
+
+  // The change did not happen after all: no window.
+  void close_window() {
+    if (!window_) return;
+    sys_.state.remove(std::string(state::kPendingFile));
+    sys_.host.stop_guard(guard_pid_);
+    window_.reset();
   }
 
   // nullopt: committed; true: the ruleset moved, plan again; false: failed.
@@ -103,6 +209,7 @@ class Applier {
       sysctl::apply(r_.plan.sysctl, sys_.sysctls);  // ip_forward first
     } catch (const sysctl::Error& e) {
       bool back = restore(sys_.kernel, before);  // the ruleset goes back
+      close_window();
       return fail(Code::SysctlRefused, "",
                   std::string(e.what()) + (back ? "; the ruleset was put back"
                                                 : "; the previous ruleset held rules natc cannot write, "
@@ -113,7 +220,32 @@ class Applier {
     // only the moved forwards' old flows go, never a flush.
     if (!o_.keep_flows && !r_.plan.resets.empty()) r_.flows_reset = sys_.conntrack.remove(r_.plan.resets);
     obs_.phase("conntrack");
+    record();
     return done(Status::Applied);
+  }
+
+  // The history entry: the spec, when, the generation natc left (a
+  // committed batch moves it by one) and whether it waits for confirmation.
+  void record() {
+    std::string problem;
+    state::History h = state::read_history(sys_.state, &problem);
+    if (!problem.empty()) obs_.note(problem);
+    state::Entry e;
+    e.n = window_ ? window_->n : h.next_number();
+    e.time = sys_.host.now();
+    e.spec = fe_.file.name();
+    e.spec_text = fe_.file.text();
+    e.genid = r_.plan.batch.genid ? *r_.plan.batch.genid + 1 : 0;
+    e.status = window_ ? state::Status::Pending : state::Status::Applied;
+    e.note = o_.note;
+    h.add(e);
+    try {
+      state::write_history(sys_.state, h);
+    } catch (const std::exception& ex) {
+      obs_.note(std::string("history not recorded: ") + ex.what());
+    }
+    r_.entry = e.n;
+    if (window_) r_.deadline = window_->deadline;
   }
 
   const frontend::Frontend& fe_;
@@ -123,6 +255,8 @@ class Applier {
   const Options& o_;
   Result r_;
   bool asked_ = false;
+  std::optional<state::Pending> window_;
+  int64_t guard_pid_ = 0;
 };
 
 }  // namespace

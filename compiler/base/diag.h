@@ -60,7 +60,10 @@ enum class Severity { Error, Warning };
   X(KernelRefused, "E4001", Error)          \
   X(StalePlan, "E4002", Error)              \
   X(SysctlRefused, "E4003", Error)          \
-  X(BadPlan, "E4004", Error)
+  X(BadPlan, "E4004", Error)                \
+  X(CapturedListener, "E2011", Error)       \
+  X(Lockout, "E4005", Error)                \
+  X(PendingConfirmation, "E4006", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

@@ -112,17 +112,11 @@ class Cotenancy {
     if (!m.name.empty() && m.name.back() == '*') return {IfName::Kind::Prefix, m.name.substr(0, m.name.size() - 1)};
     return IfName::exact(m.name);
   }
-  static bool serves(const ct_Chain& c, base::Family f) {
-    using F = cotenancy::Family;
-    return c.family == F::Inet || (c.family == F::Ip && f == base::Family::V4) ||
-           (c.family == F::Ip6 && f == base::Family::V6);
-  }
-
   // Every other base chain on `hook` that sees packets of family `f`.
   template <class Fn>
   void each_chain(cotenancy::Hook hook, base::Family f, Fn&& fn) {
     for (const ct_Chain& c : f_.others.chains)
-      if (c.hook == hook && serves(c, f)) fn(c);
+      if (c.hook == hook && c.serves(f)) fn(c);
   }
 
   void forward(const ir::Forward& fw, const ir::PortMap& pm) {

@@ -10,7 +10,8 @@ namespace {
 
 struct Options {
   std::string file;
-  bool keep_flows = false;
+  bool keep_flows = false, force = false, boot = false;
+  std::string confirm;
   KernelOptions k;
 };
 
@@ -31,30 +32,49 @@ int run(const Options& o) {
   print_diagnostics(fe.diags, fe.file);
   if (!fe.ok()) return 1;  // bad input changes nothing
   phases.done("spec");
+  apply::Options ao{.keep_flows = o.keep_flows, .force = o.force, .boot = o.boot, .caller = caller()};
+  if (!o.confirm.empty() && !(ao.confirm = parse_duration(o.confirm)))
+    return fail("--confirm takes a duration between 1s and 24h, like 90s, 5m or 1h (not '" + o.confirm + "')");
+  KernelOptions k = o.k;
+  k.yes = k.yes || loaded.saved.has_value();  // a saved plan was the review: no second question
+  return apply_spec(fe, loaded.saved, k, ao, phases);
+}
+
+}  // namespace
+
+int apply_spec(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, const KernelOptions& k,
+               const apply::Options& ao, Phases& phases) {
   try {
-    auto machine = system::open(o.k.system);
-    TerminalObserver show(o.k, fe.file, "Apply these changes?", phases);
-    apply::Result r = apply::run(fe, loaded.saved, machine->get(), show, {.keep_flows = o.keep_flows});
+    auto machine = system::open(k.system);
+    TerminalObserver show(k, fe.file, "Apply these changes?", phases);
+    apply::Result r = apply::run(fe, saved, machine->get(), show, ao);
     print_diagnostics(r.errors, fe.file);
+    if (!r.message.empty()) std::cout << r.message << "\n";
     if (r.status != apply::Result::Status::Applied) return r.status == apply::Result::Status::Unchanged ? 0 : 1;
-    if (!o.keep_flows && !r.plan.resets.empty())
-      std::cout << "Reset " << r.flows_reset << (r.flows_reset == 1 ? " flow" : " flows")
-                << " of moved or removed port forwards.\n";
-    std::cout << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
-    return 0;
+    if (r.message.empty()) {
+      if (!ao.keep_flows && !r.plan.resets.empty())
+        std::cout << "Reset " << r.flows_reset << (r.flows_reset == 1 ? " flow" : " flows")
+                  << " of moved or removed port forwards.\n";
+      std::cout << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
+    }
+    return r.deadline ? await_confirmation(machine->get(), r) : 0;
   } catch (const std::exception& e) {
     return fail(e.what());
   }
 }
 
-}  // namespace
-
 void add_apply(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("apply", "make the kernel match a spec (or a saved plan)");
   cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, or a plan saved with 'natc plan -o'")->required();
-  cmd->add_flag("-y,--yes", o->k.yes, "apply without asking");
+  cmd->add_flag("-y,--yes", o->k.yes, "apply without asking (a saved plan never asks)");
   cmd->add_flag("--keep-flows", o->keep_flows, "keep the flows of moved or removed port forwards");
+  cmd->add_option("--confirm", o->confirm,
+                  "roll the change back unless 'natc confirm' (or Enter) comes within DURATION (90s, 5m)");
+  cmd->add_flag("--force", o->force, "apply although the lockout guard says it would cut a management session");
+  cmd->add_flag("--boot", o->boot,
+                "at boot: if a change was still unconfirmed when the machine went down, restore what was there "
+                "before it instead of applying SPEC");
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

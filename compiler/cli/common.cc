@@ -1,14 +1,18 @@
 #include "cli/common.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
+#include "apply/window.h"
 #include "plan/render.h"
 #include "sysctl/conf.h"
 
@@ -38,6 +42,8 @@ void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
   cmd.add_option("--proc-sys", o->system.paths.proc_sys, "the live sysctl tree")->capture_default_str();
   cmd.add_option("--lock", o->system.lock, "lock file serialising natc processes")->capture_default_str();
   cmd.add_option("--lock-wait", o->system.lock_wait, "seconds to wait for the lock")->capture_default_str();
+  cmd.add_option("--state-dir", o->system.state_dir, "where natc keeps its history and pending confirmations")
+      ->capture_default_str();
 }
 
 void print_diagnostics(const base::Diagnostics& d, const base::SourceFile& file) {
@@ -55,6 +61,42 @@ bool load_spec(const std::string& path, frontend::Frontend* fe) {
 
 int fail(const std::string& what) {
   std::cerr << "natc: " << what << "\n";
+  return 1;
+}
+
+std::optional<int64_t> parse_duration(const std::string& text) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  std::string_view unit(end, size_t(text.data() + text.size() - end));
+  int64_t scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (!scale || n < 1 || n * scale > 86400) return std::nullopt;
+  return n * scale;
+}
+
+std::optional<guard::Session> caller() { return guard::from_ssh_connection(std::getenv("SSH_CONNECTION")); }
+
+int await_confirmation(system::System& sys, const apply::Result& r) {
+  int64_t left = *r.deadline - sys.host.now();
+  std::cout << "Change #" << *r.entry << " is applied and waits for confirmation: within " << left
+            << "s run `natc confirm` (best from a new session: it proves you can still get in)"
+            << (isatty(STDIN_FILENO) ? ", or press Enter here" : "")
+            << ". Unconfirmed, it is rolled back, even if this natc is gone.\n"
+            << std::flush;
+  if (!isatty(STDIN_FILENO)) return 0;  // the guard is in charge
+  pollfd in{STDIN_FILENO, POLLIN, 0};
+  while (sys.host.now() < *r.deadline) {
+    if (poll(&in, 1, 200) <= 0) continue;
+    std::string line;
+    std::getline(std::cin, line);
+    apply::Result c = apply::confirm(sys);
+    std::cout << (c.status == apply::Result::Status::Applied ? "Confirmed" : "Not confirmed") << ": " << c.message
+              << ".\n";
+    return c.status == apply::Result::Status::Applied ? 0 : 1;
+  }
+  // The guard rolls back now; say so once it has.
+  for (int i = 0; i < 150 && apply::recorded(sys).pending; ++i) sys.host.sleep_ms(200);
+  std::cout << "Not confirmed in time: change #" << *r.entry << " was rolled back.\n";
   return 1;
 }
 

@@ -9,6 +9,7 @@
 #include "apply/apply.h"
 #include "base/diag.h"
 #include "frontend/frontend.h"
+#include "plan/saved.h"
 #include "system/real.h"
 
 namespace CLI {
@@ -38,6 +39,16 @@ void print_warnings(const base::Diagnostics& d, std::string_view skipped, const 
 
 // "natc: WHAT" on stderr; returns the exit code 1.
 int fail(const std::string& what);
+
+// A confirmation window: "90s", "5m", "1h" or seconds; nullopt when it is
+// not one, or not between a second and a day.
+std::optional<int64_t> parse_duration(const std::string& text);
+// The session natc runs in, from $SSH_CONNECTION.
+std::optional<guard::Session> caller();
+// When a confirmation window started by this apply ends: waits for Enter
+// on the terminal (which confirms) or the end of the window, and says
+// what became of the change. Returns the exit code.
+int await_confirmation(system::System& sys, const apply::Result& r);
 
 // Asks on the terminal unless --yes; false when the answer is not "yes".
 bool confirm(const KernelOptions& o, const std::string& question);
@@ -75,7 +86,16 @@ class TerminalObserver : public apply::Observer {
   Phases& phases_;
 };
 
+// An apply of a spec (or saved plan) on the terminal, for apply and
+// rollback: the plan, the question, the result, a confirmation window.
+int apply_spec(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, const KernelOptions& k,
+               const apply::Options& ao, Phases& phases);
+
 // One entry per subcommand file.
+void add_confirm(CLI::App& app, int* exit_code);
+void add_rollback(CLI::App& app, int* exit_code);
+void add_history(CLI::App& app, int* exit_code);
+void add_guard(CLI::App& app, int* exit_code);
 void add_validate(CLI::App& app, int* exit_code);
 void add_compile(CLI::App& app, int* exit_code);
 void add_plan(CLI::App& app, int* exit_code);

@@ -21,7 +21,7 @@ const std::map<std::string, std::string> kValues = {
 // Options whose values are files or namespaces.
 const std::map<std::string, std::string> kCompleters = {
     {"--state", "file"},   {"--out", "file"},  {"-o", "file"},       {"--sysctl-dir", "dir"},
-    {"--proc-sys", "dir"}, {"--lock", "file"}, {"--netns", "netns"},
+    {"--proc-sys", "dir"}, {"--lock", "file"}, {"--netns", "netns"}, {"--state-dir", "dir"},
 };
 
 std::vector<const CLI::App*> commands(const CLI::App& app) {

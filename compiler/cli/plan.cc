@@ -29,12 +29,15 @@ int run(const Options& o) {
   try {
     bool live = o.state == "live";
     auto machine = live ? system::open(o.k.system) : system::open_snapshot(o.state);
-    p = plan::for_spec(fe.ir, *fe.spec, machine->get(), live ? plan::Against::Machine : plan::Against::Snapshot);
+    auto me = caller();
+    p = plan::for_spec(fe.ir, *fe.spec, machine->get(), live ? plan::Against::Machine : plan::Against::Snapshot,
+                       me ? &*me : nullptr);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
   print_warnings(p.warnings, "", fe.file);
   if (!p.notes.empty()) fail(p.notes);
+  print_diagnostics(p.errors, fe.file);
   if (o.format == Format::Json)
     std::cout << plan::render_json(p.plan).dump(2) << "\n";
   else if (o.format == Format::Markdown)
@@ -43,9 +46,11 @@ int run(const Options& o) {
     std::cout << plan::render_text(p.plan);
   if (!o.out.empty()) {
     std::ofstream f(o.out);
-    f << plan::to_json({o.spec, fe.file.text(), p.genid, p.live_hash}, p.plan).dump(2) << "\n";
+    plan::Saved saved{o.spec, fe.file.text(), p.genid, p.live_hash, p.sysctls, p.sysctl_file};
+    f << plan::to_json(saved, p.plan).dump(2) << "\n";
     if (!f) return fail("cannot write plan '" + o.out + "'");
   }
+  if (p.errors.errors()) return 1;  // a plan apply would refuse
   if (o.detailed) return p.plan.empty() ? 0 : 2;
   return 0;
 }

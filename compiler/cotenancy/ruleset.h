@@ -130,6 +130,11 @@ struct Chain {
   ChainType type = ChainType::Filter;
   bool policy_drop = false;
   std::vector<Rule> rules;
+  // Whether packets of `f` pass through it (an inet chain sees both).
+  bool serves(base::Family f) const {
+    return family == Family::Inet || (family == Family::Ip && f == base::Family::V4) ||
+           (family == Family::Ip6 && f == base::Family::V6);
+  }
 };
 
 struct Element {

@@ -77,6 +77,7 @@ struct Forward {
   Addr to;
   std::vector<PortMap> ports;  // ranges expanded, one per proto and port
   bool hairpin = false;
+  bool allow_capture = false;  // may take a port a local service listens on
   bool auto_accept = true;
   bool docker = false;
 };
@@ -104,6 +105,7 @@ struct Ir {
   std::vector<Forward> forwards;
   std::vector<Sysctl> sysctls;  // ip_forward first
   uint64_t alert_percent = spec::kAlertPercent;
+  std::vector<uint16_t> management_ports{spec::kManagementPort};  // the lockout guard's
 };
 
 // /proc/sys path of a dotted sysctl key: net.ipv4.ip_forward -> net/ipv4/ip_forward

@@ -50,6 +50,10 @@ class Lowerer {
     for (const auto& f : s_.port_forwards) forward(f);
     for (const auto& b : s_.bridges) bridge(b);
     sysctls();
+    if (s_.safety) {
+      ir_.management_ports.clear();
+      for (const auto& p : s_.safety->management_ports) ir_.management_ports.push_back(p.v.first);
+    }
     return std::move(ir_);
   }
 
@@ -132,6 +136,7 @@ class Lowerer {
     f.entry = {pf.name.v, pf.loc};
     f.declared_ingress = iface(pf.ingress);
     f.hairpin = pf.hairpin.v;
+    f.allow_capture = pf.allow_capture.v;
     // A hairpin forward also answers LAN clients, so it matches on every
     // interface: the destination (or 'fib daddr type local') selects it.
     f.ingress = f.hairpin ? IfMatch{IfMatch::Kind::Any} : f.declared_ingress;

@@ -70,6 +70,16 @@ class Error : public std::runtime_error {
   std::string entry;  // the spec entry of the refused element or rule, if known
 };
 
+// A socket of this host waiting for connections (TCP) or datagrams (UDP).
+struct Listener {
+  uint8_t proto = 0;
+  base::Addr addr;     // the address it is bound to
+  bool any = false;    // bound to every address (0.0.0.0 or ::)
+  bool v6only = true;  // an IPv6 socket that takes no IPv4 connections
+  uint16_t port = 0;
+  std::string process;  // the program holding it ("sshd"), "" when unknown
+};
+
 struct RouteTo {
   std::string oif;     // output interface, "" when the route has none
   bool local = false;  // the address is one of this host's
@@ -82,11 +92,19 @@ class Kernel {
   virtual Live read() = 0;  // throws Error
   // The same as the kernel's messages, for a snapshot.
   virtual Dump dump() = 0;  // throws Error
+  // Messages of a dump (this kernel's, or one kept in a file) as Live.
+  // Throws Error on a malformed message.
+  virtual Live decode(const Dump& d) = 0;
   // Every other table (Docker's, iptables-nft's, firewalld's): read only.
   virtual cotenancy::Ruleset others() = 0;  // throws Error
   virtual void commit(const Batch& b) = 0;  // throws Error; all or nothing
   // Each address's route; unreachable ones are left out.
   virtual std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs) = 0;
+  // The TCP and UDP sockets listening in this network namespace.
+  virtual std::vector<Listener> listeners() = 0;
+  // `t` as the kernel would hold it, in the form the packet evaluator
+  // reads (what natc's next ruleset would do, beside the other tables).
+  virtual cotenancy::Ruleset preview(const nft::Table& t) = 0;
 };
 
 // The live table as a model; nullopt when part of it is not natc's writing.

@@ -21,7 +21,9 @@
 #include "kernel/foreign.h"
 #include "kernel/live_decode.h"
 #include "kernel/netlink_kernel.h"
+#include "kernel/preview.h"
 #include "kernel/route.h"
+#include "kernel/sockets.h"
 #include "netlink/attrs.h"
 #include "netlink/batch.h"
 
@@ -153,6 +155,7 @@ std::vector<std::vector<uint8_t>> keep(std::vector<std::vector<uint8_t>> msgs, u
 class NetlinkKernel : public Kernel {
  public:
   Live read() override { return decode_live(dump()); }
+  Live decode(const Dump& d) override { return decode_live(d); }
 
   Dump dump() override {
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
@@ -182,6 +185,8 @@ class NetlinkKernel : public Kernel {
   std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs) override {
     return kernel::routes_to(addrs);
   }
+  std::vector<Listener> listeners() override { return listening_sockets(); }
+  cotenancy::Ruleset preview(const nft::Table& t) override { return kernel::preview(t); }
 
  private:
   bool read_all(Dump& d, bool* interrupted) {

@@ -3,9 +3,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "kernel/live_decode.h"
-#include "nft/render.h"
-
 namespace natc::kernel {
 namespace {
 
@@ -39,13 +36,9 @@ nlohmann::json to_json(const Snapshot& s) {
     for (const auto& m : s.dump.*member) list.push_back(hex(m));
     messages[name] = std::move(list);
   }
-  Live live = decode_live(s.dump);
-  auto table = to_table(live);
   return {{"natc_snapshot", 1},
           {"genid", s.dump.genid},
-          {"ruleset", !live.table ? ""
-                      : table     ? nft::render_text(*table)
-                                  : "(not all of it is natc's writing)"},
+          {"ruleset", s.ruleset},
           {"messages", std::move(messages)},
           {"sysctls", s.sysctls},
           {"sysctl_file", s.sysctl_file ? nlohmann::json(*s.sysctl_file) : nlohmann::json(nullptr)}};

@@ -17,6 +17,7 @@ struct Snapshot {
   Dump dump;
   std::map<std::string, std::string> sysctls;  // key -> value, readable ones
   std::optional<std::string> sysctl_file;
+  std::string ruleset;  // the table as nft text, for people (not read back)
 };
 
 nlohmann::json to_json(const Snapshot& s);

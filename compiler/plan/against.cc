@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include "sysctl/conf.h"
 #include "system/facts.h"
 
 namespace natc::plan {
@@ -15,11 +16,14 @@ Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, st
   return p;
 }
 
-Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode) {
+Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode,
+                 const guard::Session* caller) {
   Planned out;
   kernel::Live live = sys.kernel.read();
   out.genid = live.genid;
   out.live_hash = live.hash;
+  out.sysctls = sysctl::managed_values(sys.sysctls);
+  out.sysctl_file = sys.sysctls.file();
   if (mode == Against::Snapshot) {
     out.plan = make(ir, live, sys.sysctls);
     return out;
@@ -30,6 +34,8 @@ Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, 
   std::string note;
   out.plan = against(ir, live, sys, &note);
   if (!note.empty()) out.notes += (out.notes.empty() ? "" : "\n") + note;
+  out.errors = system::captures(ir, sys);
+  out.plan.cuts = system::cuts(ir, out.plan, sys, caller ? std::optional(*caller) : std::nullopt);
   return out;
 }
 

@@ -15,6 +15,10 @@
 #include "sysctl/plan.h"
 #include "system/system.h"
 
+namespace natc::guard {
+struct Session;
+}
+
 namespace natc::plan {
 
 enum class Action { Add, Change, Remove };
@@ -33,6 +37,8 @@ struct Plan {
   // Port forwards whose target moves or goes away: their old flows are
   // deleted after the commit, so new connections take the new rule.
   std::vector<conntrack::Translation> resets;
+  // What the lockout guard found: "this change would cut ..." (live plans).
+  std::vector<std::string> cuts;
   bool empty() const { return batch.ops.empty() && sysctl.empty(); }
 };
 
@@ -61,10 +67,14 @@ struct Planned {
   Plan plan;
   uint32_t genid = 0;
   uint64_t live_hash = 0;
+  std::map<std::string, std::string> sysctls;  // what a saved plan records of them
+  std::optional<std::string> sysctl_file;
   base::Diagnostics warnings;  // the live lints
+  base::Diagnostics errors;    // forwards that would take the gateway's own services (E2011)
   std::string notes;           // why some lints or counts are missing
 };
 enum class Against { Machine, Snapshot };
-Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode);
+Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode,
+                 const guard::Session* caller = nullptr);
 
 }  // namespace natc::plan

@@ -36,6 +36,7 @@ std::string render_text(const Plan& p) {
     out += "  ~ sysctl " + s.key + ": " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + "\n";
   if (p.sysctl.write_file) out += "  ~ file " + kFile + ": rewritten\n";
   if (p.sysctl.remove_file) out += "  - file " + kFile + "\n";
+  for (const auto& c : p.cuts) out += "  ! " + c + "\n";
   return out + summary(p) + "\n";
 }
 
@@ -59,6 +60,7 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
   for (const auto& s : p.sysctl.changes)
     out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
   if (p.sysctl.write_file) out += "| ✏️ | `" + kFile + "` | rewritten |\n";
+  for (const auto& c : p.cuts) out += "| ❗ | lockout guard | " + cell(c) + " |\n";
   return out;
 }
 
@@ -81,6 +83,7 @@ nlohmann::json render_json(const Plan& p) {
                           : p.sysctl.remove_file ? "remove"
                                                  : "unchanged"},
           {"operations", p.batch.ops.size()},
+          {"guard", p.cuts},
           {"summary", summary(p)}};
 }
 

@@ -8,7 +8,18 @@
 namespace natc::plan {
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;
+
+// FNV-1a over the plan's canonical JSON (nlohmann sorts keys).
+std::string content_hash(nlohmann::json j) {
+  j.erase("plan_hash");
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+    h = (h ^ c) * 0x100000001b3ull;
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 // Where `"key"` first appears: a field's diagnostic points at it.
 base::Loc loc_of(const std::string& text, size_t byte) {
@@ -46,8 +57,13 @@ class Checker {
     s.spec_text = string("spec_text");
     s.genid = genid();
     s.live_hash = hash();
+    sysctls(s);
     if (j_.contains("plan") && !j_["plan"].is_object()) bad("plan", "\"plan\" is not an object");
     if (d_.errors()) return std::nullopt;
+    if (!j_.contains("plan_hash") || !j_["plan_hash"].is_string() || j_["plan_hash"] != content_hash(j_)) {
+      bad("plan_hash", "its content does not match its hash: it was edited or damaged after natc wrote it");
+      return std::nullopt;
+    }
     return s;
   }
 
@@ -70,6 +86,20 @@ class Checker {
     return uint32_t(g.get<uint64_t>());
   }
 
+  void sysctls(Saved& s) {
+    if (!j_.contains("sysctls") || !j_["sysctls"].is_object()) return bad("sysctls", "\"sysctls\" is not an object");
+    for (const auto& [k, v] : j_["sysctls"].items()) {
+      if (!v.is_string()) return bad("sysctls", "sysctl '" + k + "' is not a string");
+      s.sysctls[k] = v.get<std::string>();
+    }
+    if (!j_.contains("sysctl_file")) return bad("sysctl_file", "it has no \"sysctl_file\"");
+    const auto& f = j_["sysctl_file"];
+    if (f.is_string())
+      s.sysctl_file = f.get<std::string>();
+    else if (!f.is_null())
+      bad("sysctl_file", "\"sysctl_file\" is neither text nor null");
+  }
+
   uint64_t hash() {
     if (!j_.contains("live_hash")) return bad("live_hash", "it has no \"live_hash\""), 0;
     const auto& h = j_["live_hash"];
@@ -90,12 +120,27 @@ class Checker {
 }  // namespace
 
 nlohmann::json to_json(const Saved& s, const Plan& p) {
-  return {{"natc_plan", kFormat},
-          {"spec", s.spec},
-          {"spec_text", s.spec_text},
-          {"genid", s.genid},
-          {"live_hash", std::to_string(s.live_hash)},
-          {"plan", render_json(p)}};
+  nlohmann::json j = {{"natc_plan", kFormat},
+                      {"spec", s.spec},
+                      {"spec_text", s.spec_text},
+                      {"genid", s.genid},
+                      {"live_hash", std::to_string(s.live_hash)},
+                      {"sysctls", s.sysctls},
+                      {"sysctl_file", s.sysctl_file ? nlohmann::json(*s.sysctl_file) : nlohmann::json(nullptr)},
+                      {"plan", render_json(p)}};
+  j["plan_hash"] = content_hash(j);
+  return j;
+}
+
+std::vector<std::string> moved_since(const Saved& s, uint64_t live_hash, sysctl::Store& now) {
+  std::vector<std::string> out;
+  if (live_hash != s.live_hash) out.push_back("natc's table");
+  for (const auto& [key, then] : s.sysctls) {
+    auto v = now.value(key);
+    if (v != then) out.push_back("sysctl " + key + " (" + then + ", now " + v.value_or("unreadable") + ")");
+  }
+  if (now.file() != s.sysctl_file) out.push_back("the sysctl.d file");
+  return out;
 }
 
 Loaded read_saved(const base::SourceFile& file) {

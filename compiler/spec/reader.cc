@@ -100,6 +100,7 @@ class Reader {
   void publish(uint32_t i, Bridge& b);
   void conntrack(uint32_t i, Spec& s);
   void timeouts(uint32_t i, Conntrack& c);
+  void safety(uint32_t i, Spec& s);
 
   const Tree& t_;
   base::Diagnostics& d_;
@@ -439,6 +440,7 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
       {"destination", false, [](Reader& r, uint32_t v, F& x) { x.destination = r.addr(v); }},
       {"allow_from", false, [](Reader& r, uint32_t v, F& x) { x.allow_from = r.prefixes(v); }},
       {"hairpin", false, [](Reader& r, uint32_t v, F& x) { x.hairpin = r.boolean(v); }},
+      {"allow_capture", false, [](Reader& r, uint32_t v, F& x) { x.allow_capture = r.boolean(v); }},
       {"forward_accept", false,
        [](Reader& r, uint32_t v, F& x) {
          x.forward_accept =
@@ -504,6 +506,30 @@ void Reader::conntrack(uint32_t i, Spec& s) {
   if (n(i).kind == Kind::Map) s.conntrack = std::move(c);
 }
 
+void Reader::safety(uint32_t i, Spec& s) {
+  static constexpr Key<Safety> kSafety[] = {
+      {"management_ports", false,
+       [](Reader& r, uint32_t v, Safety& x) {
+         auto one = [&](uint32_t item) {
+           auto p = r.ports(item);
+           if (!p.set) return;
+           if (p.v.first != p.v.last)
+             r.error(Code::BadPort, item, "a management port is one port, not a range", "list each port: [22, 2222]");
+           else
+             x.management_ports.push_back(p);
+         };
+         if (r.n(v).kind != Kind::Seq) return one(v);
+         if (r.n(v).first == kNone)
+           r.error(Code::BadValue, v, "an empty list here would guard no management session",
+                   "leave management_ports out for the default [22]");
+         r.items(v, "management ports", one);
+       }},
+  };
+  Safety out;
+  out.loc = loc(i);
+  if (fields(i, "safety", kSafety, out)) s.safety = std::move(out);
+}
+
 Spec Reader::read() {
   static constexpr Key<Spec> kSections[] = {
       {"version", false,
@@ -520,6 +546,7 @@ Spec Reader::read() {
       {"port_forwards", false, [](Reader& r, uint32_t v, Spec& x) { r.port_forwards(v, x); }},
       {"docker", false, [](Reader& r, uint32_t v, Spec& x) { r.docker(v, x); }},
       {"conntrack", false, [](Reader& r, uint32_t v, Spec& x) { r.conntrack(v, x); }},
+      {"safety", false, [](Reader& r, uint32_t v, Spec& x) { r.safety(v, x); }},
   };
   Spec s;
   uint32_t root = t_.root();

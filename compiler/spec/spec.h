@@ -87,6 +87,7 @@ struct PortForward {
   At<base::Addr> destination;
   std::vector<At<base::Prefix>> allow_from;
   At<bool> hairpin;
+  At<bool> allow_capture;  // may take a port a local service listens on
   At<ForwardAccept> forward_accept{ForwardAccept::Auto};
 };
 
@@ -119,6 +120,13 @@ struct Conntrack {
   At<uint64_t> alert_percent{kAlertPercent};
 };
 
+// Management sessions the lockout guard protects.
+inline constexpr uint16_t kManagementPort = 22;
+struct Safety {
+  Loc loc;
+  std::vector<At<base::PortRange>> management_ports;  // each a single port
+};
+
 struct Spec {
   At<uint64_t> version;
   std::vector<Alias> interfaces;
@@ -128,6 +136,7 @@ struct Spec {
   std::vector<PortForward> port_forwards;
   std::vector<Bridge> bridges;
   std::optional<Conntrack> conntrack;
+  std::optional<Safety> safety;
 };
 
 }  // namespace natc::spec

@@ -25,9 +25,13 @@ class Prometheus {
   std::string run() {
     conntrack();
     entries();
-    if (r_.drift)
-      metric("natc_drift", "gauge", "1 when the kernel differs from the spec."),
-          o_ << "natc_drift " << (*r_.drift ? 1 : 0) << "\n";
+    if (r_.drift) {
+      metric("natc_drift", "gauge", "1 when the kernel differs from the spec.");
+      o_ << "natc_drift " << (*r_.drift ? 1 : 0) << "\n";
+    }
+    metric("natc_pending_confirmation_seconds", "gauge",
+           "Seconds left to confirm a change applied with --confirm; 0 when none waits.");
+    o_ << "natc_pending_confirmation_seconds " << (r_.pending ? r_.pending->seconds_left : 0) << "\n";
     return o_.str();
   }
 
@@ -131,6 +135,7 @@ nlohmann::json render_json(const Report& r) {
                       {"snat_pool_addresses", counts(r.pool_addresses, "pool", "address")},
                       {"top_destination_ports", counts(r.ports, "protocol", "port")}};
   if (r.drift) j["drift"] = {{"differs", *r.drift}, {"summary", r.drift_summary}};
+  if (r.pending) j["pending_confirmation"] = {{"change", r.pending->change}, {"seconds_left", r.pending->seconds_left}};
   return j;
 }
 
@@ -154,6 +159,9 @@ std::string render_text(const Report& r) {
   section(o, "SNAT pool addresses:", r.pool_addresses, " ");
   section(o, "top destination ports:", r.ports, "/");
   if (r.drift) o << "drift: " << (*r.drift ? r.drift_summary : "none") << "\n";
+  if (r.pending)
+    o << "pending confirmation: change #" << r.pending->change << ", " << r.pending->seconds_left
+      << "s left (natc confirm keeps it, natc rollback undoes it)\n";
   return o.str();
 }
 

@@ -7,6 +7,7 @@
 #include "ir/lower.h"
 #include "plan/render.h"
 #include "spec/spec.h"
+#include "state/records.h"
 
 namespace natc::status {
 namespace {
@@ -121,6 +122,9 @@ Report collect(system::System& sys, const frontend::Frontend* fe) {
   timeouts(sys, fe, r);
   r.drops = sys.conntrack.stats();
   count_entries(live, flows, r);
+  std::string problem;
+  if (auto p = state::read_pending(sys.state, &problem))
+    r.pending = Report::Pending{p->n, std::max<int64_t>(0, p->deadline - sys.host.now())};
   if (fe) {
     plan::Plan p = plan::make(fe->ir, live, sys.sysctls);
     r.drift = !p.empty();

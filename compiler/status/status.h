@@ -37,6 +37,12 @@ struct Report {
   std::vector<Count> forwards, subnets, pool_addresses, ports;
   std::optional<bool> drift;
   std::string drift_summary;
+  // A change applied with --confirm: its number and the seconds left.
+  struct Pending {
+    uint64_t change = 0;
+    int64_t seconds_left = 0;
+  };
+  std::optional<Pending> pending;
   double usage() const { return count && max && *max ? double(*count) / double(*max) : 0; }
   bool alert() const { return usage() > alert_ratio; }
 };

@@ -20,4 +20,12 @@ std::vector<std::string> relevant_keys() {
   return keys;
 }
 
+std::map<std::string, std::string> managed_values(Store& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& key : relevant_keys())
+    if (key != "net.netfilter.nf_conntrack_count")
+      if (auto v = s.value(key)) out[key] = *v;
+  return out;
+}
+
 }  // namespace natc::sysctl

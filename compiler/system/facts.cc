@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/proto.h"
+#include "nft/build.h"
 
 namespace natc::system {
 namespace {
@@ -38,6 +39,31 @@ check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
     for (const auto& [addr, r] : sys.kernel.routes_to(check::cotenancy_addresses(ir)))
       f.routes[addr] = {r.oif, r.local};
   return f;
+}
+
+base::Diagnostics captures(const ir::Ir& ir, System& sys) {
+  base::Diagnostics d;
+  guard::captures(ir, sys.kernel.listeners(), d);
+  return d;
+}
+
+std::vector<std::string> cuts(const ir::Ir& ir, const plan::Plan& p, System& sys,
+                              const std::optional<guard::Session>& caller) {
+  std::vector<conntrack::Flow> flows;
+  try {
+    flows = sys.conntrack.flows();
+  } catch (const conntrack::Error&) {
+    // Unreadable: the caller's own session is still checked.
+  }
+  auto sessions = guard::sessions(caller, flows, ir.management_ports);
+  if (sessions.empty()) return {};
+  guard::Facts f;
+  f.next = sys.kernel.others();
+  cotenancy::Ruleset mine = sys.kernel.preview(nft::build(ir));
+  f.next.chains.insert(f.next.chains.end(), mine.chains.begin(), mine.chains.end());
+  f.next.sets.insert(f.next.sets.end(), mine.sets.begin(), mine.sets.end());
+  f.routes = sys.kernel.routes_to(guard::addresses(sessions));
+  return guard::cuts(sessions, f, p);
 }
 
 LiveLints live_lints(const spec::Spec& spec, const ir::Ir& ir, System& sys) {

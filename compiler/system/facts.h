@@ -3,6 +3,8 @@
 #pragma once
 
 #include "check/check.h"
+#include "guard/guard.h"
+#include "plan/plan.h"
 #include "system/system.h"
 
 namespace natc::system {
@@ -15,5 +17,12 @@ struct LiveLints {
   std::string skipped;
 };
 LiveLints live_lints(const spec::Spec& spec, const ir::Ir& ir, System& sys);
+
+// The lockout guard on this machine: forwards that would take a port the
+// gateway's own services listen on (E2011 errors), and what the next
+// ruleset would do to the sessions that manage it (guard.h).
+base::Diagnostics captures(const ir::Ir& ir, System& sys);
+std::vector<std::string> cuts(const ir::Ir& ir, const plan::Plan& p, System& sys,
+                              const std::optional<guard::Session>& caller);
 
 }  // namespace natc::system

@@ -1,18 +1,69 @@
 #include "system/real.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
 #include <charconv>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <thread>
 
 #include "base/source.h"
 #include "conntrack/netfilter.h"
 #include "kernel/netlink_kernel.h"
+#include "state/file_dir.h"
 #include "system/lock.h"
 
 namespace natc::system {
 namespace {
 
+// The guard's command line: `natc __guard N` with this machine's options.
+std::vector<std::string> guard_args(const Options& o, uint64_t n) {
+  std::vector<std::string> a = {"natc", "__guard",      std::to_string(n),  "--state-dir", o.state_dir,     "--lock",
+                                o.lock, "--sysctl-dir", o.paths.sysctl_dir, "--proc-sys",  o.paths.proc_sys};
+  if (!o.netns.empty()) a.insert(a.end(), {"--netns", o.netns});
+  return a;
+}
+
+// Double fork: the guard is nobody's child and in a session of its own, so
+// a dying terminal (SIGHUP) or a killed natc (SIGKILL) leaves it running.
+// It starts from this binary afresh: no inherited lock, socket or stack.
+int64_t spawn(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw std::runtime_error("cannot start the guard: pipe failed");
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t child = fork();
+  if (child < 0) throw std::runtime_error("cannot start the guard: fork failed");
+  if (child == 0) {
+    setsid();
+    pid_t guard = fork();
+    if (guard != 0) {
+      (void)!write(fds[1], &guard, sizeof guard);
+      _exit(0);
+    }
+    int null = ::open("/dev/null", O_RDWR);
+    dup2(null, 0), dup2(null, 1), dup2(null, 2);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  pid_t guard = -1;
+  if (read(fds[0], &guard, sizeof guard) != sizeof guard) guard = -1;
+  close(fds[0]);
+  waitpid(child, nullptr, 0);
+  if (guard <= 0) throw std::runtime_error("cannot start the guard");
+  return guard;
+}
+
 class RealHost : public Host {
  public:
-  RealHost(std::string lock, int wait) : lock_(std::move(lock)), wait_(wait) {}
+  explicit RealHost(const Options& o) : o_(o) {}
 
   std::optional<uint64_t> mem_total() override {
     std::string text;
@@ -26,11 +77,39 @@ class RealHost : public Host {
     return kb * 1024;
   }
 
-  std::unique_ptr<Held> lock() override { return flock_file(lock_, wait_); }
+  std::unique_ptr<Held> lock() override { return flock_file(o_.lock, o_.lock_wait); }
+
+  int64_t now() override { return int64_t(time(nullptr)); }
+  void sleep_ms(int ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+  int64_t start_guard(uint64_t n) override { return spawn(guard_args(o_, n)); }
+  int64_t pid() override { return getpid(); }
+
+  // Only a process that is still a natc guard gets the signal (pids are
+  // reused).
+  void stop_guard(int64_t pid) override {
+    std::string cmdline;
+    if (pid <= 0 || !base::read_file("/proc/" + std::to_string(pid) + "/cmdline", &cmdline)) return;
+    if (cmdline.find(std::string("__guard") + '\0') != std::string::npos) kill(pid_t(pid), SIGTERM);
+  }
+
+  void log(const std::string& message) override {
+    std::cerr << "natc: " << message << "\n";
+    openlog("natc", LOG_PID, LOG_DAEMON);
+    syslog(LOG_WARNING, "%s", message.c_str());
+    closelog();
+    // And beside the state it is about, for whoever looks there.
+    int fd = ::open((o_.state_dir + "/log").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return;
+    char stamp[32];
+    time_t t = time(nullptr);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z ", localtime(&t));
+    std::string line = stamp + message + "\n";
+    (void)!::write(fd, line.data(), line.size());
+    close(fd);
+  }
 
  private:
-  std::string lock_;
-  int wait_;
+  Options o_;
 };
 
 std::unique_ptr<kernel::Kernel> enter_and_open(const Options& o) {
@@ -40,7 +119,8 @@ std::unique_ptr<kernel::Kernel> enter_and_open(const Options& o) {
 
 class Real : public Machine {
  public:
-  explicit Real(const Options& o) : kernel_(enter_and_open(o)), sysctls_(o.paths), host_(o.lock, o.lock_wait) {}
+  explicit Real(const Options& o)
+      : kernel_(enter_and_open(o)), sysctls_(o.paths), host_(o), state_(state::file_dir(o.state_dir)) {}
   System& get() override { return system_; }
 
  private:
@@ -48,7 +128,8 @@ class Real : public Machine {
   std::unique_ptr<conntrack::Table> conntrack_ = conntrack::netfilter_table();
   sysctl::ProcStore sysctls_;
   RealHost host_;
-  System system_{*kernel_, *conntrack_, sysctls_, host_};
+  std::unique_ptr<state::Dir> state_;
+  System system_{*kernel_, *conntrack_, sysctls_, host_, *state_};
 };
 
 }  // namespace

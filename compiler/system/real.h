@@ -15,6 +15,7 @@ struct Options {
   std::string lock = "/run/natc.lock";
   int lock_wait = 30;  // seconds
   sysctl::Paths paths;
+  std::string state_dir{state::kDefaultDir};
 };
 
 // Enters the namespace first: sockets and /proc/sys then belong to it.

@@ -6,6 +6,8 @@
 
 #include "base/source.h"
 #include "kernel/live_decode.h"
+#include "kernel/preview.h"
+#include "nft/render.h"
 #include "sysctl/conf.h"
 #include "sysctl/memory_store.h"
 
@@ -18,10 +20,13 @@ class SnapshotKernel : public kernel::Kernel {
  public:
   explicit SnapshotKernel(kernel::Dump d) : dump_(std::move(d)), live_(kernel::decode_live(dump_)) {}
   kernel::Live read() override { return live_; }
+  kernel::Live decode(const kernel::Dump& d) override { return kernel::decode_live(d); }
   kernel::Dump dump() override { return dump_; }
   cotenancy::Ruleset others() override { return {}; }
   void commit(const kernel::Batch&) override { throw kernel::Error(EROFS, "a snapshot cannot be changed"); }
   std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>&) override { return {}; }
+  std::vector<kernel::Listener> listeners() override { return {}; }
+  cotenancy::Ruleset preview(const nft::Table& t) override { return kernel::preview(t); }
 
  private:
   kernel::Dump dump_;
@@ -39,6 +44,12 @@ class NoHost : public Host {
  public:
   std::optional<uint64_t> mem_total() override { return std::nullopt; }
   std::unique_ptr<Held> lock() override { return std::make_unique<Held>(); }
+  int64_t now() override { return 0; }
+  void sleep_ms(int) override {}
+  int64_t start_guard(uint64_t) override { throw std::runtime_error("a snapshot cannot be changed"); }
+  void stop_guard(int64_t) override {}
+  void log(const std::string&) override {}
+  int64_t pid() override { return 0; }
 };
 
 std::string read_text(const std::string& path) {
@@ -52,6 +63,9 @@ std::string read_text(const std::string& path) {
 kernel::Snapshot take_snapshot(System& sys) {
   kernel::Snapshot s;
   s.dump = sys.kernel.dump();
+  kernel::Live live = sys.kernel.decode(s.dump);
+  auto table = kernel::to_table(live);
+  s.ruleset = !live.table ? "" : table ? nft::render_text(*table) : "(not all of it is natc's writing)";
   for (const auto& key : sysctl::relevant_keys())
     if (auto v = sys.sysctls.value(key)) s.sysctls[key] = *v;
   s.sysctl_file = sys.sysctls.file();
@@ -72,7 +86,8 @@ class FromSnapshot : public Machine {
   NoFlows conntrack_;
   sysctl::MemoryStore sysctls_;
   NoHost host_;
-  System system_{kernel_, conntrack_, sysctls_, host_};
+  state::MemoryDir state_;
+  System system_{kernel_, conntrack_, sysctls_, host_, state_};
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "conntrack/flows.h"
 #include "kernel/kernel.h"
+#include "state/dir.h"
 #include "sysctl/store.h"
 
 namespace natc::system {
@@ -28,6 +29,18 @@ class Host {
   virtual std::optional<uint64_t> mem_total() = 0;  // bytes (MemTotal)
   // Waits for the lock; throws std::runtime_error naming its holder.
   virtual std::unique_ptr<Held> lock() = 0;
+
+  // Time, for confirmation windows: seconds since the epoch, and a pause.
+  virtual int64_t now() = 0;
+  virtual void sleep_ms(int ms) = 0;
+  // The guard of a confirmation window: a process of its own (detached
+  // from the terminal and from this one) that rolls change `n` back when
+  // its window ends unconfirmed. Returns its pid.
+  virtual int64_t start_guard(uint64_t n) = 0;
+  virtual void stop_guard(int64_t pid) = 0;  // it is no longer needed
+  // To the system log (the journal), and stderr.
+  virtual void log(const std::string& message) = 0;
+  virtual int64_t pid() = 0;  // this process's
 };
 
 struct System {
@@ -35,6 +48,7 @@ struct System {
   conntrack::Table& conntrack;
   sysctl::Store& sysctls;
   Host& host;
+  state::Dir& state;
 };
 
 // A System together with what it is made of: the machine (real.h) or a

@@ -89,7 +89,7 @@ class ConntrackAware(unittest.TestCase):
         return path
 
     def natc(self, *args):
-        r = subprocess.run([NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir,
+        r = subprocess.run([NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir, "--state-dir", os.path.join(self.dir, "state"),
                             "--lock", os.path.join(self.dir, "lock")], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return r.stdout

@@ -69,7 +69,7 @@ class Cotenancy(unittest.TestCase):
         return r
 
     def apply(self):
-        subprocess.run([NATC, "apply", self.path, "--yes", "--netns", self.gw, "--sysctl-dir", self.sysctl_dir,
+        subprocess.run([NATC, "apply", self.path, "--yes", "--netns", self.gw, "--sysctl-dir", self.sysctl_dir, "--state-dir", os.path.join(self.dir, "state"),
                         "--lock", os.path.join(self.dir, "lock")], check=True, capture_output=True)
 
     def warnings(self, code=None):
@@ -138,7 +138,7 @@ class Cotenancy(unittest.TestCase):
         self.apply()
         self.natc("validate", self.path, "--live")
         self.assertEqual(state(), before)
-        subprocess.run([NATC, "destroy", "--yes", "--netns", self.gw, "--sysctl-dir", self.sysctl_dir,
+        subprocess.run([NATC, "destroy", "--yes", "--netns", self.gw, "--sysctl-dir", self.sysctl_dir, "--state-dir", os.path.join(self.dir, "state"),
                         "--lock", os.path.join(self.dir, "lock")], check=True, capture_output=True)
         self.assertEqual(state(), before)
 

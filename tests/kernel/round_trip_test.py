@@ -33,6 +33,7 @@ class Gateway(unittest.TestCase):
         self.sysctl_dir = os.path.join(self.dir, "sysctl.d")
         os.mkdir(self.sysctl_dir)
         self.lock = os.path.join(self.dir, "natc.lock")
+        self.state_dir = os.path.join(self.dir, "state")
         self.t.serve("inet", 8000, "inet")
         self.t.serve("lan", 80, "lan")
 
@@ -43,7 +44,7 @@ class Gateway(unittest.TestCase):
         return path
 
     def natc(self, *args, check=True):
-        r = subprocess.run([NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.sysctl_dir,
+        r = subprocess.run([NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir,
                             "--lock", self.lock], capture_output=True, text=True)
         if check and r.returncode != 0:
             self.fail(f"natc {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
@@ -156,7 +157,7 @@ docker:
         t = Topology(wire=False)
         self.addCleanup(t.close)
         r = subprocess.run([NATC, "apply", self.spec(GATEWAY), "--yes", "--netns", t.ns["gw"],
-                            "--sysctl-dir", self.sysctl_dir, "--lock", self.lock], capture_output=True, text=True)
+                            "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir, "--lock", self.lock], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("eth0", t.run(t.ns["gw"], "ip", "link").stdout)
         t.wire()
@@ -231,7 +232,7 @@ docker:
         for round_ in range(5):
             specs = [self.spec(GATEWAY.replace("8080", str(9000 + 10 * round_ + i)), f"r{round_}{i}.yaml") for i in range(3)]
             procs = [subprocess.Popen([NATC, "apply", p, "--yes", "--netns", self.t.ns["gw"],
-                                       "--sysctl-dir", self.sysctl_dir, "--lock", self.lock + str(i)],
+                                       "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir, "--lock", self.lock + str(i)],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for i, p in enumerate(specs)]
             outs = [p.communicate() for p in procs]
@@ -240,7 +241,7 @@ docker:
             present = [p for i, p in enumerate(specs) if f"tcp . {9000 + 10 * round_ + i} " in listing]
             self.assertEqual(len(present), 1, listing)
             plan = subprocess.run([NATC, "plan", present[0], "--detailed-exitcode", "--netns", self.t.ns["gw"],
-                                   "--sysctl-dir", self.sysctl_dir], capture_output=True, text=True)
+                                   "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir], capture_output=True, text=True)
             self.assertEqual(plan.returncode, 0, plan.stdout)
 
     def test_a_commit_that_loses_the_race_plans_again_and_wins(self):
@@ -251,7 +252,7 @@ docker:
             self.skipTest("strace is not installed")
         a = self.spec(GATEWAY.replace("8080", "8091"), "a.yaml")
         b = self.spec(GATEWAY.replace("8080", "8092"), "b.yaml")
-        common = ["--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.sysctl_dir]
+        common = ["--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir]
         slow = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=sendmsg",
                                  "-e", "inject=sendmsg:delay_enter=1000000:when=1", NATC, "apply", a, *common,
                                  "--lock", self.lock + "a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -291,7 +292,7 @@ docker:
         live = self.natc("plan", changed, "--format", "json").stdout
         # --state FILE needs neither the kernel nor the namespace.
         offline = subprocess.run([NATC, "plan", changed, "--state", snap, "--format", "json",
-                                  "--sysctl-dir", self.sysctl_dir], capture_output=True, text=True)
+                                  "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir], capture_output=True, text=True)
         self.assertEqual(offline.returncode, 0, offline.stderr)
         # Flow counts come from the live conntrack table; a snapshot has none.
         live = json.loads(live)

@@ -7,6 +7,7 @@
 #include "apply/apply.h"
 #include "fake_system.h"
 #include "helpers.h"
+#include "kernel/preview.h"
 #include "nft/build.h"
 #include "nft/render.h"
 #include "sysctl/conf.h"
@@ -64,6 +65,15 @@ std::string listing(const std::optional<nft::Table>& table) {
 }
 std::string listing(const test::FakeSystem& m) { return listing(m.kernel.snapshot()); }
 
+// A fake machine whose kernel reads a next ruleset as the real one would,
+// and knows the gateway's own addresses.
+struct Machine : test::FakeSystem {
+  Machine() {
+    kernel.previewer = kernel::preview;
+    for (const char* mine : {"203.0.113.1", "203.0.113.50"}) kernel.routes[*base::parse_addr(mine)] = {"", true};
+  }
+};
+
 apply::Result apply_text(test::FakeSystem& m, const std::string& text, Recorder& obs, const apply::Options& o = {}) {
   auto fe = test::front(text, "spec.yaml");
   REQUIRE(fe.ok());
@@ -79,7 +89,7 @@ apply::Result apply_text(test::FakeSystem& m, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a first apply writes the table and the sysctls, a second plans nothing") {
-  test::FakeSystem m;
+  Machine m;
   Recorder obs(&m);
   auto r = apply_text(m, kSpec, obs);
   REQUIRE(r.status == Status::Applied);
@@ -100,7 +110,7 @@ TEST_CASE("a first apply writes the table and the sysctls, a second plans nothin
 }
 
 TEST_CASE("a ruleset that moves under the plan is planned again, and a third move gives up with E4002") {
-  test::FakeSystem m;
+  Machine m;
   m.kernel.moves_after_reads = 1;  // another writer commits right after natc's first read
   Recorder obs;
   auto r = apply_text(m, kSpec, obs);
@@ -109,7 +119,7 @@ TEST_CASE("a ruleset that moves under the plan is planned again, and a third mov
   CHECK(obs.asked == 1);  // asked once, not again for the second plan
   CHECK(m.kernel.commits == 2);
 
-  test::FakeSystem busy;
+  Machine busy;
   busy.kernel.fail_next = {ERESTART, ERESTART, ERESTART};
   Recorder give_up;
   auto failed = apply_text(busy, kSpec, give_up);
@@ -121,7 +131,7 @@ TEST_CASE("a ruleset that moves under the plan is planned again, and a third mov
 }
 
 TEST_CASE("a kernel refusal of one element is reported at that entry's line, and nothing changes") {
-  test::FakeSystem m;
+  Machine m;
   m.kernel.refuse_entry = "voip";
   auto r = apply_text(m, kSpec);
   CHECK(r.status == Status::Failed);
@@ -136,7 +146,7 @@ TEST_CASE("a kernel refusal of one element is reported at that entry's line, and
 }
 
 TEST_CASE("a refused sysctl puts the previous ruleset back") {
-  test::FakeSystem m;
+  Machine m;
   REQUIRE(apply_text(m, kSpec).status == Status::Applied);
   std::string before = listing(m);
   std::string file = *m.sysctls.file();
@@ -150,18 +160,19 @@ TEST_CASE("a refused sysctl puts the previous ruleset back") {
   CHECK(m.sysctls.file() == file);
   CHECK(m.sysctls.value("net.netfilter.nf_conntrack_max") == "262144");
 
-  test::FakeSystem fresh;  // nothing before: the table goes again
+  Machine fresh;  // nothing before: the table goes again
   fresh.sysctls.refuse = {"net.ipv4.ip_forward"};
   CHECK(apply_text(fresh, kSpec).status == Status::Failed);
   CHECK_FALSE(fresh.kernel.table);
 }
 
 TEST_CASE("a saved plan applies only against the live state it was made against") {
-  test::FakeSystem m;
+  Machine m;
   REQUIRE(apply_text(m, kSpec).status == Status::Applied);
   std::string next = with(kSpec, "port: 2222", "port: 2223");
   auto fe = test::front(next, "spec.yaml");
-  plan::Saved saved{"spec.yaml", next, m.kernel.genid, m.kernel.read().hash};
+  plan::Saved saved{"spec.yaml",     next, m.kernel.genid, m.kernel.read().hash, sysctl::managed_values(m.sysctls),
+                    m.sysctls.file()};
 
   test::FakeSystem moved = m;
   REQUIRE(apply_text(moved, with(kSpec, "5060-5061", "5060-5062")).status == Status::Applied);
@@ -170,8 +181,17 @@ TEST_CASE("a saved plan applies only against the live state it was made against"
   auto r = apply::run(fe, saved, moved_sys, stale);
   CHECK(r.status == Status::Failed);
   CHECK(r.errors.all()[0].code == base::Code::StalePlan);
-  CHECK(r.errors.all()[0].message ==
-        "natc's live state changed since the plan was made; nothing was applied, plan again");
+  CHECK(r.errors.all()[0].message == "the state changed since the plan was made (natc's table); nothing was applied");
+
+  test::FakeSystem drifted = m;  // the sysctls a plan covers count as much as the table
+  drifted.sysctls.write("net.ipv4.ip_forward", "0");
+  Recorder sysctl_moved;
+  system::System drifted_sys = drifted.get();
+  auto r2 = apply::run(fe, saved, drifted_sys, sysctl_moved);
+  CHECK(r2.status == Status::Failed);
+  CHECK(r2.errors.all()[0].message ==
+        "the state changed since the plan was made (sysctl net.ipv4.ip_forward (1, now 0)); nothing was applied");
+  CHECK(drifted.sysctls.value("net.ipv4.ip_forward") == "0");
 
   test::FakeSystem racing = m;  // moved between natc's read and its commit: never re-planned
   racing.kernel.moves_after_reads = 1;
@@ -189,7 +209,7 @@ TEST_CASE("a saved plan applies only against the live state it was made against"
 }
 
 TEST_CASE("apply resets the flows of moved forwards only, and a rename resets nothing") {
-  test::FakeSystem m;
+  Machine m;
   REQUIRE(apply_text(m, kSpec).status == Status::Applied);
   m.conntrack.list = {test::dnat_flow("198.51.100.7", "203.0.113.50", 443, "10.0.0.10", 443),
                       test::dnat_flow("198.51.100.8", "203.0.113.50", 443, "10.0.0.10", 443),
@@ -213,7 +233,7 @@ TEST_CASE("apply resets the flows of moved forwards only, and a rename resets no
 }
 
 TEST_CASE("--keep-flows keeps them, and an unreadable conntrack table only loses the counts") {
-  test::FakeSystem m;
+  Machine m;
   REQUIRE(apply_text(m, kSpec).status == Status::Applied);
   m.conntrack.list = {test::dnat_flow("198.51.100.7", "203.0.113.50", 443, "10.0.0.10", 443)};
   Recorder obs;
@@ -230,7 +250,7 @@ TEST_CASE("--keep-flows keeps them, and an unreadable conntrack table only loses
 }
 
 TEST_CASE("a declined apply changes nothing") {
-  test::FakeSystem m;
+  Machine m;
   Recorder no;
   no.answer = false;
   CHECK(apply_text(m, kSpec, no).status == Status::Declined);
@@ -239,7 +259,7 @@ TEST_CASE("a declined apply changes nothing") {
 }
 
 TEST_CASE("destroy removes the table and the file, and leaves live sysctls") {
-  test::FakeSystem m;
+  Machine m;
   REQUIRE(apply_text(m, kSpec).status == Status::Applied);
   Recorder obs;
   system::System sys = m.get();

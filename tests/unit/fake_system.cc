@@ -8,21 +8,53 @@ namespace natc::test {
 
 kernel::Live FakeKernel::read() {
   ++reads;
-  kernel::Live live;
-  live.genid = genid;
+  kernel::Live l = live(table, rules, genid);
   if (moves_after_reads > 0 && --moves_after_reads == 0) ++genid;  // another writer, right after this read
-  if (!table) return live;
-  live.table = true;
-  for (const nft::Set& s : table->sets) live.sets.push_back({s, true});
-  for (const nft::Chain& c : table->chains) {
+  return l;
+}
+
+kernel::Live FakeKernel::live(const std::optional<nft::Table>& t, const Rules& r, uint32_t gen) const {
+  kernel::Live l;
+  l.genid = gen;
+  if (!t) return l;
+  l.table = true;
+  nft::Table listed = *t;
+  for (const nft::Set& s : t->sets) l.sets.push_back({s, true});
+  for (nft::Chain& c : listed.chains) {
     kernel::LiveChain lc{c, true, {}};
-    for (const auto& [handle, r] : rules[c.name]) lc.rules.push_back({handle, r});
-    live.chains.push_back(std::move(lc));
+    if (auto it = r.find(c.name); it != r.end())
+      for (const auto& [handle, rule] : it->second) lc.rules.push_back({handle, rule}), c.rules.push_back(rule);
+    l.chains.push_back(std::move(lc));
   }
-  // What natc owns, in a stable form: the listing, set by set and rule by rule.
-  std::string text = snapshot() ? nft::render_text(*snapshot()) : "";
-  live.hash = std::hash<std::string>()(text);
-  return live;
+  if (unreadable_rule && !l.chains.empty()) l.chains[0].rules.push_back({999, std::nullopt});
+  // What natc owns, in a stable form: the listing.
+  l.hash = std::hash<std::string>()(nft::render_text(listed));
+  return l;
+}
+
+kernel::Dump FakeKernel::dump() {
+  ++reads;
+  kernel::Dump d;
+  d.genid = genid;
+  if (moves_after_reads > 0 && --moves_after_reads == 0) ++genid;  // another writer, right after this read
+  if (!table) return d;
+  dumps_.push_back({table, rules});
+  d.tables.push_back(std::vector<uint8_t>(20, 0));
+  d.tables[0][0] = uint8_t(dumps_.size() - 1);  // which copy
+  return d;
+}
+
+kernel::Live FakeKernel::decode(const kernel::Dump& d) {
+  if (d.tables.empty()) return live(std::nullopt, {}, d.genid);
+  const auto& [t, r] = dumps_.at(d.tables[0][0]);
+  return live(t, r, d.genid);
+}
+
+std::map<base::Addr, kernel::RouteTo> FakeKernel::routes_to(const std::vector<base::Addr>& addrs) {
+  std::map<base::Addr, kernel::RouteTo> out;
+  for (const auto& a : addrs)
+    if (auto it = routes.find(a); it != routes.end()) out.insert(*it);
+  return out;
 }
 
 std::optional<nft::Table> FakeKernel::snapshot() const {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,16 +21,25 @@ namespace natc::test {
 class FakeKernel : public kernel::Kernel {
  public:
   kernel::Live read() override;
-  kernel::Dump dump() override { return {genid}; }
+  // A dump names a copy of the table kept here, so decode() gives it back
+  // (through a pending confirmation's JSON too).
+  kernel::Dump dump() override;
+  kernel::Live decode(const kernel::Dump& d) override;
   cotenancy::Ruleset others() override { return foreign; }
   void commit(const kernel::Batch& b) override;
-  std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>&) override { return {}; }
+  std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>& addrs) override;
+  std::vector<kernel::Listener> listeners() override { return listening; }
+  // Tests that link the netlink library set this to kernel::preview.
+  cotenancy::Ruleset preview(const nft::Table& t) override { return previewer ? previewer(t) : cotenancy::Ruleset{}; }
 
   // The table as the kernel holds it; rules with their handles.
   std::optional<nft::Table> table;
   std::map<std::string, std::vector<std::pair<uint64_t, nft::Rule>>> rules;
   uint32_t genid = 1;
   cotenancy::Ruleset foreign;
+  std::vector<kernel::Listener> listening;
+  std::map<base::Addr, kernel::RouteTo> routes;  // addresses not here have no route
+  std::function<cotenancy::Ruleset(const nft::Table&)> previewer;
 
   // Knobs: errnos the next commits fail with (ERESTART: someone else
   // committed first, and the generation moves); an entry whose elements
@@ -47,10 +57,17 @@ class FakeKernel : public kernel::Kernel {
   std::optional<nft::Table> snapshot() const;
   // Holds `t` as if natc had committed it.
   void load(const nft::Table& t);
+  // Reads dumps another fake took (a state dir kept across a "reboot").
+  void dumps_for(const FakeKernel& other) { dumps_ = other.dumps_; }
+  // A rule in the table that natc did not write (decodes as unknown).
+  bool unreadable_rule = false;
 
  private:
   void apply(const kernel::Op& op);
+  using Rules = std::map<std::string, std::vector<std::pair<uint64_t, nft::Rule>>>;
+  kernel::Live live(const std::optional<nft::Table>& t, const Rules& r, uint32_t gen) const;
   uint64_t next_handle_ = 1;
+  std::vector<std::pair<std::optional<nft::Table>, Rules>> dumps_;
 };
 
 class FakeConntrack : public conntrack::Table {
@@ -71,9 +88,23 @@ class FakeHost : public system::Host {
  public:
   std::optional<uint64_t> mem_total() override { return memory; }
   std::unique_ptr<system::Held> lock() override;
+  int64_t now() override { return clock; }
+  void sleep_ms(int ms) override { clock_ms += ms, clock = clock_ms / 1000; }
+  int64_t start_guard(uint64_t n) override {
+    guards.push_back(n);
+    return int64_t(1000 + guards.size());
+  }
+  void stop_guard(int64_t pid) override { stopped.push_back(pid); }
+  void log(const std::string& message) override { logged.push_back(message); }
+  int64_t pid() override { return 4242; }
+
   std::optional<uint64_t> memory = uint64_t(8) << 30;
   int locks = 0;
   bool held = false;
+  int64_t clock = 1'800'000'000, clock_ms = clock * 1000;  // a virtual clock sleep_ms moves
+  std::vector<uint64_t> guards;                            // the windows a guard was started for
+  std::vector<int64_t> stopped;
+  std::vector<std::string> logged;
 };
 
 struct FakeSystem {
@@ -81,7 +112,8 @@ struct FakeSystem {
   FakeConntrack conntrack;
   sysctl::MemoryStore sysctls;
   FakeHost host;
-  system::System get() { return {kernel, conntrack, sysctls, host}; }
+  state::MemoryDir state;
+  system::System get() { return {kernel, conntrack, sysctls, host, state}; }
 };
 
 // A flow from `client` to `dst:port` that DNAT sent to `target:target_port`.

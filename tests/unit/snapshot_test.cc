@@ -11,6 +11,7 @@
 
 #include "helpers.h"
 #include "kernel/live_decode.h"
+#include "kernel/preview.h"
 #include "kernel/snapshot.h"
 #include "netlink/attrs.h"
 #include "netlink/encode.h"
@@ -21,45 +22,7 @@ using namespace natc;
 
 namespace {
 
-template <class Fill>
-std::vector<uint8_t> message(uint16_t type, Fill&& fill) {
-  std::vector<char> buf(1 << 17);
-  nlmsghdr* n = nftnl_nlmsg_build_hdr(buf.data(), type, NFPROTO_INET, NLM_F_MULTI, 1);
-  fill(n);
-  // A dump numbers element nests NFTA_LIST_ELEM; libnftnl's builder counts.
-  if (type == NFT_MSG_NEWSETELEM)
-    netlink::for_each_element(n, [](const nlattr* e) {
-      const_cast<nlattr*>(e)->nla_type = uint16_t((e->nla_type & NLA_F_NESTED) | NFTA_LIST_ELEM);
-    });
-  return {buf.data(), buf.data() + n->nlmsg_len};
-}
-
-// The messages the kernel would dump for a table natc wrote.
-kernel::Dump dump_of(const nft::Table& t) {
-  kernel::Dump d;
-  d.genid = 42;
-  auto table = netlink::encode_table();
-  d.tables.push_back(message(NFT_MSG_NEWTABLE, [&](nlmsghdr* n) { nftnl_table_nlmsg_build_payload(n, table.get()); }));
-  uint64_t handle = 1;
-  for (const nft::Chain& c : t.chains) {
-    auto ch = netlink::encode_chain(c);
-    d.chains.push_back(message(NFT_MSG_NEWCHAIN, [&](nlmsghdr* n) { nftnl_chain_nlmsg_build_payload(n, ch.get()); }));
-    for (const nft::Rule& r : c.rules) {
-      auto rule = netlink::encode_rule(c.name, r);
-      nftnl_rule_set_u64(rule.get(), NFTNL_RULE_HANDLE, handle++);
-      d.rules.push_back(message(NFT_MSG_NEWRULE, [&](nlmsghdr* n) { nftnl_rule_nlmsg_build_payload(n, rule.get()); }));
-    }
-  }
-  for (const nft::Set& s : t.sets) {
-    auto def = netlink::encode_set(s, 1);
-    d.sets.push_back(message(NFT_MSG_NEWSET, [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, def.get()); }));
-    if (s.elements.empty()) continue;
-    auto elems = netlink::encode_elements(s, s.elements);
-    d.elements.push_back(
-        message(NFT_MSG_NEWSETELEM, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, elems.get()); }));
-  }
-  return d;
-}
+using kernel::dump_of;
 
 nft::Table table_of(const std::string& name) {
   auto fe = test::front(test::example(name));
@@ -81,7 +44,7 @@ TEST_CASE("every example decodes from the kernel's messages to the table natc wr
   for (const char* name : test::kExamples) {
     CAPTURE(std::string(name));
     nft::Table want = table_of(name);
-    kernel::Live live = kernel::decode_live(dump_of(want));
+    kernel::Live live = kernel::decode_live(dump_of(want, 42));
     CHECK(live.genid == 42);
     CHECK(live.table);
     auto got = kernel::to_table(live);
@@ -103,7 +66,7 @@ TEST_CASE("the live hash follows what natc owns: entries and values, not the ord
 }
 
 TEST_CASE("a snapshot round-trips through its JSON") {
-  kernel::Snapshot s{dump_of(table_of("port-forward")), {{"net.ipv4.ip_forward", "1"}}, "# file\n"};
+  kernel::Snapshot s{dump_of(table_of("port-forward"), 42), {{"net.ipv4.ip_forward", "1"}}, "# file\n"};
   kernel::Snapshot back = kernel::snapshot_from_json(nlohmann::json::parse(kernel::to_json(s).dump()));
   CHECK(back.dump.genid == 42);
   CHECK(back.dump.sets == s.dump.sets);

@@ -1,0 +1,124 @@
+#include "state/records.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace natc::state {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kFormat = 1;
+
+constexpr std::pair<Status, std::string_view> kStatus[] = {
+    {Status::Applied, "applied"},
+    {Status::Pending, "pending"},
+    {Status::Confirmed, "confirmed"},
+    {Status::RolledBack, "rolled back"},
+};
+
+Status status_of(const std::string& s) {
+  for (const auto& [st, name] : kStatus)
+    if (name == s) return st;
+  throw std::runtime_error("unknown status '" + s + "'");
+}
+
+// Every field present and of its type, or an exception saying which.
+template <class T>
+T field(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) throw std::runtime_error(std::string("no \"") + key + "\"");
+  return j.at(key).get<T>();
+}
+
+Entry entry_of(const json& j) {
+  Entry e;
+  e.n = field<uint64_t>(j, "n");
+  e.time = field<int64_t>(j, "time");
+  e.spec = field<std::string>(j, "spec");
+  e.spec_text = field<std::string>(j, "spec_text");
+  e.genid = field<uint32_t>(j, "genid");
+  e.status = status_of(field<std::string>(j, "status"));
+  e.note = field<std::string>(j, "note");
+  return e;
+}
+
+json json_of(const Entry& e) {
+  return {{"n", e.n},         {"time", e.time},
+          {"spec", e.spec},   {"spec_text", e.spec_text},
+          {"genid", e.genid}, {"status", status_name(e.status)},
+          {"note", e.note}};
+}
+
+// The file's text as JSON of this format; throws saying what is wrong.
+json parse(const std::string& text, const char* what) {
+  json j = json::parse(text);
+  if (!j.is_object() || j.value(what, 0) != kFormat) throw std::runtime_error(std::string("not a natc ") + what);
+  return j;
+}
+
+}  // namespace
+
+std::string_view status_name(Status s) {
+  for (const auto& [st, name] : kStatus)
+    if (st == s) return name;
+  return "?";
+}
+
+Entry* History::find(uint64_t n) {
+  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.n == n; });
+  return it == entries.end() ? nullptr : &*it;
+}
+
+const Entry* History::last_settled() const {
+  auto it = std::find_if(entries.rbegin(), entries.rend(), [](const Entry& e) { return e.settled(); });
+  return it == entries.rend() ? nullptr : &*it;
+}
+
+void History::add(Entry e) {
+  entries.push_back(std::move(e));
+  if (entries.size() > kHistoryKept) entries.erase(entries.begin(), entries.end() - kHistoryKept);
+}
+
+History read_history(Dir& d, std::string* problem) {
+  History h;
+  auto text = d.read(std::string(kHistoryFile));
+  if (!text) return h;
+  try {
+    json j = parse(*text, "natc_history");
+    for (const json& e : field<json>(j, "entries")) h.entries.push_back(entry_of(e));
+    std::sort(h.entries.begin(), h.entries.end(), [](auto& a, auto& b) { return a.n < b.n; });
+  } catch (const std::exception& e) {
+    *problem = d.where() + "/" + std::string(kHistoryFile) + " is damaged (" + e.what() + "); starting it again";
+    return {};
+  }
+  return h;
+}
+
+void write_history(Dir& d, const History& h) {
+  json entries = json::array();
+  for (const Entry& e : h.entries) entries.push_back(json_of(e));
+  d.write(std::string(kHistoryFile), json{{"natc_history", kFormat}, {"entries", entries}}.dump(2) + "\n");
+}
+
+std::optional<Pending> read_pending(Dir& d, std::string* problem) {
+  auto text = d.read(std::string(kPendingFile));
+  if (!text) return std::nullopt;
+  try {
+    json j = parse(*text, "natc_pending");
+    Pending p;
+    p.n = field<uint64_t>(j, "n");
+    p.deadline = field<int64_t>(j, "deadline");
+    p.previous = kernel::snapshot_from_json(field<json>(j, "previous"));
+    return p;
+  } catch (const std::exception& e) {
+    *problem = d.where() + "/" + std::string(kPendingFile) + " is damaged (" + e.what() + ")";
+    return std::nullopt;
+  }
+}
+
+void write_pending(Dir& d, const Pending& p) {
+  json j = {{"natc_pending", kFormat}, {"n", p.n}, {"deadline", p.deadline}, {"previous", kernel::to_json(p.previous)}};
+  d.write(std::string(kPendingFile), j.dump(2) + "\n");
+}
+
+}  // namespace natc::state

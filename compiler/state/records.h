@@ -1,0 +1,58 @@
+// What the state directory holds: the history of applies and the pending
+// confirmation. Everything read back is checked; a damaged file is
+// reported and ignored (the next write replaces it), never trusted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/snapshot.h"
+#include "state/dir.h"
+
+namespace natc::state {
+
+enum class Status { Applied, Pending, Confirmed, RolledBack };
+std::string_view status_name(Status s);  // "applied", "pending", "confirmed", "rolled back"
+
+struct Entry {
+  uint64_t n = 0;         // 1, 2, 3 ... over the machine's life
+  int64_t time = 0;       // when it was applied, seconds since the epoch
+  std::string spec;       // the spec's name
+  std::string spec_text;  // and its text
+  uint32_t genid = 0;     // the ruleset generation natc left
+  Status status = Status::Applied;
+  std::string note;  // "rollback to #3", "not confirmed within 60s"
+  // A state the operator stands by: applied without a window, or confirmed.
+  bool settled() const { return status == Status::Applied || status == Status::Confirmed; }
+};
+
+inline constexpr size_t kHistoryKept = 10;
+
+struct History {
+  std::vector<Entry> entries;  // oldest first
+  Entry* find(uint64_t n);
+  const Entry* last_settled() const;
+  uint64_t next_number() const { return entries.empty() ? 1 : entries.back().n + 1; }
+  void add(Entry e);  // keeps the last kHistoryKept
+};
+
+inline constexpr std::string_view kHistoryFile = "history.json";
+inline constexpr std::string_view kPendingFile = "pending.json";
+inline constexpr std::string_view kGuardPidFile = "guard.pid";
+
+// A damaged file reads as empty, with `problem` saying why.
+History read_history(Dir& d, std::string* problem);
+void write_history(Dir& d, const History& h);
+
+// A change applied with --confirm, waiting to be confirmed.
+struct Pending {
+  uint64_t n = 0;             // its history entry
+  int64_t deadline = 0;       // seconds since the epoch
+  kernel::Snapshot previous;  // what was there before: put back unless confirmed
+};
+std::optional<Pending> read_pending(Dir& d, std::string* problem);
+void write_pending(Dir& d, const Pending& p);
+
+}  // namespace natc::state
