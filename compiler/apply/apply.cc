@@ -112,7 +112,7 @@ class Applier {
                    " was never confirmed: the state before it is back, and the spec was not applied";
       return true;
     }
-    int64_t left = p->deadline - sys_.host.now();
+    int64_t left = (p->deadline_ms - sys_.host.now_ms() + 999) / 1000;
     failed(Code::PendingConfirmation, "",
            "change #" + std::to_string(p->n) + " is waiting for confirmation (" +
                (left > 0 ? std::to_string(left) + "s left" : "its window has ended") + "); nothing was applied",
@@ -159,7 +159,7 @@ class Applier {
     std::string problem;
     state::History h = state::read_history(sys_.state, &problem);
     window_ = state::Pending{h.next_number(),
-                             sys_.host.now() + *o_.confirm,
+                             sys_.host.now_ms() + *o_.confirm * 1000,
                              {dump, sysctl::managed_values(sys_.sysctls), sys_.sysctls.file(), ""}};
     try {
       state::write_pending(sys_.state, *window_);
@@ -232,7 +232,7 @@ class Applier {
     if (!problem.empty()) obs_.note(problem);
     state::Entry e;
     e.n = window_ ? window_->n : h.next_number();
-    e.time = sys_.host.now();
+    e.time = sys_.host.now_ms() / 1000;
     e.spec = fe_.file.name();
     e.spec_text = fe_.file.text();
     e.genid = r_.plan.batch.genid ? *r_.plan.batch.genid + 1 : 0;
@@ -245,7 +245,7 @@ class Applier {
       obs_.note(std::string("history not recorded: ") + ex.what());
     }
     r_.entry = e.n;
-    if (window_) r_.deadline = window_->deadline;
+    if (window_) r_.deadline_ms = window_->deadline_ms;
   }
 
   const frontend::Frontend& fe_;

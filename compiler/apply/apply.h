@@ -52,10 +52,10 @@ struct Result {
   Status status = Status::Failed;
   plan::Plan plan;  // the last plan made
   size_t flows_reset = 0;
-  base::Diagnostics errors;         // Failed: why, at the spec entry's line
-  std::optional<uint64_t> entry;    // the history entry this apply made
-  std::optional<int64_t> deadline;  // --confirm: the window ends then (seconds since the epoch)
-  std::string message;              // what happened, when it is not a plan ("rolled back change #4")
+  base::Diagnostics errors;            // Failed: why, at the spec entry's line
+  std::optional<uint64_t> entry;       // the history entry this apply made
+  std::optional<int64_t> deadline_ms;  // --confirm: the window ends then (ms since the epoch)
+  std::string message;                 // what happened, when it is not a plan ("rolled back change #4")
 };
 
 // Applies `fe`'s spec; with `saved`, exactly the plan saved against the

@@ -119,7 +119,7 @@ int guard(system::System& sys, uint64_t n) {
   for (;;) {
     auto p = state::read_pending(sys.state, &problem);
     if (!p || p->n != n) return 0;  // confirmed, or rolled back by hand
-    if (sys.host.now() >= p->deadline) break;
+    if (sys.host.now_ms() >= p->deadline_ms) break;
     sys.host.sleep_ms(kPollMs);
   }
   auto held = sys.host.lock();

@@ -57,7 +57,7 @@ int apply_spec(const frontend::Frontend& fe, const std::optional<plan::Saved>& s
                   << " of moved or removed port forwards.\n";
       std::cout << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
     }
-    return r.deadline ? await_confirmation(machine->get(), r) : 0;
+    return r.deadline_ms ? await_confirmation(machine->get(), r) : 0;
   } catch (const std::exception& e) {
     return fail(e.what());
   }

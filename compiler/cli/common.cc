@@ -77,7 +77,7 @@ std::optional<int64_t> parse_duration(const std::string& text) {
 std::optional<guard::Session> caller() { return guard::from_ssh_connection(std::getenv("SSH_CONNECTION")); }
 
 int await_confirmation(system::System& sys, const apply::Result& r) {
-  int64_t left = *r.deadline - sys.host.now();
+  int64_t left = (*r.deadline_ms - sys.host.now_ms() + 999) / 1000;
   std::cout << "Change #" << *r.entry << " is applied and waits for confirmation: within " << left
             << "s run `natc confirm` (best from a new session: it proves you can still get in)"
             << (isatty(STDIN_FILENO) ? ", or press Enter here" : "")
@@ -85,7 +85,7 @@ int await_confirmation(system::System& sys, const apply::Result& r) {
             << std::flush;
   if (!isatty(STDIN_FILENO)) return 0;  // the guard is in charge
   pollfd in{STDIN_FILENO, POLLIN, 0};
-  while (sys.host.now() < *r.deadline) {
+  while (sys.host.now_ms() < *r.deadline_ms) {
     if (poll(&in, 1, 200) <= 0) continue;
     std::string line;
     std::getline(std::cin, line);

@@ -41,7 +41,7 @@ int run(const Options& o) {
                       {"status", state::status_name(e.status)},
                       {"note", e.note}});
     nlohmann::json j = {{"entries", list}};
-    if (rec.pending) j["pending"] = {{"n", rec.pending->n}, {"deadline", rec.pending->deadline}};
+    if (rec.pending) j["pending"] = {{"n", rec.pending->n}, {"deadline", rec.pending->deadline_ms / 1000}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }

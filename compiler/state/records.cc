@@ -107,7 +107,7 @@ std::optional<Pending> read_pending(Dir& d, std::string* problem) {
     json j = parse(*text, "natc_pending");
     Pending p;
     p.n = field<uint64_t>(j, "n");
-    p.deadline = field<int64_t>(j, "deadline");
+    p.deadline_ms = field<int64_t>(j, "deadline_ms");
     p.previous = kernel::snapshot_from_json(field<json>(j, "previous"));
     return p;
   } catch (const std::exception& e) {
@@ -117,7 +117,8 @@ std::optional<Pending> read_pending(Dir& d, std::string* problem) {
 }
 
 void write_pending(Dir& d, const Pending& p) {
-  json j = {{"natc_pending", kFormat}, {"n", p.n}, {"deadline", p.deadline}, {"previous", kernel::to_json(p.previous)}};
+  json j = {
+      {"natc_pending", kFormat}, {"n", p.n}, {"deadline_ms", p.deadline_ms}, {"previous", kernel::to_json(p.previous)}};
   d.write(std::string(kPendingFile), j.dump(2) + "\n");
 }
 

@@ -49,7 +49,7 @@ void write_history(Dir& d, const History& h);
 // A change applied with --confirm, waiting to be confirmed.
 struct Pending {
   uint64_t n = 0;             // its history entry
-  int64_t deadline = 0;       // seconds since the epoch
+  int64_t deadline_ms = 0;    // milliseconds since the epoch
   kernel::Snapshot previous;  // what was there before: put back unless confirmed
 };
 std::optional<Pending> read_pending(Dir& d, std::string* problem);

@@ -124,7 +124,7 @@ Report collect(system::System& sys, const frontend::Frontend* fe) {
   count_entries(live, flows, r);
   std::string problem;
   if (auto p = state::read_pending(sys.state, &problem))
-    r.pending = Report::Pending{p->n, std::max<int64_t>(0, p->deadline - sys.host.now())};
+    r.pending = Report::Pending{p->n, std::max<int64_t>(0, (p->deadline_ms - sys.host.now_ms() + 999) / 1000)};
   if (fe) {
     plan::Plan p = plan::make(fe->ir, live, sys.sysctls);
     r.drift = !p.empty();

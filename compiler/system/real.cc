@@ -79,7 +79,10 @@ class RealHost : public Host {
 
   std::unique_ptr<Held> lock() override { return flock_file(o_.lock, o_.lock_wait); }
 
-  int64_t now() override { return int64_t(time(nullptr)); }
+  int64_t now_ms() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
   void sleep_ms(int ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
   int64_t start_guard(uint64_t n) override { return spawn(guard_args(o_, n)); }
   int64_t pid() override { return getpid(); }

@@ -44,7 +44,7 @@ class NoHost : public Host {
  public:
   std::optional<uint64_t> mem_total() override { return std::nullopt; }
   std::unique_ptr<Held> lock() override { return std::make_unique<Held>(); }
-  int64_t now() override { return 0; }
+  int64_t now_ms() override { return 0; }
   void sleep_ms(int) override {}
   int64_t start_guard(uint64_t) override { throw std::runtime_error("a snapshot cannot be changed"); }
   void stop_guard(int64_t) override {}

@@ -30,8 +30,8 @@ class Host {
   // Waits for the lock; throws std::runtime_error naming its holder.
   virtual std::unique_ptr<Held> lock() = 0;
 
-  // Time, for confirmation windows: seconds since the epoch, and a pause.
-  virtual int64_t now() = 0;
+  // Time, for confirmation windows: milliseconds since the epoch, and a pause.
+  virtual int64_t now_ms() = 0;
   virtual void sleep_ms(int ms) = 0;
   // The guard of a confirmation window: a process of its own (detached
   // from the terminal and from this one) that rolls change `n` back when

@@ -166,3 +166,26 @@ def main(suite_globals):
         sys.exit(77)
     suite_globals["NATC"] = os.path.abspath(sys.argv.pop(1))
     unittest.main(module=suite_globals["__name__"], verbosity=2)
+
+
+def without_counters(value):
+    """nft's JSON with packet and byte counts taken out (they move with
+    traffic), handles dropped and elements sorted: what a ruleset *is*."""
+    import json
+    if isinstance(value, dict):
+        out = {k: without_counters(v) for k, v in value.items() if k not in ("counter", "handle", "packets", "bytes")}
+        if isinstance(out.get("elem"), list):
+            out["elem"] = sorted(out["elem"], key=lambda e: json.dumps(e, sort_keys=True))
+        return out
+    if isinstance(value, list):
+        return [without_counters(v) for v in value if v != {"counter": None}]
+    return value
+
+
+def ruleset_of(topology, host):
+    """natc's table in `host`, as nft lists it, without counters; None when absent."""
+    import json
+    r = topology.run(topology.ns[host], "nft", "-j", "list", "table", "inet", "natc", check=False)
+    if r.returncode != 0:
+        return None
+    return without_counters([o for o in json.loads(r.stdout)["nftables"] if "metainfo" not in o])

@@ -88,8 +88,8 @@ class FakeHost : public system::Host {
  public:
   std::optional<uint64_t> mem_total() override { return memory; }
   std::unique_ptr<system::Held> lock() override;
-  int64_t now() override { return clock; }
-  void sleep_ms(int ms) override { clock_ms += ms, clock = clock_ms / 1000; }
+  int64_t now_ms() override { return clock_ms; }
+  void sleep_ms(int ms) override { clock_ms += ms; }
   int64_t start_guard(uint64_t n) override {
     guards.push_back(n);
     return int64_t(1000 + guards.size());
@@ -101,8 +101,8 @@ class FakeHost : public system::Host {
   std::optional<uint64_t> memory = uint64_t(8) << 30;
   int locks = 0;
   bool held = false;
-  int64_t clock = 1'800'000'000, clock_ms = clock * 1000;  // a virtual clock sleep_ms moves
-  std::vector<uint64_t> guards;                            // the windows a guard was started for
+  int64_t clock_ms = 1'800'000'000'000;  // a virtual clock sleep_ms moves
+  std::vector<uint64_t> guards;          // the windows a guard was started for
   std::vector<int64_t> stopped;
   std::vector<std::string> logged;
 };
