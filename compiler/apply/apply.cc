@@ -269,6 +269,12 @@ Result run(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved
 Result destroy(system::System& sys, Observer& obs) {
   auto held = sys.host.lock();
   Result r;
+  std::string problem;
+  if (auto p = state::read_pending(sys.state, &problem)) {
+    r.message = "change #" + std::to_string(p->n) +
+                " is waiting for confirmation; natc confirm or natc rollback first (nothing was removed)";
+    return r;  // Failed
+  }
   kernel::Live live = sys.kernel.read();
   r.plan = plan::destroy(live, sys.sysctls);
   obs.planned(r.plan);

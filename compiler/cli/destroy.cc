@@ -14,6 +14,7 @@ int run(const KernelOptions& o) {
     base::SourceFile none("", "");
     TerminalObserver show(o, none, "Remove natc's table and sysctl file?", phases);
     apply::Result r = apply::destroy(machine->get(), show);
+    if (r.status == apply::Result::Status::Failed) return fail(r.message);
     if (r.status == apply::Result::Status::Declined) return 1;
     if (r.status == apply::Result::Status::Applied)
       std::cout << "Destroy complete. Live sysctls (ip_forward, conntrack) are left as they are: "

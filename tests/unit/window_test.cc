@@ -117,6 +117,12 @@ TEST_CASE("while a change waits, other applies are refused; at boot what was the
   REQUIRE(apply_spec(m, kFirst).status == Status::Applied);
   std::string first = listing(m);
   REQUIRE(apply_spec(m, kSecond, {.confirm = 60}).status == Status::Applied);
+  apply::Observer quiet;
+  system::System ms = m.sys();
+  auto kept = apply::destroy(ms, quiet);
+  CHECK(kept.status == Status::Failed);
+  CHECK(kept.message == "change #2 is waiting for confirmation; natc confirm or natc rollback first (nothing was removed)");
+  CHECK(m.kernel.table);
   auto refused = apply_spec(m, kFirst);
   CHECK(refused.status == Status::Failed);
   REQUIRE(refused.errors.all().size() == 1);
