@@ -121,7 +121,8 @@ TEST_CASE("while a change waits, other applies are refused; at boot what was the
   system::System ms = m.sys();
   auto kept = apply::destroy(ms, quiet);
   CHECK(kept.status == Status::Failed);
-  CHECK(kept.message == "change #2 is waiting for confirmation; natc confirm or natc rollback first (nothing was removed)");
+  CHECK(kept.message ==
+        "change #2 is waiting for confirmation; natc confirm or natc rollback first (nothing was removed)");
   CHECK(m.kernel.table);
   auto refused = apply_spec(m, kFirst);
   CHECK(refused.status == Status::Failed);
