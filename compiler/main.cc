@@ -1,5 +1,8 @@
 // natc: a declarative NAT compiler for Linux gateways.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 
@@ -35,13 +38,24 @@ int run(int argc, char** argv) {
   return exit_code;
 }
 
+// A document that did not reach its reader is a failure: stdout on a full
+// disk (or /dev/full) must not end in exit 0.
+int flushed(int code) {
+  std::cout.flush();
+  if (std::cout.fail() || fflush(stdout) != 0) {
+    std::cerr << "natc: cannot write to standard output: " << std::strerror(errno ? errno : EIO) << "\n";
+    return 1;
+  }
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Every command reports its own errors; this is the net under them, so
   // nothing ends in std::terminate.
   try {
-    return run(argc, argv);
+    return flushed(run(argc, argv));
   } catch (const std::exception& e) {
     std::cerr << "natc: " << e.what() << "\n";
   } catch (...) {

@@ -286,8 +286,17 @@ Result destroy(system::System& sys, Observer& obs) {
     r.status = Result::Status::Declined;
     return r;
   }
-  if (!r.plan.batch.ops.empty()) sys.kernel.commit(r.plan.batch);
+  // The file first: a read-only or missing directory then fails before
+  // anything changed. A refused batch after it puts the file back: either
+  // way natc's table and its file go together or not at all.
+  std::optional<std::string> file = sys.sysctls.file();
   if (r.plan.sysctl.remove_file) sys.sysctls.remove_file();
+  try {
+    if (!r.plan.batch.ops.empty()) sys.kernel.commit(r.plan.batch);
+  } catch (...) {
+    if (file) sys.sysctls.write_file(*file);
+    throw;
+  }
   r.status = Result::Status::Applied;
   return r;
 }

@@ -1,5 +1,7 @@
 #include "base/diag.h"
 
+#include "base/text.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -29,7 +31,11 @@ std::string_view code_id(Code code) { return kCodes[static_cast<size_t>(code)].i
 Severity code_severity(Code code) { return kCodes[static_cast<size_t>(code)].severity; }
 
 void Diagnostics::report(Code code, Loc loc, std::string message, std::string help, uint32_t width) {
-  if (code_severity(code) == Severity::Error) ++errors_;
+  ++(code_severity(code) == Severity::Error ? errors_ : warnings_);
+  if (kept_[code]++ >= kKeptPerCode) {
+    ++dropped_[code];
+    return;
+  }
   list_.push_back({code, loc, std::move(message), std::move(help), std::max(width, 1u)});
 }
 
@@ -37,27 +43,50 @@ void Diagnostics::sort() {
   std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.loc < b.loc; });
 }
 
+namespace {
+
+// What a diagnostic shows of its line: at most kWindow columns around the
+// column it points at, each character as it prints (tabs kept, so the caret
+// lines up under them; controls escaped), and the caret under it.
+constexpr size_t kWindow = 160;
+
+std::string excerpt(std::string_view line, const Diagnostic& d, const std::string& num) {
+  size_t col = d.loc.col ? d.loc.col - 1 : 0;  // a byte offset into the line
+  size_t from = col > kWindow / 2 ? col - kWindow / 2 : 0;
+  while (from > 0 && from < line.size() && (static_cast<unsigned char>(line[from]) >> 6) == 2) --from;
+  size_t to = std::min(line.size(), from + kWindow);
+  std::string shown = from ? "…" : "", lead = from ? " " : "";
+  for (size_t i = from; i < to;) {
+    size_t n = char_length(line, i);
+    std::string c = line[i] == '\t' ? "\t" : one_line(line.substr(i, n));
+    shown += c;
+    // An escape takes its own width; any other character one column.
+    if (i < col) lead += line[i] == '\t' ? "\t" : std::string(c[0] == '\\' ? c.size() : 1, ' ');
+    i += n;
+  }
+  if (to < line.size()) shown += "…";
+  size_t width = std::max<size_t>(1, std::min<size_t>(d.width, to > col ? to - col : 1));
+  std::string pad(num.size(), ' ');
+  return " " + num + " | " + shown + "\n " + pad + " | " + lead + "^" + std::string(width - 1, '~') + "\n";
+}
+
+}  // namespace
+
 std::string render_text(const Diagnostics& diags, const SourceFile& file) {
   std::string out;
+  std::string name = one_line(file.name());
   for (const Diagnostic& d : diags.all()) {
-    out += file.name();
+    out += name;
     if (d.loc.line) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col);
     out += ": ";
     out += severity_word(code_severity(d.code));
-    out += "[" + std::string(code_id(d.code)) + "]: " + d.message + "\n";
+    out += "[" + std::string(code_id(d.code)) + "]: " + one_line(d.message) + "\n";
     std::string_view line = file.line(d.loc.line);
-    if (d.loc.line && !line.empty()) {
-      std::string num = std::to_string(d.loc.line);
-      std::string pad(num.size(), ' ');
-      out += " " + num + " | " + std::string(line) + "\n";
-      // Tabs stay tabs so the caret lines up under them.
-      std::string lead;
-      for (uint32_t i = 0; i + 1 < d.loc.col && i < line.size(); ++i) lead += line[i] == '\t' ? '\t' : ' ';
-      out += " " + pad + " | ";
-      out += lead + "^" + std::string(d.width - 1, '~') + "\n";
-    }
-    if (!d.help.empty()) out += "  = help: " + d.help + "\n";
+    if (d.loc.line && !line.empty()) out += excerpt(line, d, std::to_string(d.loc.line));
+    if (!d.help.empty()) out += "  = help: " + one_line(d.help) + "\n";
   }
+  for (const auto& [code, n] : diags.dropped())
+    out += name + ": ... and " + std::to_string(n) + " more " + std::string(code_id(code)) + "\n";
   return out;
 }
 
@@ -70,7 +99,9 @@ nlohmann::json render_json(const Diagnostics& diags, const SourceFile& file) {
     if (!d.help.empty()) j["help"] = d.help;
     list.push_back(std::move(j));
   }
-  return {{"diagnostics", std::move(list)}, {"errors", diags.errors()}, {"warnings", diags.warnings()}};
+  nlohmann::json out = {{"diagnostics", std::move(list)}, {"errors", diags.errors()}, {"warnings", diags.warnings()}};
+  for (const auto& [code, n] : diags.dropped()) out["not_shown"][std::string(code_id(code))] = n;
+  return out;
 }
 
 std::string summary(const Diagnostics& diags) {

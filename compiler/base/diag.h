@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,16 +85,23 @@ struct Diagnostic {
 
 class Diagnostics {
  public:
+  // Past kKeptPerCode of one code, further ones are counted, not kept: a
+  // 50,000-entry list with one mistake repeated says so in a few lines.
+  static constexpr size_t kKeptPerCode = 20;
+
   void report(Code code, Loc loc, std::string message, std::string help = {}, uint32_t width = 1);
   const std::vector<Diagnostic>& all() const { return list_; }
   size_t errors() const { return errors_; }
-  size_t warnings() const { return list_.size() - errors_; }
+  size_t warnings() const { return warnings_; }
+  // Reported but not kept, per code.
+  const std::map<Code, size_t>& dropped() const { return dropped_; }
   // Orders by position, so output is the file's order whatever the stage.
   void sort();
 
  private:
   std::vector<Diagnostic> list_;
-  size_t errors_ = 0;
+  std::map<Code, size_t> kept_, dropped_;
+  size_t errors_ = 0, warnings_ = 0;
 };
 
 // `file:line:col: error[E1005]: message`, the source line, a caret, help.

@@ -1,7 +1,10 @@
 #include "base/source.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace natc::base {
 
@@ -20,13 +23,36 @@ std::string_view SourceFile::line(uint32_t line) const {
   return s;
 }
 
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = std::move(ss).str();
-  return !in.bad();
+bool read_file(const std::string& path, std::string* out, size_t max) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    return false;
+  }
+  // /proc files say they are empty: read until the end, but never past `max`.
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      if (n < 0) return false;
+      *out = std::move(text);
+      return true;
+    }
+    if (text.size() + size_t(n) > max) {
+      close(fd);
+      errno = EFBIG;
+      return false;
+    }
+    text.append(buf, size_t(n));
+  }
 }
 
 }  // namespace natc::base

@@ -29,7 +29,12 @@ class SourceFile {
   std::vector<size_t> line_starts_;
 };
 
-// Reads a whole file; false (with errno set) when it cannot be read.
-bool read_file(const std::string& path, std::string* out);
+// Files natc reads are at most this big: a spec of a million forwards is
+// about 130 MiB of YAML.
+inline constexpr size_t kMaxFileBytes = size_t{512} << 20;
+
+// Reads a whole file; false (with errno set) when it cannot be read, is a
+// directory (EISDIR), or is larger than `max` (EFBIG).
+bool read_file(const std::string& path, std::string* out, size_t max = kMaxFileBytes);
 
 }  // namespace natc::base

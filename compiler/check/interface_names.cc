@@ -19,7 +19,10 @@ std::string problem(std::string_view name) {
       if (i + 1 == name.size() && i > 0) continue;  // "eth*": a wildcard
       return "has a '*' that is not at its end (a wildcard is a trailing '*')";
     }
-    if (std::isspace(c) || c < 0x20) return "contains whitespace or a control character";
+    if (std::isspace(c) || c < 0x20 || c == 0x7f) return "contains whitespace or a control character";
+    // Interface names are ASCII in practice, and a byte beyond it could be
+    // a direction mark that turns what an operator reads around.
+    if (c >= 0x80) return "contains a character that is not printable ASCII";
     if (c == '/' || c == ':' || c == '"' || c == '\'' || c == ';' || c == '\\')
       return std::string("contains '") + char(c) + "', which an interface name cannot hold";
   }

@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "apply/window.h"
+#include "base/text.h"
 #include "plan/render.h"
 #include "sysctl/conf.h"
 
@@ -41,7 +42,9 @@ void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
       ->capture_default_str();
   cmd.add_option("--proc-sys", o->system.paths.proc_sys, "the live sysctl tree")->capture_default_str();
   cmd.add_option("--lock", o->system.lock, "lock file serialising natc processes")->capture_default_str();
-  cmd.add_option("--lock-wait", o->system.lock_wait, "seconds to wait for the lock")->capture_default_str();
+  cmd.add_option("--lock-wait", o->system.lock_wait, "seconds to wait for the lock (0 to 3600)")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   cmd.add_option("--state-dir", o->system.state_dir, "where natc keeps its history and pending confirmations")
       ->capture_default_str();
 }
@@ -60,7 +63,7 @@ bool load_spec(const std::string& path, frontend::Frontend* fe) {
 }
 
 int fail(const std::string& what) {
-  std::cerr << "natc: " << what << "\n";
+  std::cerr << "natc: " << base::terminal_safe(what) << "\n";
   return 1;
 }
 
@@ -127,7 +130,7 @@ Phases::~Phases() {
 }
 
 void print_warnings(const base::Diagnostics& d, std::string_view skipped, const base::SourceFile& file) {
-  if (!skipped.empty()) std::cerr << "natc: " << skipped << "; checks against this machine skipped\n";
+  if (!skipped.empty()) std::cerr << "natc: " << base::terminal_safe(skipped) << "; checks against this machine skipped\n";
   std::cerr << base::render_text(d, file);
 }
 
@@ -139,6 +142,6 @@ void TerminalObserver::planned(const plan::Plan& p) { std::cout << plan::render_
 
 void TerminalObserver::replanning() { std::cout << "The ruleset changed while natc planned; planning again.\n"; }
 
-void TerminalObserver::note(std::string_view what) { std::cerr << "natc: " << what << "\n"; }
+void TerminalObserver::note(std::string_view what) { std::cerr << "natc: " << base::terminal_safe(what) << "\n"; }
 
 }  // namespace natc::cli

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "cli/common.h"
 #include "nft/build.h"
 #include "nft/render.h"
@@ -45,7 +46,7 @@ int compile(const Options& o) {
   }
   nft::Table table = nft::build(fe.ir);
   if (o.format == Format::Json)
-    std::cout << nft::render_json(table).dump(2) << "\n";
+    std::cout << base::json_text(nft::render_json(table)) << "\n";
   else
     std::cout << nft::render_text(table) << as_comments(conf);
   return 0;

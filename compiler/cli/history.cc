@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/window.h"
+#include "base/text.h"
 #include "cli/common.h"
 
 namespace natc::cli {
@@ -42,13 +43,13 @@ int run(const Options& o) {
                       {"note", e.note}});
     nlohmann::json j = {{"entries", list}};
     if (rec.pending) j["pending"] = {{"n", rec.pending->n}, {"deadline", rec.pending->deadline_ms / 1000}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << base::json_text(j) << "\n";
     return 0;
   }
   if (rec.history.entries.empty()) std::cout << "No history yet.\n";
   for (const auto& e : rec.history.entries)
-    std::cout << "#" << e.n << "  " << when(e.time) << "  " << state::status_name(e.status) << "  " << e.spec
-              << (e.note.empty() ? "" : "  (" + e.note + ")") << "\n";
+    std::cout << "#" << e.n << "  " << when(e.time) << "  " << state::status_name(e.status) << "  "
+              << base::one_line(e.spec) << (e.note.empty() ? "" : "  (" + base::one_line(e.note) + ")") << "\n";
   return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "base/files.h"
 #include "cli/common.h"
 #include "plan/render.h"
 #include "plan/saved.h"
@@ -39,16 +41,18 @@ int run(const Options& o) {
   if (!p.notes.empty()) fail(p.notes);
   print_diagnostics(p.errors, fe.file);
   if (o.format == Format::Json)
-    std::cout << plan::render_json(p.plan).dump(2) << "\n";
+    std::cout << base::json_text(plan::render_json(p.plan)) << "\n";
   else if (o.format == Format::Markdown)
     std::cout << plan::render_markdown(p.plan, o.spec);
   else
     std::cout << plan::render_text(p.plan);
   if (!o.out.empty()) {
-    std::ofstream f(o.out);
     plan::Saved saved{o.spec, fe.file.text(), p.genid, p.live_hash, p.sysctls, p.sysctl_file};
-    f << plan::to_json(saved, p.plan).dump(2) << "\n";
-    if (!f) return fail("cannot write plan '" + o.out + "'");
+    try {
+      base::write_file_atomically(o.out, base::json_text(plan::to_json(saved, p.plan)) + "\n", 0600);
+    } catch (const base::FileError& e) {
+      return fail(e.what());
+    }
   }
   if (p.errors.errors()) return 1;  // a plan apply would refuse
   if (o.detailed) return p.plan.empty() ? 0 : 2;

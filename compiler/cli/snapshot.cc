@@ -5,6 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "base/files.h"
 #include "cli/common.h"
 #include "system/snapshot.h"
 
@@ -20,7 +22,7 @@ int run(const Options& o) {
   std::string json;
   try {
     auto machine = system::open(o.k.system);
-    json = kernel::to_json(system::take_snapshot(machine->get())).dump(2) + "\n";
+    json = base::json_text(kernel::to_json(system::take_snapshot(machine->get()))) + "\n";
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -28,9 +30,11 @@ int run(const Options& o) {
     std::cout << json;
     return 0;
   }
-  std::ofstream f(o.out);
-  f << json;
-  if (!f) return fail("cannot write '" + o.out + "'");
+  try {
+    base::write_file_atomically(o.out, json, 0600);  // a snapshot shows the whole ruleset
+  } catch (const base::FileError& e) {
+    return fail(e.what());
+  }
   return 0;
 }
 

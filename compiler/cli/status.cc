@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "cli/common.h"
 #include "status/render.h"
 #include "status/status.h"
@@ -30,7 +31,7 @@ int run(const Options& o) {
   if (o.format == "prometheus")
     std::cout << status::render_prometheus(r);
   else if (o.format == "json")
-    std::cout << status::render_json(r).dump(2) << "\n";
+    std::cout << base::json_text(status::render_json(r)) << "\n";
   else
     std::cout << status::render_text(r);
   return 0;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "cli/common.h"
 #include "system/facts.h"
 
@@ -31,7 +32,7 @@ int validate(const Options& o) {
     }
   }
   if (o.format == Format::Json) {
-    std::cout << base::render_json(fe.diags, fe.file).dump(2) << "\n";
+    std::cout << base::json_text(base::render_json(fe.diags, fe.file)) << "\n";
   } else {
     print_diagnostics(fe.diags, fe.file);
     std::cout << o.spec << ": " << base::summary(fe.diags) << "\n";

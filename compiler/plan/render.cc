@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "sysctl/conf.h"
 
 namespace natc::plan {
@@ -28,7 +29,9 @@ std::string summary(const Plan& p) {
 std::string render_text(const Plan& p) {
   std::string out;
   for (const auto& c : p.changes) {
-    out += std::string("  ") + mark(c.action) + " " + c.entry + (c.detail.empty() ? "" : ": " + c.detail);
+    // Entries and details can hold other tools' comments: one line each.
+    out += std::string("  ") + mark(c.action) + " " + base::one_line(c.entry) +
+           (c.detail.empty() ? "" : ": " + base::one_line(c.detail));
     if (c.flows_reset) out += ", " + flows(*c.flows_reset) + " will be reset";
     out += "\n";
   }
@@ -36,7 +39,7 @@ std::string render_text(const Plan& p) {
     out += "  ~ sysctl " + s.key + ": " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + "\n";
   if (p.sysctl.write_file) out += "  ~ file " + kFile + ": rewritten\n";
   if (p.sysctl.remove_file) out += "  - file " + kFile + "\n";
-  for (const auto& c : p.cuts) out += "  ! " + c + "\n";
+  for (const auto& c : p.cuts) out += "  ! " + base::one_line(c) + "\n";
   return out + summary(p) + "\n";
 }
 
@@ -44,10 +47,10 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
   // Table cells must not break the table: pipes escaped, no newlines.
   auto cell = [](const std::string& s) {
     std::string out;
-    for (char c : s) out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
+    for (char c : base::one_line(s)) out += c == '|' ? std::string("\\|") : std::string(1, c);
     return out;
   };
-  std::string out = "### natc plan for `" + spec + "`\n\n**" + summary(p) + "**\n";
+  std::string out = "### natc plan for `" + base::one_line(spec) + "`\n\n**" + summary(p) + "**\n";
   if (p.empty()) return out;
   out += "\n| | entry | change |\n|---|---|---|\n";
   for (const auto& c : p.changes)

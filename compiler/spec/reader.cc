@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "base/spell.h"
+#include "base/text.h"
 #include "spec/yaml_tree.h"
 
 namespace natc::spec {
@@ -24,7 +25,9 @@ std::string_view kind_name(Kind k) {
   return "?";
 }
 
-std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+// A value of the spec inside a message: clipped, so a 100 MB scalar is not
+// echoed whole (and escaped when printed).
+std::string quote(std::string_view s) { return "'" + base::clip(s, 80) + "'"; }
 
 class Reader {
  public:
@@ -69,6 +72,14 @@ class Reader {
   template <class T>
   void keep_if_clean(std::vector<T>& list, T item, size_t errors_before) {
     if (d_.errors() == errors_before) list.push_back(std::move(item));
+  }
+
+  // An empty list where an empty list would quietly widen or drop what the
+  // entry means ("from: []" read as "from anywhere"): an error saying so.
+  bool listed(uint32_t i, std::string_view would, std::string_view instead) {
+    if (n(i).kind != Kind::Seq || n(i).len) return true;
+    error(Code::BadValue, i, "an empty list here would " + std::string(would), std::string(instead));
+    return false;
   }
 
   // --- values -------------------------------------------------------------
@@ -371,10 +382,20 @@ void Reader::interfaces(uint32_t i, Spec& s) {
 void Reader::forwarding(uint32_t i, Forwarding& f) {
   static constexpr Key<ForwardRule> kRule[] = {
       {"name", true, [](Reader& r, uint32_t v, ForwardRule& x) { x.name = r.name(v, "forward rule"); }},
-      {"protocol", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.protocols = r.protocols(v); }},
-      {"to", true, [](Reader& r, uint32_t v, ForwardRule& x) { x.to = r.prefixes(v); }},
+      {"protocol", false,
+       [](Reader& r, uint32_t v, ForwardRule& x) {
+         if (r.listed(v, "mean every protocol", "leave 'protocol' out for every protocol")) x.protocols = r.protocols(v);
+       }},
+      {"to", true,
+       [](Reader& r, uint32_t v, ForwardRule& x) {
+         if (r.listed(v, "make the rule accept nothing", "name the addresses it accepts, or remove the rule"))
+           x.to = r.prefixes(v);
+       }},
       {"port", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.port = r.ports(v); }},
-      {"from", false, [](Reader& r, uint32_t v, ForwardRule& x) { x.from = r.prefixes(v); }},
+      {"from", false,
+       [](Reader& r, uint32_t v, ForwardRule& x) {
+         if (r.listed(v, "mean from anywhere", "leave 'from' out for anywhere")) x.from = r.prefixes(v);
+       }},
   };
   static constexpr Key<Forwarding> kForwarding[] = {
       {"policy", false,
@@ -421,12 +442,23 @@ void Reader::subnets(uint32_t i, Spec& s) {
 void Reader::snat_pools(uint32_t i, Spec& s) {
   static constexpr Key<SnatPool> kPool[] = {
       {"name", true, [](Reader& r, uint32_t v, SnatPool& x) { x.name = r.name(v, "SNAT pool"); }},
-      {"addresses", true, [](Reader& r, uint32_t v, SnatPool& x) { x.addresses = r.addr_ranges(v); }},
+      {"addresses", true,
+       [](Reader& r, uint32_t v, SnatPool& x) {
+         if (r.listed(v, "leave the subnets behind this pool untranslated", "list at least one address"))
+           x.addresses = r.addr_ranges(v);
+       }},
       {"ports", false, [](Reader& r, uint32_t v, SnatPool& x) { x.ports = r.ports(v); }},
       {"persistent", false, [](Reader& r, uint32_t v, SnatPool& x) { x.persistent = r.boolean(v); }},
       {"fully_random", false, [](Reader& r, uint32_t v, SnatPool& x) { x.fully_random = r.boolean(v); }},
   };
+  size_t before = s.snat_pools.size();
   entries(i, "SNAT pools", "a SNAT pool", kPool, s.snat_pools);
+  // The pools that did not read cleanly, by name (every name read is in names_).
+  for (const auto& [name, loc] : names_["SNAT pool"]) {
+    bool kept = std::any_of(s.snat_pools.begin() + long(before), s.snat_pools.end(),
+                            [&](const SnatPool& p) { return p.name.v == name; });
+    if (!kept) s.broken_pools.emplace_back(name);
+  }
 }
 
 void Reader::port_forwards(uint32_t i, Spec& s) {
@@ -434,11 +466,17 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
   static constexpr Key<F> kForward[] = {
       {"name", true, [](Reader& r, uint32_t v, F& x) { x.name = r.name(v, "port forward"); }},
       {"ingress", true, [](Reader& r, uint32_t v, F& x) { x.ingress = r.interface(v); }},
-      {"protocol", true, [](Reader& r, uint32_t v, F& x) { x.protocols = r.protocols(v); }},
+      {"protocol", true,
+       [](Reader& r, uint32_t v, F& x) {
+         if (r.listed(v, "make the forward forward nothing", "name tcp, udp or both")) x.protocols = r.protocols(v);
+       }},
       {"port", true, [](Reader& r, uint32_t v, F& x) { x.port = r.ports(v); }},
       {"to", true, [](Reader& r, uint32_t v, F& x) { x.to = r.target(v); }},
       {"destination", false, [](Reader& r, uint32_t v, F& x) { x.destination = r.addr(v); }},
-      {"allow_from", false, [](Reader& r, uint32_t v, F& x) { x.allow_from = r.prefixes(v); }},
+      {"allow_from", false,
+       [](Reader& r, uint32_t v, F& x) {
+         if (r.listed(v, "mean from anywhere", "leave 'allow_from' out for anywhere")) x.allow_from = r.prefixes(v);
+       }},
       {"hairpin", false, [](Reader& r, uint32_t v, F& x) { x.hairpin = r.boolean(v); }},
       {"allow_capture", false, [](Reader& r, uint32_t v, F& x) { x.allow_capture = r.boolean(v); }},
       {"forward_accept", false,
@@ -455,7 +493,10 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
 void Reader::publish(uint32_t i, Bridge& b) {
   static constexpr Key<Publish> kPublish[] = {
       {"name", true, [](Reader& r, uint32_t v, Publish& x) { x.name = r.name(v, "published port"); }},
-      {"protocol", true, [](Reader& r, uint32_t v, Publish& x) { x.protocols = r.protocols(v); }},
+      {"protocol", true,
+       [](Reader& r, uint32_t v, Publish& x) {
+         if (r.listed(v, "publish nothing", "name tcp, udp or both")) x.protocols = r.protocols(v);
+       }},
       {"port", true, [](Reader& r, uint32_t v, Publish& x) { x.port = r.ports(v); }},
       {"to", true, [](Reader& r, uint32_t v, Publish& x) { x.to = r.target(v); }},
   };

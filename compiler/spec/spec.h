@@ -137,6 +137,9 @@ struct Spec {
   std::vector<Bridge> bridges;
   std::optional<Conntrack> conntrack;
   std::optional<Safety> safety;
+  // SNAT pools named in the spec but left out for errors already reported:
+  // a subnet using one is not a second error.
+  std::vector<std::string> broken_pools;
 };
 
 }  // namespace natc::spec

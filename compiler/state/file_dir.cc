@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/files.h"
 #include "base/source.h"
 
 namespace natc::state {
@@ -26,26 +27,11 @@ class FileDir : public Dir {
 
   void write(const std::string& name, const std::string& content) override {
     if (mkdir(path_.c_str(), 0700) < 0 && errno != EEXIST) throw Error("cannot create " + path_ + ": " + why());
-    std::string file = path_ + "/" + name, tmp = file + ".XXXXXX";
-    int fd = mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) throw Error("cannot write " + file + ": " + why());
-    bool ok = fchmod(fd, 0600) == 0;
-    for (size_t done = 0; ok && done < content.size();) {
-      ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      ok = n > 0;
-      if (ok) done += size_t(n);
+    try {
+      base::write_file_atomically(path_ + "/" + name, content, 0600);
+    } catch (const base::FileError& e) {
+      throw Error(e.what());
     }
-    ok = ok && fsync(fd) == 0;
-    int e = errno;
-    close(fd);
-    if (!ok || rename(tmp.c_str(), file.c_str()) < 0) {
-      if (ok) e = errno;
-      unlink(tmp.c_str());
-      throw Error("cannot write " + file + ": " + std::strerror(e));
-    }
-    int dfd = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) fsync(dfd), close(dfd);
   }
 
   void remove(const std::string& name) override {

@@ -1,5 +1,7 @@
 #include "state/records.h"
 
+#include "base/text.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -97,7 +99,7 @@ History read_history(Dir& d, std::string* problem) {
 void write_history(Dir& d, const History& h) {
   json entries = json::array();
   for (const Entry& e : h.entries) entries.push_back(json_of(e));
-  d.write(std::string(kHistoryFile), json{{"natc_history", kFormat}, {"entries", entries}}.dump(2) + "\n");
+  d.write(std::string(kHistoryFile), base::json_text(json{{"natc_history", kFormat}, {"entries", entries}}) + "\n");
 }
 
 std::optional<Pending> read_pending(Dir& d, std::string* problem) {
@@ -119,7 +121,7 @@ std::optional<Pending> read_pending(Dir& d, std::string* problem) {
 void write_pending(Dir& d, const Pending& p) {
   json j = {
       {"natc_pending", kFormat}, {"n", p.n}, {"deadline_ms", p.deadline_ms}, {"previous", kernel::to_json(p.previous)}};
-  d.write(std::string(kPendingFile), j.dump(2) + "\n");
+  d.write(std::string(kPendingFile), base::json_text(j) + "\n");
 }
 
 }  // namespace natc::state

@@ -3,13 +3,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/text.h"
+
 namespace natc::status {
 namespace {
 
 // Prometheus text format: label values escape \, " and newlines.
 std::string label(const std::string& v) {
   std::string out;
-  for (char c : v) out += c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : std::string(1, c);
+  for (char c : base::one_line(v)) out += c == '\\' ? "\\\\" : c == '"' ? "\\\"" : std::string(1, c);
   return "\"" + out + "\"";
 }
 
@@ -107,7 +109,8 @@ void section(std::ostringstream& o, const char* title, const std::vector<Count>&
   if (v.empty()) return;
   o << title << "\n";
   for (const auto& c : v) {
-    o << "  " << c.name << (c.detail.empty() ? "" : sep + c.detail) << ": " << c.flows << " flows";
+    o << "  " << base::one_line(c.name) << (c.detail.empty() ? "" : sep + base::one_line(c.detail)) << ": " << c.flows
+      << " flows";
     if (c.traffic) o << ", " << c.traffic->packets << " packets, " << c.traffic->bytes << " bytes";
     o << "\n";
   }

@@ -17,24 +17,35 @@ Plan plan(const ir::Ir& ir, Store& now) {
   return p;
 }
 
+namespace {
+
+// Puts back the first `done` values of `p`; best effort, the first error
+// is the one to report.
+void undo(const Plan& p, size_t done, Store& s) {
+  while (done-- > 0) {
+    if (p.changes[done].from.empty()) continue;
+    try {
+      s.write(p.changes[done].key, p.changes[done].from);
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
+
 void apply(const Plan& p, Store& s) {
-  // Live values first, in plan order (ip_forward first); on a refusal the
-  // ones already written go back, and the file is not touched.
+  // Live values first, in plan order (ip_forward first), then the file. A
+  // refused value or a file that cannot be written (no room, a read-only
+  // mount, no directory) puts back the values already written: the live
+  // sysctls and the file stay as they were, together.
   size_t done = 0;
   try {
     for (; done < p.changes.size(); ++done) s.write(p.changes[done].key, p.changes[done].to);
+    if (p.write_file) s.write_file(p.content);
   } catch (const Error&) {
-    while (done-- > 0) {
-      if (p.changes[done].from.empty()) continue;
-      try {
-        s.write(p.changes[done].key, p.changes[done].from);
-      } catch (const Error&) {
-        // Best effort: the first error is the one to report.
-      }
-    }
+    undo(p, done, s);
     throw;
   }
-  if (p.write_file) s.write_file(p.content);
 }
 
 }  // namespace natc::sysctl

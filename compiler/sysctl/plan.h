@@ -31,8 +31,9 @@ struct Plan {
 Plan plan(const ir::Ir& ir, Store& now);
 
 // Writes the live values in plan order, then the file. Throws Error naming
-// the key the kernel would not take, after putting back the values it had
-// already written; the file is then untouched.
+// the key the kernel would not take (or why the file could not be
+// written), after putting back the values it had already written; the
+// file is then untouched.
 void apply(const Plan& p, Store& s);
 
 }  // namespace natc::sysctl

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/files.h"
 #include "base/source.h"
 #include "ir/ir.h"
 #include "sysctl/conf.h"
@@ -18,46 +19,6 @@ std::string trim(std::string s) {
   // Multi-value sysctls separate with tabs; natc's are single values.
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
   return s;
-}
-
-void write_all(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error("cannot write " + path + ": " + std::strerror(errno));
-    }
-    done += size_t(n);
-  }
-}
-
-void write_file_atomically(const std::string& dir, const std::string& path, const std::string& content) {
-  // A unique temp name: two writers never rename each other's file away.
-  std::string tmp = path + ".XXXXXX";
-  int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) throw Error("cannot write " + tmp + ": " + std::strerror(errno));
-  fchmod(fd, 0644);
-  try {
-    write_all(fd, content, tmp);
-    if (fsync(fd) < 0) throw Error("cannot sync " + tmp + ": " + std::strerror(errno));
-  } catch (...) {
-    close(fd);
-    unlink(tmp.c_str());
-    throw;
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    throw Error("cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
-  }
-  // The rename is durable only once the directory entry is on disk.
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
 }
 
 }  // namespace
@@ -75,7 +36,8 @@ void ProcStore::write(const std::string& key, const std::string& value) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    std::string why = e == EACCES || e == EROFS || e == EPERM
+    bool global = key == "net.netfilter.nf_conntrack_max" || key == "net.netfilter.nf_conntrack_buckets";
+    std::string why = global && (e == EACCES || e == EROFS || e == EPERM)
                           ? " (read-only here: nf_conntrack_max and nf_conntrack_buckets can only be set "
                             "in the initial network namespace)"
                           : "";
@@ -94,7 +56,13 @@ std::optional<std::string> ProcStore::file() {
   return text;
 }
 
-void ProcStore::write_file(const std::string& content) { write_file_atomically(p_.sysctl_dir, p_.file(), content); }
+void ProcStore::write_file(const std::string& content) {
+  try {
+    base::write_file_atomically(p_.file(), content, 0644);
+  } catch (const base::FileError& e) {
+    throw Error(e.what());
+  }
+}
 
 bool ProcStore::remove_file() {
   if (unlink(p_.file().c_str()) == 0) return true;

@@ -29,17 +29,22 @@ class FileLock : public Held {
 };
 
 FileLock::FileLock(const std::string& path, int seconds) {
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Never through a symlink: the pid written into the lock would land in
+  // whatever file the link names.
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd_ < 0 && errno == ELOOP) throw std::runtime_error("cannot open lock " + path + ": it is a symlink");
   if (fd_ < 0) throw std::runtime_error("cannot open lock " + path + ": " + std::strerror(errno));
   for (int waited = 0;; waited += 100) {
     if (flock(fd_, LOCK_EX | LOCK_NB) == 0) break;
     if (errno != EWOULDBLOCK || waited >= seconds * 1000) {
       char holder[32] = {};
       ssize_t n = pread(fd_, holder, sizeof holder - 1, 0);
-      std::string pid = n > 0 ? std::string(holder, size_t(n)) : "unknown";
+      std::string pid = n > 0 ? std::string(holder, size_t(n)) : "";
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       close(fd_);
-      std::string why = "another natc (pid " + pid + ") holds ";
+      std::string why = pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos
+                            ? "another natc (its pid not written yet) holds "
+                            : "another natc (pid " + pid + ") holds ";
       why += path + "; gave up after " + std::to_string(seconds) + "s";
       throw std::runtime_error(why);
     }
