@@ -64,7 +64,8 @@ enum class Severity { Error, Warning };
   X(BadPlan, "E4004", Error)                \
   X(CapturedListener, "E2011", Error)       \
   X(Lockout, "E4005", Error)                \
-  X(PendingConfirmation, "E4006", Error)
+  X(PendingConfirmation, "E4006", Error)    \
+  X(BadSnapshot, "E4007", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

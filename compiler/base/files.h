@@ -4,9 +4,9 @@
 // followed; the mode is what is asked, whatever the umask.
 #pragma once
 
+#include <sys/types.h>
 #include <stdexcept>
 #include <string>
-#include <sys/types.h>
 
 namespace natc::base {
 

@@ -23,6 +23,22 @@ std::string_view SourceFile::line(uint32_t line) const {
   return s;
 }
 
+Loc loc_at_byte(std::string_view text, size_t byte) {
+  Loc at{1, 1};
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++at.line, at.col = 1;
+    else
+      ++at.col;
+  }
+  return at;
+}
+
+Loc loc_of_key(std::string_view text, std::string_view key) {
+  size_t at = text.find("\"" + std::string(key) + "\"");
+  return at == std::string_view::npos ? Loc{} : loc_at_byte(text, at);
+}
+
 bool read_file(const std::string& path, std::string* out, size_t max) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

@@ -29,6 +29,11 @@ class SourceFile {
   std::vector<size_t> line_starts_;
 };
 
+// Positions in a JSON file natc reads (saved plans, snapshots): of byte
+// `byte` (0-based), and of the first `"key"` (no position when absent).
+Loc loc_at_byte(std::string_view text, size_t byte);
+Loc loc_of_key(std::string_view text, std::string_view key);
+
 // Files natc reads are at most this big: a spec of a million forwards is
 // about 130 MiB of YAML.
 inline constexpr size_t kMaxFileBytes = size_t{512} << 20;

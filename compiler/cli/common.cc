@@ -130,7 +130,8 @@ Phases::~Phases() {
 }
 
 void print_warnings(const base::Diagnostics& d, std::string_view skipped, const base::SourceFile& file) {
-  if (!skipped.empty()) std::cerr << "natc: " << base::terminal_safe(skipped) << "; checks against this machine skipped\n";
+  if (!skipped.empty())
+    std::cerr << "natc: " << base::terminal_safe(skipped) << "; checks against this machine skipped\n";
   std::cerr << base::render_text(d, file);
 }
 

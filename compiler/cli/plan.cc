@@ -5,8 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "base/text.h"
 #include "base/files.h"
+#include "base/text.h"
 #include "cli/common.h"
 #include "plan/render.h"
 #include "plan/saved.h"
@@ -30,7 +30,18 @@ int run(const Options& o) {
   plan::Planned p;
   try {
     bool live = o.state == "live";
-    auto machine = live ? system::open(o.k.system) : system::open_snapshot(o.state);
+    std::unique_ptr<system::Machine> machine;
+    if (live) {
+      machine = system::open(o.k.system);
+    } else {
+      std::string text;
+      if (!base::read_file(o.state, &text))
+        return fail("cannot read snapshot '" + o.state + "': " + std::strerror(errno));
+      base::SourceFile file(o.state, std::move(text));
+      base::Diagnostics diags;
+      machine = system::open_snapshot(file, diags);
+      if (!machine) return print_diagnostics(diags, file), 1;
+    }
     auto me = caller();
     p = plan::for_spec(fe.ir, *fe.spec, machine->get(), live ? plan::Against::Machine : plan::Against::Snapshot,
                        me ? &*me : nullptr);

@@ -5,8 +5,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "base/text.h"
 #include "base/files.h"
+#include "base/text.h"
 #include "cli/common.h"
 #include "system/snapshot.h"
 

@@ -101,8 +101,8 @@ class Lowerer {
                                [&](const Pool& p) { return p.entry.name == sub.snat.pool.v; });
         if (it != ir_.pools.end()) {
           out.pool = size_t(it - ir_.pools.begin());
-        } else if (sub.snat.pool.set && std::find(s_.broken_pools.begin(), s_.broken_pools.end(),
-                                                  sub.snat.pool.v) == s_.broken_pools.end()) {
+        } else if (sub.snat.pool.set && std::find(s_.broken_pools.begin(), s_.broken_pools.end(), sub.snat.pool.v) ==
+                                            s_.broken_pools.end()) {
           std::vector<std::string_view> names;
           for (const auto& p : ir_.pools) names.push_back(p.entry.name);
           std::string help = base::did_you_mean(sub.snat.pool.v, names);

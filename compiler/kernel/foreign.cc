@@ -24,6 +24,7 @@
 
 #include "netlink/attrs.h"
 #include "netlink/handles.h"
+#include "netlink/validate.h"
 
 namespace natc::kernel {
 namespace {
@@ -400,11 +401,17 @@ class Decoder {
 }  // namespace
 
 cotenancy::Ruleset decode_foreign(const Dump& d) {
+  // Checked before libnftnl reads them (netlink/validate.h): a malformed
+  // message is left out, a foreign expression is read by its name alone.
+  auto each = [](const auto& list, uint16_t type, auto&& fn) {
+    for (const auto& m : list)
+      if (netlink::Readable r(m, type); r) fn(r.header());
+  };
   Decoder dec;
-  for (const auto& m : d.chains) dec.chain(header(m));
-  for (const auto& m : d.sets) dec.set(header(m));
-  for (const auto& m : d.elements) dec.elements(header(m));
-  for (const auto& m : d.rules) dec.rule(header(m));
+  each(d.chains, NFT_MSG_NEWCHAIN, [&](const nlmsghdr* m) { dec.chain(m); });
+  each(d.sets, NFT_MSG_NEWSET, [&](const nlmsghdr* m) { dec.set(m); });
+  each(d.elements, NFT_MSG_NEWSETELEM, [&](const nlmsghdr* m) { dec.elements(m); });
+  each(d.rules, NFT_MSG_NEWRULE, [&](const nlmsghdr* m) { dec.rule(m); });
   return dec.take();
 }
 

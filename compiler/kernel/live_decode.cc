@@ -3,6 +3,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
@@ -13,11 +14,11 @@
 #include "netlink/attrs.h"
 #include "netlink/decode.h"
 #include "netlink/handles.h"
+#include "netlink/validate.h"
 
 namespace natc::kernel {
 namespace {
 
-using netlink::header;
 using netlink::str;
 
 // FNV-1a: over message payloads past the netlink and nfgenmsg headers
@@ -39,11 +40,19 @@ class Hash {
   uint64_t h_ = 0xcbf29ce484222325ull;
 };
 
+// A message libnftnl may read (netlink/validate.h), or an error naming it.
+netlink::Readable readable(const std::vector<uint8_t>& m, uint16_t type, const char* what) {
+  netlink::Readable r(m, type);
+  if (!r) throw Error(EPROTO, std::string("a malformed ") + what + " message (" + r.why() + ")");
+  return r;
+}
+
 [[noreturn]] void malformed(const char* what) { throw Error(EPROTO, std::string("a malformed ") + what + " message"); }
 
 LiveChain chain_of(const std::vector<uint8_t>& m) {
+  netlink::Readable r = readable(m, NFT_MSG_NEWCHAIN, "chain");
   netlink::ChainPtr c(nftnl_chain_alloc());
-  if (nftnl_chain_nlmsg_parse(header(m), c.get()) < 0) malformed("chain");
+  if (nftnl_chain_nlmsg_parse(r.header(), c.get()) < 0) malformed("chain");
   auto name = str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
   if (!name) malformed("chain");
   LiveChain lc;
@@ -54,12 +63,13 @@ LiveChain chain_of(const std::vector<uint8_t>& m) {
 }
 
 LiveSet set_of(const std::vector<uint8_t>& m) {
+  netlink::Readable r = readable(m, NFT_MSG_NEWSET, "set");
   netlink::SetPtr s(nftnl_set_alloc());
-  if (nftnl_set_nlmsg_parse(header(m), s.get()) < 0) malformed("set");
+  if (nftnl_set_nlmsg_parse(r.header(), s.get()) < 0) malformed("set");
   auto name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
   if (!name) malformed("set");
   LiveSet ls;
-  auto decoded = netlink::decode_set(s.get());
+  auto decoded = r.foreign() ? std::nullopt : netlink::decode_set(s.get());
   ls.known = decoded.has_value();
   ls.set = decoded.value_or(nft::Set{*name});
   return ls;
@@ -87,6 +97,7 @@ void hash_elements(const Live& live, const std::vector<std::vector<const std::ve
 }  // namespace
 
 Live decode_live(const Dump& d) {
+  for (const auto& m : d.tables) readable(m, NFT_MSG_NEWTABLE, "table");
   Live live;
   live.genid = d.genid;
   live.table = !d.tables.empty();
@@ -104,27 +115,29 @@ Live decode_live(const Dump& d) {
   }
   std::vector<std::vector<const std::vector<uint8_t>*>> raw_elements(live.sets.size());
   for (const auto& m : d.elements) {
+    netlink::Readable r = readable(m, NFT_MSG_NEWSETELEM, "set element");
     netlink::SetPtr s(nftnl_set_alloc());
-    if (nftnl_set_elems_nlmsg_parse(header(m), s.get()) < 0) malformed("set element");
+    if (nftnl_set_elems_nlmsg_parse(r.header(), s.get()) < 0) malformed("set element");
     auto name = str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
     if (!name) malformed("set element");
     auto it = set_index.find(*name);
     if (it == set_index.end()) continue;
     raw_elements[it->second].push_back(&m);
     LiveSet& ls = live.sets[it->second];
-    if (ls.known && !netlink::decode_elements(s.get(), ls.set)) ls.known = false;
+    if (ls.known && (r.foreign() || !netlink::decode_elements(s.get(), ls.set))) ls.known = false;
   }
   hash_elements(live, raw_elements, h);
   live.hash = h.value();
   for (const auto& m : d.rules) {
+    netlink::Readable readable_rule = readable(m, NFT_MSG_NEWRULE, "rule");
     netlink::RulePtr r(nftnl_rule_alloc());
-    if (nftnl_rule_nlmsg_parse(header(m), r.get()) < 0) malformed("rule");
+    if (nftnl_rule_nlmsg_parse(readable_rule.header(), r.get()) < 0) malformed("rule");
     auto chain = str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
     if (!chain) malformed("rule");
     auto it = chain_index.find(*chain);
     if (it == chain_index.end()) continue;
-    live.chains[it->second].rules.push_back(
-        {nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE), netlink::decode_rule(r.get())});
+    live.chains[it->second].rules.push_back({nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE),
+                                             readable_rule.foreign() ? std::nullopt : netlink::decode_rule(r.get())});
   }
   return live;
 }

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -20,8 +21,21 @@ struct Snapshot {
   std::string ruleset;  // the table as nft text, for people (not read back)
 };
 
+// A snapshot natc cannot use: what is wrong, and the top-level key it is
+// under ("" for the file as a whole).
+class SnapshotError : public std::runtime_error {
+ public:
+  SnapshotError(std::string key, const std::string& what) : std::runtime_error(what), key_(std::move(key)) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
 nlohmann::json to_json(const Snapshot& s);
-// Throws std::runtime_error with a readable message on a bad file.
+// Every field of its type and every message whole and of its list's type
+// (netlink/validate.h), or throws SnapshotError. Decoding the messages is
+// the reader's (system/snapshot.h).
 Snapshot snapshot_from_json(const nlohmann::json& j);
 
 }  // namespace natc::kernel

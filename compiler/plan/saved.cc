@@ -21,23 +21,6 @@ std::string content_hash(nlohmann::json j) {
   return buf;
 }
 
-// Where `"key"` first appears: a field's diagnostic points at it.
-base::Loc loc_of(const std::string& text, size_t byte) {
-  base::Loc at{1, 1};
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++at.line, at.col = 1;
-    else
-      ++at.col;
-  }
-  return at;
-}
-
-base::Loc loc_of_key(const std::string& text, const std::string& key) {
-  size_t at = text.find("\"" + key + "\"");
-  return at == std::string::npos ? base::Loc{} : loc_of(text, at);
-}
-
 class Checker {
  public:
   Checker(const base::SourceFile& f, const nlohmann::json& j, base::Diagnostics& d) : f_(f), j_(j), d_(d) {}
@@ -69,7 +52,7 @@ class Checker {
 
  private:
   void bad(const std::string& key, const std::string& msg, std::string help = "make the plan again with natc plan -o") {
-    d_.report(base::Code::BadPlan, loc_of_key(f_.text(), key), "not a usable natc plan: " + msg, std::move(help));
+    d_.report(base::Code::BadPlan, base::loc_of_key(f_.text(), key), "not a usable natc plan: " + msg, std::move(help));
   }
 
   std::string string(const std::string& key) {
@@ -153,7 +136,7 @@ Loaded read_saved(const base::SourceFile& file) {
     // Not JSON: a YAML spec may start with '{' too. One that names
     // natc_plan was meant as a plan, and is a broken one.
     if (text.find("\"natc_plan\"") != std::string::npos)
-      out.diags.report(base::Code::BadPlan, loc_of_key(text, "natc_plan"),
+      out.diags.report(base::Code::BadPlan, base::loc_of_key(text, "natc_plan"),
                        "not a usable natc plan: it is not valid JSON", "make the plan again with natc plan -o");
     return out;
   }

@@ -384,7 +384,8 @@ void Reader::forwarding(uint32_t i, Forwarding& f) {
       {"name", true, [](Reader& r, uint32_t v, ForwardRule& x) { x.name = r.name(v, "forward rule"); }},
       {"protocol", false,
        [](Reader& r, uint32_t v, ForwardRule& x) {
-         if (r.listed(v, "mean every protocol", "leave 'protocol' out for every protocol")) x.protocols = r.protocols(v);
+         if (r.listed(v, "mean every protocol", "leave 'protocol' out for every protocol"))
+           x.protocols = r.protocols(v);
        }},
       {"to", true,
        [](Reader& r, uint32_t v, ForwardRule& x) {
@@ -454,7 +455,8 @@ void Reader::snat_pools(uint32_t i, Spec& s) {
   size_t before = s.snat_pools.size();
   entries(i, "SNAT pools", "a SNAT pool", kPool, s.snat_pools);
   // The pools that did not read cleanly, by name (every name read is in names_).
-  for (const auto& [name, loc] : names_["SNAT pool"]) {
+  for (const auto& seen : names_["SNAT pool"]) {
+    std::string_view name = seen.first;
     bool kept = std::any_of(s.snat_pools.begin() + long(before), s.snat_pools.end(),
                             [&](const SnatPool& p) { return p.name.v == name; });
     if (!kept) s.broken_pools.emplace_back(name);

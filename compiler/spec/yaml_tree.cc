@@ -45,8 +45,8 @@ struct Refused {
 std::optional<Refused> unreadable(std::string_view s) {
   using namespace std::string_view_literals;
   auto starts = [&](std::string_view bom) { return s.substr(0, bom.size()) == bom; };
-  std::string_view utf = starts("\xff\xfe\0\0"sv)   ? "UTF-32 (little-endian)"
-                         : starts("\0\0\xfe\xff"sv) ? "UTF-32 (big-endian)"
+  std::string_view utf = starts("\xff\xfe\0\0"sv)     ? "UTF-32 (little-endian)"
+                         : starts("\0\0\xfe\xff"sv)   ? "UTF-32 (big-endian)"
                          : starts("\xff\xfe"sv)       ? "UTF-16 (little-endian)"
                          : starts("\xfe\xff"sv)       ? "UTF-16 (big-endian)"
                          : s.size() >= 2 && s[0] == 0 ? "UTF-16 (big-endian) or UTF-32"
@@ -58,7 +58,8 @@ std::optional<Refused> unreadable(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i, ++col) {
     if (s[i] == '\0') return Refused{{line, col}, "the spec holds a NUL byte", "save the file as UTF-8 text"};
     if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n') && s.find('\n') == std::string_view::npos)
-      return Refused{{line, col}, "the spec ends its lines with CR alone (classic Mac OS)",
+      return Refused{{line, col},
+                     "the spec ends its lines with CR alone (classic Mac OS)",
                      "natc reads LF or CRLF line endings; convert the file"};
     if (s[i] == '\n') ++line, col = 0;
   }

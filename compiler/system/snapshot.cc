@@ -52,12 +52,6 @@ class NoHost : public Host {
   int64_t pid() override { return 0; }
 };
 
-std::string read_text(const std::string& path) {
-  std::string text;
-  if (!base::read_file(path, &text)) throw std::runtime_error("cannot read snapshot '" + path + "'");
-  return text;
-}
-
 }  // namespace
 
 kernel::Snapshot take_snapshot(System& sys) {
@@ -94,12 +88,26 @@ class FromSnapshot : public Machine {
 
 // Parsing and decoding both belong to reading the file: a broken message
 // is the file's fault, reported as such.
-std::unique_ptr<Machine> open_snapshot(const std::string& path) {
-  std::string text = read_text(path);
+std::unique_ptr<Machine> open_snapshot(const base::SourceFile& file, base::Diagnostics& diags) {
+  auto refuse = [&](base::Loc at, const std::string& why) {
+    diags.report(base::Code::BadSnapshot, at, "not a usable natc snapshot: " + why,
+                 "take the snapshot again with natc snapshot -o FILE");
+    return nullptr;
+  };
+  nlohmann::json j;
   try {
-    return std::make_unique<FromSnapshot>(kernel::snapshot_from_json(nlohmann::json::parse(text)));
-  } catch (const std::exception& e) {
-    throw std::runtime_error("'" + path + "' is not a natc snapshot: " + e.what());
+    j = nlohmann::json::parse(file.text());
+  } catch (const nlohmann::json::parse_error& e) {
+    return refuse(base::loc_at_byte(file.text(), e.byte ? e.byte - 1 : 0), "it is not valid JSON");
+  }
+  try {
+    kernel::Snapshot s = kernel::snapshot_from_json(j);
+    kernel::decode_live(s.dump);
+    return std::make_unique<FromSnapshot>(std::move(s));
+  } catch (const kernel::SnapshotError& e) {
+    return refuse(base::loc_of_key(file.text(), e.key()), e.what());
+  } catch (const kernel::Error& e) {
+    return refuse(base::loc_of_key(file.text(), "messages"), e.what());
   }
 }
 

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "base/diag.h"
+#include "base/source.h"
 #include "kernel/snapshot.h"
 #include "system/system.h"
 
@@ -13,7 +15,8 @@ namespace natc::system {
 
 kernel::Snapshot take_snapshot(System& sys);
 
-// Throws std::runtime_error ("'FILE' is not a natc snapshot: ...").
-std::unique_ptr<Machine> open_snapshot(const std::string& path);
+// The snapshot `file` holds, or nullptr with an E4007 diagnostic in
+// `diags` at the byte or key at fault.
+std::unique_ptr<Machine> open_snapshot(const base::SourceFile& file, base::Diagnostics& diags);
 
 }  // namespace natc::system

@@ -1,6 +1,11 @@
 #include "fake_system.h"
 
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "nft/render.h"
 
@@ -39,14 +44,23 @@ kernel::Dump FakeKernel::dump() {
   if (moves_after_reads > 0 && --moves_after_reads == 0) ++genid;  // another writer, right after this read
   if (!table) return d;
   dumps_.push_back({table, rules});
-  d.tables.push_back(std::vector<uint8_t>(20, 0));
-  d.tables[0][0] = uint8_t(dumps_.size() - 1);  // which copy
+  // A whole table message with no attributes (snapshots check that much);
+  // its sequence number says which copy it stands for.
+  nlmsghdr h{};
+  h.nlmsg_len = NLMSG_HDRLEN + sizeof(nfgenmsg);
+  h.nlmsg_type = uint16_t(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE);
+  h.nlmsg_seq = uint32_t(dumps_.size() - 1);
+  std::vector<uint8_t> m(h.nlmsg_len, 0);
+  std::memcpy(m.data(), &h, sizeof h);
+  d.tables.push_back(std::move(m));
   return d;
 }
 
 kernel::Live FakeKernel::decode(const kernel::Dump& d) {
   if (d.tables.empty()) return live(std::nullopt, {}, d.genid);
-  const auto& [t, r] = dumps_.at(d.tables[0][0]);
+  nlmsghdr h;
+  std::memcpy(&h, d.tables[0].data(), sizeof h);
+  const auto& [t, r] = dumps_.at(h.nlmsg_seq);
   return live(t, r, d.genid);
 }
 
