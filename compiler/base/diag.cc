@@ -36,6 +36,8 @@ void Diagnostics::report(Code code, Loc loc, std::string message, std::string he
     ++dropped_[code];
     return;
   }
+  if (message.size() > kMaxText) message = clip(message, kMaxText);
+  if (help.size() > kMaxText) help = clip(help, kMaxText);
   list_.push_back({code, loc, std::move(message), std::move(help), std::max(width, 1u)});
 }
 

@@ -89,6 +89,9 @@ class Diagnostics {
   // Past kKeptPerCode of one code, further ones are counted, not kept: a
   // 50,000-entry list with one mistake repeated says so in a few lines.
   static constexpr size_t kKeptPerCode = 20;
+  // A message or help longer than this is clipped (a value quoted in full
+  // could be the whole of a 100 MB scalar).
+  static constexpr size_t kMaxText = 1024;
 
   void report(Code code, Loc loc, std::string message, std::string help = {}, uint32_t width = 1);
   const std::vector<Diagnostic>& all() const { return list_; }

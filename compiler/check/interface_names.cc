@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "base/text.h"
 #include "check/check.h"
 
 namespace natc::check {
@@ -35,7 +36,8 @@ void check(const spec::At<std::string>& name, const std::string& kernel, base::D
   std::string why = problem(kernel);
   if (why.empty() && !wildcard_ok && kernel.ends_with("*")) why = "is a wildcard; a bridge needs its exact name";
   if (why.empty()) return;
-  std::string shown = kernel == name.v ? "'" + kernel + "'" : "'" + kernel + "' (alias '" + name.v + "')";
+  std::string shown = "'" + base::clip(kernel, 80) + "'";
+  if (kernel != name.v) shown += " (alias '" + base::clip(name.v, 80) + "')";
   d.report(base::Code::BadInterface, name.loc, "interface name " + shown + " " + why, "", uint32_t(name.v.size()));
 }
 
