@@ -88,10 +88,15 @@ void ask(mnl_socket* nl, uint8_t family, uint8_t proto, uint32_t states, std::ve
 }
 
 // Which program holds each socket: /proc/PID/fd/N links to "socket:[INODE]".
+// Only while some listener is unnamed: every process's fds are a few
+// thousand syscalls on a busy machine.
 void name_processes(std::vector<Listener>& out, const std::map<uint32_t, size_t>& by_inode) {
+  if (by_inode.empty()) return;
   Dir proc(opendir("/proc"));
   if (!proc) return;
+  size_t named = 0;
   while (dirent* p = readdir(proc.get())) {
+    if (named == by_inode.size()) return;
     if (p->d_name[0] < '0' || p->d_name[0] > '9') continue;
     std::string base = std::string("/proc/") + p->d_name;
     Dir fds(opendir((base + "/fd").c_str()));
@@ -105,6 +110,7 @@ void name_processes(std::vector<Listener>& out, const std::map<uint32_t, size_t>
       if (it == by_inode.end()) continue;
       if (comm.empty() && base::read_file(base + "/comm", &comm))
         while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      if (out[it->second].process.empty()) ++named;
       out[it->second].process = comm;
     }
   }

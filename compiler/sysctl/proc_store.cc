@@ -33,7 +33,9 @@ std::optional<std::string> ProcStore::value(const std::string& key) {
 
 void ProcStore::write(const std::string& key, const std::string& value) {
   std::string path = p_.proc_sys + "/" + ir::sysctl_path(key);
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  // O_TRUNC: /proc/sys ignores it; a tree of plain files (--proc-sys in
+  // tests) would otherwise keep the tail of a longer old value.
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     bool global = key == "net.netfilter.nf_conntrack_max" || key == "net.netfilter.nf_conntrack_buckets";

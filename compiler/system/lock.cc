@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,22 @@
 
 namespace natc::system {
 namespace {
+
+// ", stopped" when the holder is stopped (SIGSTOP, a debugger, ^Z): it
+// will not let go until it is continued or killed.
+std::string holder_state(const std::string& pid) {
+  std::string stat;
+  if (FILE* f = fopen(("/proc/" + pid + "/stat").c_str(), "re")) {
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    stat.assign(buf, n);
+  }
+  size_t paren = stat.rfind(')');  // the command name may hold anything
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return "";
+  char state = stat[paren + 2];
+  return state == 'T' || state == 't' ? ", stopped" : "";
+}
 
 class FileLock : public Held {
  public:
@@ -44,7 +61,7 @@ FileLock::FileLock(const std::string& path, int seconds) {
       close(fd_);
       std::string why = pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos
                             ? "another natc (its pid not written yet) holds "
-                            : "another natc (pid " + pid + ") holds ";
+                            : "another natc (pid " + pid + holder_state(pid) + ") holds ";
       why += path + "; gave up after " + std::to_string(seconds) + "s";
       throw std::runtime_error(why);
     }
