@@ -1,18 +1,21 @@
 // natc: a declarative NAT compiler for Linux gateways.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
 
+#include "base/spell.h"
+#include "base/text.h"
 #include "cli/common.h"
 #include "version.h"
 
 namespace {
 
 int run(int argc, char** argv) {
-  CLI::App app{"natc: compile a NAT spec into the kernel's nftables and sysctl state"};
+  CLI::App app{"natc: compile a NAT spec into the kernel's nftables and sysctl state", "natc"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "natc " NATC_VERSION);
   int exit_code = 0;
@@ -27,8 +30,21 @@ int run(int argc, char** argv) {
   natc::cli::add_snapshot(app, &exit_code);  // live table + sysctls as JSON for plan --state
   natc::cli::add_destroy(app, &exit_code);   // remove natc's table and sysctl file
   natc::cli::add_status(app, &exit_code);    // conntrack usage, drops, flows per entry, drift
+  natc::cli::add_version(app, &exit_code);   // natc's, its libraries' and the kernel's versions
   natc::cli::add_generate(app, &exit_code);  // hidden: completion and man page from this table
   natc::cli::add_guard(app, &exit_code);     // hidden: the process behind a confirmation window
+  // A mistyped command would otherwise read as "a subcommand is required".
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::erase_if(names, [](const std::string& n) { return n.starts_with("__"); });  // hidden ones
+    std::vector<std::string_view> views(names.begin(), names.end());
+    std::string near = natc::base::closest(argv[1], views);
+    std::cerr << "natc: unknown command '" << natc::base::one_line(argv[1]) << "'"
+              << (near.empty() ? "" : "; did you mean '" + near + "'?") << "\n"
+              << "Run 'natc --help' for the commands.\n";
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

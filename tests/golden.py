@@ -5,6 +5,8 @@
   json/NAME.yaml      -> json/NAME.out      `natc validate --format json`
   render/NAME.yaml    -> render/NAME.out    `natc compile` (stdout, stderr, exit)
   examples/NAME.yaml  -> examples/NAME.nft  `natc compile` of examples/
+  help/NAME.out                             `natc NAME --help` (natc.out: `natc --help`)
+  cli/NAME.args       -> cli/NAME.out       natc with those arguments, one per line
 
 Usage: golden.py NATC [--update]. Exits 1 on the first mismatch set,
 printing a unified diff for each. tools/update-golden rewrites them all.
@@ -42,6 +44,24 @@ def render(natc, spec):
     return f"$ natc compile {name}\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
 
 
+def cli(natc, args_file):
+    cwd = os.path.dirname(args_file)
+    with open(args_file) as f:
+        args = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
+    r = run(natc, args, cwd)
+    return f"$ natc {' '.join(args)}\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+
+
+COMMANDS = ["natc", "validate", "compile", "plan", "apply", "confirm", "rollback", "history", "snapshot", "destroy",
+            "status", "version"]
+
+
+def help_text(natc, name):
+    args = ["--help"] if name == "natc" else [name, "--help"]
+    r = run(natc, args, HERE)
+    return f"$ natc {' '.join(args)}\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+
+
 def example(natc, spec):
     r = run(natc, ["compile", os.path.basename(spec)], os.path.dirname(spec))
     return r.stdout
@@ -52,6 +72,7 @@ SUITES = [
     (os.path.join(HERE, "golden", "json", "*.yaml"), ".out", diag_json, None),
     (os.path.join(HERE, "golden", "render", "*.yaml"), ".out", render, None),
     (os.path.join(ROOT, "examples", "*.yaml"), ".nft", example, os.path.join(HERE, "golden", "examples")),
+    (os.path.join(HERE, "golden", "cli", "*.args"), ".out", cli, None),
 ]
 
 
@@ -76,6 +97,20 @@ def main():
                 print(f"MISMATCH {os.path.relpath(golden, ROOT)}")
                 sys.stdout.writelines(difflib.unified_diff(
                     want.splitlines(True), got.splitlines(True), "golden", "natc"))
+    for name in COMMANDS:
+        golden = os.path.join(HERE, "golden", "help", name + ".out")
+        got = help_text(natc, name)
+        checked += 1
+        if update:
+            os.makedirs(os.path.dirname(golden), exist_ok=True)
+            with open(golden, "w") as f:
+                f.write(got)
+            continue
+        want = open(golden).read() if os.path.exists(golden) else ""
+        if got != want:
+            failed += 1
+            print(f"MISMATCH {os.path.relpath(golden, ROOT)}")
+            sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "golden", "natc"))
     verb = "updated" if update else "checked"
     print(f"{verb} {checked} golden files, {failed} mismatched")
     sys.exit(1 if failed else 0)

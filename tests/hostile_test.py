@@ -161,6 +161,14 @@ class Hostile(unittest.TestCase):
             self.assertIn(expect, err, f"{what}: {err[-400:]}")
             self.assertEqual(out, b"", what)
 
+    def test_a_live_plan_without_privilege_says_what_to_do(self):
+        # As nobody when run as root; as whoever runs the tests otherwise.
+        drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+        r = subprocess.run(drop + [NATC, "plan", EXAMPLE], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"needs root (or CAP_NET_ADMIN)", r.stderr)
+        self.assertIn(b"natc plan SPEC --state FILE", r.stderr)
+
     def test_out_of_range_options_are_refused_before_anything_runs(self):
         code, _, err, _ = natc("apply", EXAMPLE, "--lock-wait", "-5", "--netns", "natc-no-such-ns",
                                "--state-dir", self.tmp, "--sysctl-dir", self.tmp, "--lock",

@@ -12,7 +12,8 @@ import tempfile
 import unittest
 
 SRC = BUILD = None
-COMMANDS = ["validate", "compile", "plan", "apply", "snapshot", "destroy"]
+COMMANDS = ["validate", "compile", "plan", "apply", "confirm", "rollback", "history", "snapshot", "destroy", "status",
+            "version"]
 
 
 def read(path):
@@ -67,6 +68,10 @@ class Install(unittest.TestCase):
         for cmd in COMMANDS:
             self.assertIn(f'.SS "natc {cmd}', text)
         self.assertNotIn('.SS "natc __generate', text)
+        self.assertIn('.SS "natc status [SPEC]"', text)  # optional, shown so
+        self.assertIn('.SS "natc plan SPEC"', text)
+        self.assertIn(".SH EXAMPLES", text)
+        self.assertIn("\\fB\\-\\-format\\fR \\fItext|json|prometheus\\fR", text)
 
     def complete(self, *words):
         script = os.path.join(BUILD, "natc.bash")
@@ -81,6 +86,9 @@ class Install(unittest.TestCase):
         self.assertEqual(self.complete("natc", "pl"), ["plan"])
         self.assertIn("--detailed-exitcode", self.complete("natc", "plan", "--d"))
         self.assertEqual(sorted(self.complete("natc", "plan", "--format", "")), ["json", "markdown", "text"])
+        self.assertEqual(sorted(self.complete("natc", "compile", "--format", "")), ["json", "text"])
+        self.assertEqual(sorted(self.complete("natc", "status", "--format", "")), ["json", "prometheus", "text"])
+        self.assertEqual(self.complete("natc", "vers"), ["version"])
         self.assertIn("examples", self.complete("natc", "apply", "ex"))
         self.assertNotIn("__generate", self.complete("natc", ""))
 

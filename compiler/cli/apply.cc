@@ -66,6 +66,9 @@ int apply_spec(const frontend::Frontend& fe, const std::optional<plan::Saved>& s
 void add_apply(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("apply", "make the kernel match a spec (or a saved plan)");
+  add_examples(*cmd, {{"natc apply /etc/natc/natc.yaml", "show the plan, ask, then commit it as one transaction"},
+                      {"natc apply plan.json", "apply a plan saved by natc plan -o, exactly, without asking"},
+                      {"natc apply natc.yaml --confirm 2m", "roll back in two minutes unless natc confirm runs"}});
   cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, or a plan saved with 'natc plan -o'")->required();
   cmd->add_flag("-y,--yes", o->k.yes, "apply without asking (a saved plan never asks)");
   cmd->add_flag("--keep-flows", o->keep_flows, "keep the flows of moved or removed port forwards");

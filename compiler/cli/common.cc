@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -27,12 +28,52 @@ long long now_us() {
 
 }  // namespace
 
-void add_format_option(CLI::App& cmd, Format* format, bool markdown) {
-  std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
-  if (markdown) formats["markdown"] = Format::Markdown;
-  cmd.add_option("--format", *format,
-                 markdown ? "output format: text, json or markdown" : "output format: text or json")
-      ->transform(CLI::CheckedTransformer(formats));
+namespace {
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::Text: return "text";
+    case Format::Json: return "json";
+    case Format::Markdown: return "markdown";
+    case Format::Prometheus: return "prometheus";
+  }
+  return "text";
+}
+
+// "a, b or c"
+std::string either(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+  return out;
+}
+
+}  // namespace
+
+void add_format_option(CLI::App& cmd, Format* format, std::vector<Format> formats) {
+  std::vector<std::string> names;
+  std::string type;
+  for (Format f : formats) {
+    names.push_back(format_name(f));
+    type += (type.empty() ? "" : "|") + names.back();
+  }
+  auto check = [names](const std::string& value) -> std::string {
+    if (std::find(names.begin(), names.end(), value) != names.end()) return "";
+    return "unknown format '" + base::one_line(value) + "' (choose " + either(names) + ")";
+  };
+  auto set = [format, formats, names](const std::string& value) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == value) *format = formats[i];
+  };
+  cmd.add_option_function<std::string>("--format", set, "output format: " + either(names))
+      ->type_name(type)
+      ->default_str(format_name(*format))
+      ->check(CLI::Validator(check, "", "format"));
+}
+
+void add_examples(CLI::App& cmd, std::vector<std::pair<std::string, std::string>> examples) {
+  std::string text = "Examples:";
+  for (const auto& [line, what] : examples) text += "\n  " + line + "\n      " + what;
+  cmd.footer(text);
 }
 
 void add_kernel_options(CLI::App& cmd, KernelOptions* o) {

@@ -5,6 +5,8 @@
 
 #include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "apply/apply.h"
 #include "base/diag.h"
@@ -18,9 +20,15 @@ class App;
 
 namespace natc::cli {
 
-enum class Format { Text, Json, Markdown };
-// --format text|json, and markdown where a command can render it.
-void add_format_option(CLI::App& cmd, Format* format, bool markdown = false);
+enum class Format { Text, Json, Markdown, Prometheus };
+// --format with the formats a command renders: "--format text|json" in its
+// help and the completion (both read the choices back from the option's
+// type name), "unknown format 'x' (choose text or json)" for another.
+void add_format_option(CLI::App& cmd, Format* format, std::vector<Format> formats = {Format::Text, Format::Json});
+
+// Examples at the end of a command's --help (and in natc(1)): each a
+// command line and what it does.
+void add_examples(CLI::App& cmd, std::vector<std::pair<std::string, std::string>> examples);
 
 struct KernelOptions {
   system::Options system;
@@ -103,6 +111,7 @@ void add_apply(CLI::App& app, int* exit_code);
 void add_snapshot(CLI::App& app, int* exit_code);
 void add_destroy(CLI::App& app, int* exit_code);
 void add_status(CLI::App& app, int* exit_code);
+void add_version(CLI::App& app, int* exit_code);
 // Hidden: `natc __generate bash|man` writes the completion script or the
 // man page from the command line's own definition, so neither can drift.
 void add_generate(CLI::App& app, int* exit_code);

@@ -58,6 +58,8 @@ void add_compile(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd =
       app.add_subcommand("compile", "print the ruleset as an nft -f script (or nft JSON) and the sysctl.d file");
+  add_examples(*cmd, {{"natc compile natc.yaml", "the nft script and the sysctl.d file natc would write"},
+                      {"natc compile natc.yaml --format json | nft -j -f -", "the same as nft JSON"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
   cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");

@@ -25,6 +25,7 @@ int run(const KernelOptions& o) {
 void add_confirm(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<KernelOptions>();
   CLI::App* cmd = app.add_subcommand("confirm", "keep the change applied with --confirm");
+  add_examples(*cmd, {{"natc confirm", "keep the change waiting for confirmation (from a new session, best)"}});
   add_kernel_options(*cmd, o.get());
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

@@ -30,6 +30,7 @@ int run(const KernelOptions& o) {
 void add_destroy(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<KernelOptions>();
   CLI::App* cmd = app.add_subcommand("destroy", "remove natc's table and sysctl.d file");
+  add_examples(*cmd, {{"natc destroy", "delete table inet natc and 90-natc.conf, after asking"}});
   cmd->add_flag("-y,--yes", o->yes, "destroy without asking");
   add_kernel_options(*cmd, o.get());
   cmd->callback([o, exit_code] { *exit_code = run(*o); });

@@ -1,6 +1,7 @@
 // natc __generate bash|man: the completion script and the man page, written
 // from the command line's own definition at build time.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -12,10 +13,10 @@
 namespace natc::cli {
 namespace {
 
-// Values an option takes, where there is a fixed list (CLI11 keeps them
-// inside a transformer it cannot enumerate).
+// Values an option takes besides a file, where there is one. Options with
+// a fixed list of values (--format) say it in their type name, "a|b|c",
+// per subcommand; the completion reads it from there.
 const std::map<std::string, std::string> kValues = {
-    {"--format", "text json markdown"},
     {"--state", "live"},
 };
 // Options whose values are files or namespaces.
@@ -38,10 +39,11 @@ std::vector<std::string> flags_of(const CLI::Option* o) {
   return names;
 }
 
+// " SPEC" when required, " [SPEC]" when not.
 std::string positional(const CLI::App* cmd) {
   std::string p;
   for (const CLI::Option* o : cmd->get_options())
-    if (!o->nonpositional()) p += " " + o->get_name();
+    if (!o->nonpositional()) p += o->get_required() ? " " + o->get_name() : " [" + o->get_name() + "]";
   return p;
 }
 
@@ -62,6 +64,17 @@ void bash(const CLI::App& app) {
                "  if [[ $COMP_CWORD -eq 1 ]]; then\n"
                "    COMPREPLY=($(compgen -W \"$cmds --help --version\" -- \"$cur\")); return\n"
                "  fi\n"
+               "  case \"${COMP_WORDS[1]}:$prev\" in\n";
+  for (const CLI::App* c : commands(app))
+    for (const CLI::Option* o : c->get_options()) {
+      std::string type = o->get_type_name();
+      if (type.find('|') == std::string::npos) continue;
+      std::replace(type.begin(), type.end(), '|', ' ');
+      for (const auto& f : flags_of(o))
+        std::cout << "    " << c->get_name() << ":" << f << ") COMPREPLY=($(compgen -W \"" << type
+                  << "\" -- \"$cur\")); return;;\n";
+    }
+  std::cout << "  esac\n"
                "  case \"$prev\" in\n";
   std::map<std::string, std::string> cases;
   for (const auto& [opt, kind] : kCompleters) {
@@ -116,12 +129,30 @@ void man(const CLI::App& app) {
       if (o->get_expected_min() > 0) {  // takes a value: name it after the option
         std::string value = o->get_lnames().empty() ? "VALUE" : o->get_lnames().front();
         for (char& ch : value) ch = ch == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(ch)));
+        if (o->get_type_name().find('|') != std::string::npos) value = o->get_type_name();  // text|json
         names += " \\fI" + value + "\\fR";
       }
       std::cout << ".TP\n" << names << "\n" << roff(o->get_description()) << "\n";
     }
+    if (!c->get_footer().empty())  // the examples of its --help
+      std::cout << ".PP\n.nf\n" << roff(c->get_footer()) << "\n.fi\n";
   }
-  std::cout << ".SH EXIT STATUS\n"
+  std::cout << ".SH EXAMPLES\n"
+               "Check a spec, see what it would change, apply it with a way back:\n"
+               ".PP\n.nf\n"
+               "natc validate /etc/natc/natc.yaml\n"
+               "natc plan /etc/natc/natc.yaml\n"
+               "natc apply /etc/natc/natc.yaml \\-\\-confirm 2m\n"
+               "natc confirm\n"
+               ".fi\n"
+               ".PP\n"
+               "Plan in CI against a snapshot of the gateway, then apply exactly that plan on it:\n"
+               ".PP\n.nf\n"
+               "natc snapshot \\-o gateway.snapshot.json            # on the gateway\n"
+               "natc plan natc.yaml \\-\\-state gateway.snapshot.json \\-o plan.json   # in CI\n"
+               "natc apply plan.json                                # on the gateway\n"
+               ".fi\n"
+               ".SH EXIT STATUS\n"
                "0 on success, 1 on any error (nothing is changed then). "
                "\\fBplan \\-\\-detailed\\-exitcode\\fR exits 0 when nothing would change, 2 when something would.\n"
                ".SH FILES\n"

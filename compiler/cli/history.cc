@@ -58,6 +58,8 @@ int run(const Options& o) {
 void add_history(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("history", "list the states natc applied, for natc rollback --to N");
+  add_examples(*cmd, {{"natc history", "the states natc applied, newest last"},
+                      {"natc rollback --to 3", "go back to one of them"}});
   add_format_option(*cmd, &o->format);
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });

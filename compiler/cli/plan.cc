@@ -75,12 +75,16 @@ int run(const Options& o) {
 void add_plan(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("plan", "show what apply would change");
+  add_examples(*cmd, {{"natc plan natc.yaml", "what apply would change on this machine"},
+                      {"natc plan natc.yaml -o plan.json", "... saved for natc apply plan.json"},
+                      {"natc plan natc.yaml --state gateway.snapshot.json --format markdown",
+                       "in CI, against a snapshot, without root"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   cmd->add_option("--state", o->state, "live (the kernel) or a snapshot FILE")->capture_default_str();
   cmd->add_option("-o,--out", o->out, "save the plan for 'natc apply PLAN'");
   cmd->add_flag("--detailed-exitcode", o->detailed, "exit 0: no changes, 2: changes, 1: error");
   add_kernel_options(*cmd, &o->k);
-  add_format_option(*cmd, &o->format, /*markdown=*/true);
+  add_format_option(*cmd, &o->format, {Format::Text, Format::Json, Format::Markdown});
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }
 

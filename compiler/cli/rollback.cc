@@ -52,6 +52,8 @@ void add_rollback(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "rollback", "undo the change waiting for confirmation, or apply an earlier state from the history");
+  add_examples(*cmd, {{"natc rollback", "undo the change waiting for confirmation, or the last change"},
+                      {"natc rollback --to 3", "go back to state 3 of natc history"}});
   cmd->add_option("--to", o->to, "the history entry to go back to (natc history lists them)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-y,--yes", o->k.yes, "apply without asking");

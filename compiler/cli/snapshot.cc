@@ -43,6 +43,7 @@ int run(const Options& o) {
 void add_snapshot(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("snapshot", "write natc's live state as JSON");
+  add_examples(*cmd, {{"natc snapshot -o gateway.snapshot.json", "natc's live state, for natc plan --state in CI"}});
   cmd->add_option("-o,--out", o->out, "file to write (default: stdout)");
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });

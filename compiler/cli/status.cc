@@ -14,7 +14,7 @@ namespace {
 
 struct Options {
   std::string spec;
-  std::string format = "text";
+  Format format = Format::Text;
   KernelOptions k;
 };
 
@@ -28,9 +28,9 @@ int run(const Options& o) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  if (o.format == "prometheus")
+  if (o.format == Format::Prometheus)
     std::cout << status::render_prometheus(r);
-  else if (o.format == "json")
+  else if (o.format == Format::Json)
     std::cout << base::json_text(status::render_json(r)) << "\n";
   else
     std::cout << status::render_text(r);
@@ -42,10 +42,10 @@ int run(const Options& o) {
 void add_status(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("status", "conntrack usage, timeouts, drops, flows per spec entry, drift");
+  add_examples(*cmd, {{"natc status", "conntrack usage, timeouts, drops and drift"},
+                      {"natc status natc.yaml --format prometheus", "the same as metrics, per spec entry"}});
   cmd->add_option("SPEC", o->spec, "compare timeouts and drift with this spec");
-  cmd->add_option("--format", o->format, "output format: text, json or prometheus")
-      ->check(CLI::IsMember({"text", "json", "prometheus"}))
-      ->capture_default_str();
+  add_format_option(*cmd, &o->format, {Format::Text, Format::Json, Format::Prometheus});
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

@@ -45,6 +45,8 @@ int validate(const Options& o) {
 void add_validate(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("validate", "check a spec and print its diagnostics");
+  add_examples(*cmd, {{"natc validate natc.yaml", "every error and lint at file:line:col; exit 1 on an error"},
+                      {"natc validate natc.yaml --live", "... and the lints that read this machine"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
   cmd->add_flag("--live", o->live,

@@ -6,6 +6,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -116,7 +120,24 @@ class RealHost : public Host {
   Options o_;
 };
 
+// CAP_NET_ADMIN in the effective set (root has it): nf_tables answers
+// EPERM to every request without it, which says nothing to a new user.
+bool can_administer_network() {
+  FILE* f = fopen("/proc/self/status", "re");
+  if (!f) return true;  // cannot tell: let the kernel say
+  char line[256];
+  bool capable = true;
+  while (fgets(line, sizeof line, f))
+    if (std::strncmp(line, "CapEff:", 7) == 0) capable = (std::strtoull(line + 7, nullptr, 16) >> 12) & 1;
+  fclose(f);
+  return capable;
+}
+
 std::unique_ptr<kernel::Kernel> enter_and_open(const Options& o) {
+  if (!can_administer_network())
+    throw std::runtime_error(
+        "reading or changing the kernel's ruleset needs root (or CAP_NET_ADMIN); without it, "
+        "plan against a snapshot taken on the gateway: natc plan SPEC --state FILE (natc snapshot -o FILE)");
   if (!o.netns.empty()) kernel::enter_netns(o.netns);
   return kernel::netlink_kernel();
 }
