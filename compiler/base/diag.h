@@ -58,6 +58,8 @@ enum class Severity { Error, Warning };
   X(ForeignDrop, "W3011", Warning)          \
   X(ForeignDnat, "W3012", Warning)          \
   X(ForeignSnat, "W3013", Warning)          \
+  X(InterfaceTypo, "W3014", Warning)        \
+  X(InterfaceMissing, "W3015", Warning)     \
   X(KernelRefused, "E4001", Error)          \
   X(StalePlan, "E4002", Error)              \
   X(SysctlRefused, "E4003", Error)          \

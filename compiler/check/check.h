@@ -43,6 +43,14 @@ struct LiveFacts {
     bool local = false;  // an address of this host
   };
   std::map<base::Addr, Route> routes;
+  // The host's interfaces and their global addresses; nullopt when there
+  // is no machine (a snapshot).
+  struct Interface {
+    std::string name;
+    std::vector<base::Addr> configured;  // static (permanent) addresses
+    std::vector<base::Addr> leased;      // from DHCP or SLAAC
+  };
+  std::optional<std::vector<Interface>> interfaces;
 };
 // Warnings that need the machine: conntrack memory against MemTotal,
 // max against buckets, pool capacity against the flows of now, and the

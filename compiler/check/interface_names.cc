@@ -18,6 +18,7 @@ std::string problem(std::string_view name) {
     auto c = static_cast<unsigned char>(name[i]);
     if (c == '*') {
       if (i + 1 == name.size() && i > 0) continue;  // "eth*": a wildcard
+      if (name.size() == 1) return "is a bare '*', which only a port forward's ingress may be (any interface)";
       return "has a '*' that is not at its end (a wildcard is a trailing '*')";
     }
     if (std::isspace(c) || c < 0x20 || c == 0x7f) return "contains whitespace or a control character";
@@ -54,8 +55,17 @@ void interface_names(const spec::Spec& s, base::Diagnostics& d) {
   auto use = [&](const spec::At<std::string>& n) {
     if (!resolve(n)) check(n, n.v, d);
   };
-  for (const auto& sub : s.subnets) use(sub.egress);
-  for (const auto& pf : s.port_forwards) use(pf.ingress);
+  for (const auto& sub : s.subnets) {
+    if (sub.egress.v == "*")
+      d.report(base::Code::BadInterface, sub.egress.loc,
+               "a bare '*' is not an egress: a subnet is translated on the interfaces it leaves by",
+               "name them, or a wildcard such as 'eth*'");
+    else
+      use(sub.egress);
+  }
+  // A port forward's ingress may be '*': any interface.
+  for (const auto& pf : s.port_forwards)
+    if (pf.ingress.v != "*") use(pf.ingress);
   for (const auto& b : s.bridges) check(b.name, b.name.v, d, false);
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/spell.h"
 #include "check/check.h"
 #include "check/sizes.h"
 
@@ -109,7 +110,27 @@ void pools(const ir::Ir& ir, base::Diagnostics& d) {
 
 }  // namespace
 
+// An interface that is not an alias but one typo from one ('wna' beside
+// 'wan') compiles to a match on a name no interface has.
+void interface_typos(const spec::Spec& s, base::Diagnostics& d) {
+  std::vector<std::string_view> aliases;
+  for (const auto& a : s.interfaces) aliases.push_back(a.name.v);
+  auto use = [&](const spec::At<std::string>& n) {
+    if (!n.set || n.v == "*" || n.v.ends_with("*")) return;
+    if (std::find(aliases.begin(), aliases.end(), n.v) != aliases.end()) return;
+    std::string near = base::closest(n.v, aliases);
+    if (near.empty()) return;
+    d.report(Code::InterfaceTypo, n.loc,
+             "'" + n.v + "' is not an alias in 'interfaces', so it is taken as a kernel interface name",
+             "did you mean '" + near + "'? (an interface of that name would be matched as written)",
+             uint32_t(n.v.size()));
+  };
+  for (const auto& sub : s.subnets) use(sub.egress);
+  for (const auto& pf : s.port_forwards) use(pf.ingress);
+}
+
 void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
+  interface_typos(s, d);
   masquerade_static(ir, d);
   forward_targets(ir, d);
   hairpins(ir, d);

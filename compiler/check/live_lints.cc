@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <set>
+
 #include "check/check.h"
 #include "check/sizes.h"
 
@@ -7,6 +10,60 @@ namespace {
 constexpr uint64_t kMemoryShare = 4;   // warn above a quarter of RAM
 constexpr uint64_t kChainLength = 8;   // warn above 8 entries per bucket
 constexpr uint64_t kBusyPercent = 50;  // warn above half a pool's room
+
+// "eth0" or, for an alias, "wan (eth0)".
+std::string named(const ir::IfMatch& m) { return m.label == m.name ? m.name : m.label + " (" + m.name + ")"; }
+
+// Interfaces the spec names that this host does not have (yet): the rules
+// match by name and wait for them, which is right for a PPP link that
+// comes later and wrong for a typo.
+void missing_interfaces(const ir::Ir& ir, const std::vector<LiveFacts::Interface>& host, base::Diagnostics& d) {
+  std::vector<const ir::IfMatch*> uses;
+  for (const ir::Subnet& s : ir.subnets)
+    if (!s.docker) uses.push_back(&s.egress);
+  for (const ir::Forward& f : ir.forwards)
+    if (!f.docker) uses.push_back(&f.declared_ingress);
+  std::set<std::string> told;
+  for (const ir::IfMatch* m : uses) {
+    if (m->kind != ir::IfMatch::Kind::Is || !told.insert(m->name).second) continue;
+    bool wildcard = m->name.ends_with("*");
+    std::string prefix = wildcard ? m->name.substr(0, m->name.size() - 1) : m->name;
+    bool present = std::any_of(host.begin(), host.end(), [&](const LiveFacts::Interface& i) {
+      return wildcard ? i.name.starts_with(prefix) : i.name == m->name;
+    });
+    if (present) continue;
+    d.report(base::Code::InterfaceMissing, m->loc,
+             wildcard ? "no interface of this host matches " + named(*m) + " now"
+                      : "interface " + named(*m) + " does not exist on this host",
+             "its rules match by name and take effect when it appears; if it is a typo, nothing will match");
+  }
+}
+
+// W3001 from the machine: a masqueraded subnet whose egress has exactly
+// one address of its family, configured rather than leased.
+void masquerade_static_live(const ir::Ir& ir, const std::vector<LiveFacts::Interface>& host, base::Diagnostics& d) {
+  for (const ir::Subnet& s : ir.subnets) {
+    if (s.snat != ir::SnatKind::Masquerade || s.docker || s.egress.kind != ir::IfMatch::Kind::Is) continue;
+    auto it = std::find_if(host.begin(), host.end(), [&](const auto& i) { return i.name == s.egress.name; });
+    if (it == host.end()) continue;
+    auto family = [&](const std::vector<base::Addr>& v) {
+      return std::count_if(v.begin(), v.end(), [&](const base::Addr& a) { return a.family == s.cidr.addr.family; });
+    };
+    if (family(it->configured) != 1 || family(it->leased) != 0) continue;
+    auto addr = *std::find_if(it->configured.begin(), it->configured.end(),
+                              [&](const base::Addr& a) { return a.family == s.cidr.addr.family; });
+    bool named_in_spec = std::any_of(ir.forwards.begin(), ir.forwards.end(), [&](const ir::Forward& f) {
+      return f.destination == addr && f.declared_ingress.name == s.egress.name;
+    });
+    if (named_in_spec) continue;  // the spec's own W3001 said it
+    d.report(base::Code::MasqueradeStatic, s.entry.loc,
+             "subnet '" + s.entry.name + "' masquerades on " + named(s.egress) + ", whose only address " +
+                 base::to_string(addr) + " is configured statically on this host",
+             "snat: {to: " + base::to_string(addr) +
+                 "} skips masquerade's address lookup on every new connection (keep masquerade if the address "
+                 "can change)");
+  }
+}
 
 }  // namespace
 
@@ -42,6 +99,10 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
                    " now, of about " + std::to_string(room) + " it can hold for one destination",
                "a public address carries about 64,512 flows per destination address, port and protocol; "
                "add addresses before new connections to it fail");
+  }
+  if (f.interfaces) {
+    missing_interfaces(ir, *f.interfaces, d);
+    masquerade_static_live(ir, *f.interfaces, d);
   }
   cotenancy_lints(ir, f, d);
 }

@@ -16,8 +16,7 @@ std::string translation(const ir::Ir& ir, const ir::Subnet& s) {
 // Subnets with the same egress and the same kind of translation share one
 // interval set or map in the kernel, which cannot hold overlapping keys.
 bool share_a_set(const ir::Subnet& a, const ir::Subnet& b) {
-  return a.egress == b.egress && a.snat == b.snat && a.snat != ir::SnatKind::None &&
-         (a.snat != ir::SnatKind::Pool || a.pool == b.pool);
+  return a.egress == b.egress && a.snat == b.snat && (a.snat != ir::SnatKind::Pool || a.pool == b.pool);
 }
 
 }  // namespace

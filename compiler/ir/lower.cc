@@ -59,6 +59,7 @@ class Lowerer {
 
  private:
   IfMatch iface(const spec::At<std::string>& name) {
+    if (name.v == "*") return {IfMatch::Kind::Any, "", name.loc, "*"};  // a forward's "any interface"
     IfMatch m{IfMatch::Kind::Is, name.v, name.loc, name.v};
     for (const auto& a : s_.interfaces)
       if (a.name.v == name.v) m.name = a.kernel.v;
@@ -94,6 +95,7 @@ class Lowerer {
     Subnet out{{sub.name.v, sub.loc}, sub.cidr.v, iface(sub.egress)};
     switch (sub.snat.kind) {
       case spec::SnatKind::Masquerade: out.snat = SnatKind::Masquerade; break;
+      case spec::SnatKind::None: out.snat = SnatKind::None; break;
       case spec::SnatKind::To: out.snat = SnatKind::To, out.to = sub.snat.to.v; break;
       case spec::SnatKind::Pool: {
         out.snat = SnatKind::Pool;

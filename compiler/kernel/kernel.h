@@ -85,6 +85,17 @@ struct RouteTo {
   bool local = false;  // the address is one of this host's
 };
 
+// A network interface of this host (this network namespace) and its
+// global addresses.
+struct Interface {
+  std::string name;
+  struct Address {
+    base::Addr addr;
+    bool permanent = false;  // configured (IFA_F_PERMANENT), not leased by DHCP or SLAAC
+  };
+  std::vector<Address> addresses;  // scope global only
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -102,6 +113,9 @@ class Kernel {
   virtual std::map<base::Addr, RouteTo> routes_to(const std::vector<base::Addr>& addrs) = 0;
   // The TCP and UDP sockets listening in this network namespace.
   virtual std::vector<Listener> listeners() = 0;
+  // The interfaces of this network namespace; nullopt when there is no
+  // machine to ask (a snapshot).
+  virtual std::optional<std::vector<Interface>> interfaces() = 0;
   // `t` as the kernel would hold it, in the form the packet evaluator
   // reads (what natc's next ruleset would do, beside the other tables).
   virtual cotenancy::Ruleset preview(const nft::Table& t) = 0;

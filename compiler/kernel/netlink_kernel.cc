@@ -186,6 +186,7 @@ class NetlinkKernel : public Kernel {
     return kernel::routes_to(addrs);
   }
   std::vector<Listener> listeners() override { return listening_sockets(); }
+  std::optional<std::vector<Interface>> interfaces() override { return kernel::interfaces(); }
   cotenancy::Ruleset preview(const nft::Table& t) override { return kernel::preview(t); }
 
  private:

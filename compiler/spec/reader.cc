@@ -126,6 +126,7 @@ bool Reader::fields(uint32_t map, std::string_view where, const Key<T> (&keys)[N
   std::string_view names[N];
   for (size_t k = 0; k < N; ++k) names[k] = keys[k].name;
   bool seen[N] = {};
+  bool misspelt[N] = {};  // a required key an unknown one is one typo from: reported once, as the typo
   for (uint32_t k = n(map).first; k != kNone; k = n(n(k).next).next) {
     if (n(k).kind != Kind::Scalar) {
       error(Code::WrongType, k, "keys must be plain words, found " + std::string(kind_name(n(k).kind)));
@@ -138,6 +139,8 @@ bool Reader::fields(uint32_t map, std::string_view where, const Key<T> (&keys)[N
       for (size_t i = 0; i < N; ++i) known += std::string(names[i]) + (i + 1 < N ? ", " : "");
       error(Code::UnknownKey, k, "unknown key " + quote(key) + " in " + std::string(where),
             base::did_you_mean(key, names, known));
+      std::string near = base::closest(key, names);
+      if (!near.empty()) misspelt[std::find(names, names + N, near) - names] = true;
     } else if (seen[row]) {
       error(Code::DuplicateKey, k, "key " + quote(key) + " appears twice in " + std::string(where));
     } else {
@@ -147,7 +150,7 @@ bool Reader::fields(uint32_t map, std::string_view where, const Key<T> (&keys)[N
   }
   std::vector<std::string> absent;
   for (size_t i = 0; i < N; ++i)
-    if (keys[i].required && !seen[i]) absent.push_back(quote(names[i]));
+    if (keys[i].required && !seen[i] && !misspelt[i]) absent.push_back(quote(names[i]));
   if (!absent.empty()) {
     std::string list = absent[0];
     for (size_t i = 1; i < absent.size(); ++i) list += (i + 1 == absent.size() ? " and " : ", ") + absent[i];
@@ -420,11 +423,12 @@ Snat Reader::snat(uint32_t i) {
   out.loc = loc(i);
   if (n(i).kind == Kind::Scalar) {
     if (text(i) == "masquerade") return out;
+    if (text(i) == "none") return out.kind = SnatKind::None, out;
     error(Code::BadValue, i, "unknown snat mode " + quote(text(i)),
-          base::did_you_mean(text(i), {"masquerade"}, "write masquerade, {to: ADDRESS} or {pool: NAME}"));
+          base::did_you_mean(text(i), {"masquerade", "none"}, "write masquerade, none, {to: ADDRESS} or {pool: NAME}"));
     return out;
   }
-  if (!expect(i, Kind::Map, "masquerade, {to: ADDRESS} or {pool: NAME}")) return out;
+  if (!expect(i, Kind::Map, "masquerade, none, {to: ADDRESS} or {pool: NAME}")) return out;
   fields(i, "snat", kSnat, out);
   if (n(i).len == 4) error(Code::BadValue, i, "snat takes either 'to' or 'pool', not both");
   return out;

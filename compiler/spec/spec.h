@@ -27,7 +27,7 @@ struct At {
 using base::Proto;
 enum class Policy { Accept, Drop };
 enum class ForwardAccept { Auto, Manual };
-enum class SnatKind { Masquerade, To, Pool };
+enum class SnatKind { Masquerade, To, Pool, None };  // None: routed, not translated
 
 struct Alias {
   At<std::string> name;    // logical name, e.g. wan

@@ -168,6 +168,24 @@ class TreeBuilder : public YAML::EventHandler {
   uint64_t expanded_ = 0;       // values the whole document stands for
 };
 
+namespace {
+
+// The first tab among the leading whitespace of a line up to `upto`: the
+// likely cause of a syntax error there.
+std::optional<base::Loc> tab_in_indentation(std::string_view text, uint32_t upto) {
+  uint32_t line = 1;
+  for (size_t i = 0; i < text.size() && line <= upto; ++line) {
+    size_t end = text.find('\n', i);
+    if (end == std::string_view::npos) end = text.size();
+    for (size_t j = i; j < end && (text[j] == ' ' || text[j] == '\t'); ++j)
+      if (text[j] == '\t') return base::Loc{line, uint32_t(j - i + 1)};
+    i = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
   Tree t;
   if (auto r = unreadable(file.text())) {
@@ -204,8 +222,15 @@ Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
     t.root_ = kNone;
     return t;
   } catch (const YAML::Exception& e) {
-    diags.report(base::Code::YamlSyntax, {uint32_t(e.mark.line + 1), uint32_t(e.mark.column + 1)},
-                 "invalid YAML: " + e.msg);
+    // yaml-cpp's words for a tab in the indentation ("illegal map value",
+    // at the colon) hide the cause; name it at the tab.
+    if (auto tab = tab_in_indentation(file.text(), uint32_t(e.mark.line + 1))) {
+      diags.report(base::Code::YamlSyntax, *tab, "a tab in the indentation: YAML indents with spaces only",
+                   "replace the tabs at the start of the line with spaces");
+    } else {
+      diags.report(base::Code::YamlSyntax, {uint32_t(e.mark.line + 1), uint32_t(e.mark.column + 1)},
+                   "invalid YAML: " + e.msg);
+    }
     t.root_ = kNone;
     return t;
   }

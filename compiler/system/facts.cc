@@ -33,6 +33,14 @@ check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
   f.buckets = sys.sysctls.number("net.netfilter.nf_conntrack_buckets");
   if (!ir.pools.empty()) pool_load(ir, sys.conntrack.flows(), f);
   f.others = sys.kernel.others();
+  if (auto ifs = sys.kernel.interfaces()) {
+    f.interfaces.emplace();
+    for (const auto& i : *ifs) {
+      check::LiveFacts::Interface out{i.name, {}, {}};
+      for (const auto& a : i.addresses) (a.permanent ? out.configured : out.leased).push_back(a.addr);
+      f.interfaces->push_back(std::move(out));
+    }
+  }
   // Routes only matter when some other table has a chain natc's traffic
   // passes; a spec of 100k forwards would otherwise ask 100k of them.
   if (check::cotenancy_relevant(f.others))

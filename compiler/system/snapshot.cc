@@ -26,6 +26,7 @@ class SnapshotKernel : public kernel::Kernel {
   void commit(const kernel::Batch&) override { throw kernel::Error(EROFS, "a snapshot cannot be changed"); }
   std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>&) override { return {}; }
   std::vector<kernel::Listener> listeners() override { return {}; }
+  std::optional<std::vector<kernel::Interface>> interfaces() override { return std::nullopt; }
   cotenancy::Ruleset preview(const nft::Table& t) override { return kernel::preview(t); }
 
  private:

@@ -133,3 +133,58 @@ TEST_CASE("W3001 finds the address a forward names on the egress, through aliase
   CHECK(r.diags.all()[0].message ==
         "subnet 'lan' masquerades on eth0, whose address 203.0.113.9 the spec already names");
 }
+
+namespace {
+
+std::string live_codes(const test::Result& r, const check::LiveFacts& f, base::Diagnostics* out = nullptr) {
+  base::Diagnostics d;
+  check::live_lints(*r.spec, r.ir, f, d);
+  std::string codes;
+  for (const auto& x : d.all()) codes += std::string(base::code_id(x.code)) + " ";
+  if (out) *out = d;
+  return codes;
+}
+
+base::Addr ip(const char* text) { return *base::parse_addr(text); }
+
+}  // namespace
+
+TEST_CASE("W3015: interfaces the host does not have, wildcards that match none; nothing from a snapshot") {
+  auto r = front(
+      "version: 1\n"
+      "interfaces: {wan: eth0, lan: eth1}\n"
+      "subnets:\n"
+      "  - {name: a, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}\n"
+      "  - {name: b, cidr: 10.1.0.0/24, egress: 'ppp*', snat: masquerade}\n"
+      "port_forwards: [{name: w, ingress: lan, protocol: tcp, port: 80, to: 10.0.0.5}]\n");
+  REQUIRE(r.diags.errors() == 0);
+  check::LiveFacts f;
+  CHECK(live_codes(r, f) == "");  // no interfaces known: a snapshot
+  f.interfaces = std::vector<check::LiveFacts::Interface>{{"eth0", {}, {ip("203.0.113.1"), ip("203.0.113.2")}}};
+  base::Diagnostics d;
+  CHECK(live_codes(r, f, &d) == "W3015 W3015 ");
+  CHECK(d.all()[0].message == "no interface of this host matches ppp* now");
+  CHECK(d.all()[1].message == "interface lan (eth1) does not exist on this host");
+  f.interfaces->push_back({"eth1", {}, {}});
+  f.interfaces->push_back({"ppp0", {}, {}});
+  CHECK(live_codes(r, f) == "");
+}
+
+TEST_CASE("W3001 from the machine: one configured address of the family, none leased") {
+  auto r = front(
+      "version: 1\n"
+      "interfaces: {wan: eth0}\n"
+      "subnets: [{name: lan, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}]\n");
+  REQUIRE(r.diags.errors() == 0);
+  check::LiveFacts f;
+  f.interfaces = std::vector<check::LiveFacts::Interface>{{"eth0", {ip("203.0.113.1"), ip("2001:db8::1")}, {}}};
+  base::Diagnostics d;
+  CHECK(live_codes(r, f, &d) == "W3001 ");
+  CHECK(d.all()[0].message ==
+        "subnet 'lan' masquerades on wan (eth0), whose only address 203.0.113.1 is configured statically on this host");
+  (*f.interfaces)[0].leased = {ip("203.0.113.7")};  // DHCP as well: the address can move
+  CHECK(live_codes(r, f) == "");
+  (*f.interfaces)[0].leased = {};
+  (*f.interfaces)[0].configured.push_back(ip("203.0.113.2"));  // two: masquerade picks by route
+  CHECK(live_codes(r, f) == "");
+}

@@ -29,6 +29,7 @@ class FakeKernel : public kernel::Kernel {
   void commit(const kernel::Batch& b) override;
   std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>& addrs) override;
   std::vector<kernel::Listener> listeners() override { return listening; }
+  std::optional<std::vector<kernel::Interface>> interfaces() override { return host_interfaces; }
   // Tests that link the netlink library set this to kernel::preview.
   cotenancy::Ruleset preview(const nft::Table& t) override { return previewer ? previewer(t) : cotenancy::Ruleset{}; }
 
@@ -38,7 +39,8 @@ class FakeKernel : public kernel::Kernel {
   uint32_t genid = 1;
   cotenancy::Ruleset foreign;
   std::vector<kernel::Listener> listening;
-  std::map<base::Addr, kernel::RouteTo> routes;  // addresses not here have no route
+  std::optional<std::vector<kernel::Interface>> host_interfaces;  // nullopt: unknown, as in a snapshot
+  std::map<base::Addr, kernel::RouteTo> routes;                   // addresses not here have no route
   std::function<cotenancy::Ruleset(const nft::Table&)> previewer;
 
   // Knobs: errnos the next commits fail with (ERESTART: someone else
