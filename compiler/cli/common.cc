@@ -49,7 +49,7 @@ std::string either(const std::vector<std::string>& words) {
 
 }  // namespace
 
-void add_format_option(CLI::App& cmd, Format* format, std::vector<Format> formats) {
+void add_format_option(CLI::App& cmd, Format* format, const std::vector<Format>& formats) {
   std::vector<std::string> names;
   std::string type;
   for (Format f : formats) {
@@ -70,7 +70,7 @@ void add_format_option(CLI::App& cmd, Format* format, std::vector<Format> format
       ->check(CLI::Validator(check, "", "format"));
 }
 
-void add_examples(CLI::App& cmd, std::vector<std::pair<std::string, std::string>> examples) {
+void add_examples(CLI::App& cmd, const std::vector<std::pair<std::string, std::string>>& examples) {
   std::string text = "Examples:";
   for (const auto& [line, what] : examples) text += "\n  " + line + "\n      " + what;
   cmd.footer(text);

@@ -24,11 +24,12 @@ enum class Format { Text, Json, Markdown, Prometheus };
 // --format with the formats a command renders: "--format text|json" in its
 // help and the completion (both read the choices back from the option's
 // type name), "unknown format 'x' (choose text or json)" for another.
-void add_format_option(CLI::App& cmd, Format* format, std::vector<Format> formats = {Format::Text, Format::Json});
+void add_format_option(CLI::App& cmd, Format* format,
+                       const std::vector<Format>& formats = {Format::Text, Format::Json});
 
 // Examples at the end of a command's --help (and in natc(1)): each a
 // command line and what it does.
-void add_examples(CLI::App& cmd, std::vector<std::pair<std::string, std::string>> examples);
+void add_examples(CLI::App& cmd, const std::vector<std::pair<std::string, std::string>>& examples);
 
 struct KernelOptions {
   system::Options system;
