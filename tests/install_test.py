@@ -94,12 +94,12 @@ class Install(unittest.TestCase):
 
 
 class CiExample(unittest.TestCase):
-    def check(self, spec):
+    def check(self, spec, **env):
         md = tempfile.mktemp(suffix=".md")
         self.addCleanup(lambda: os.path.exists(md) and os.unlink(md))
         r = run(os.path.join(SRC, "examples", "ci", "check"), spec,
                 os.path.join(SRC, "examples", "ci", "gateway.snapshot.json"), md,
-                env={**os.environ, "NATC": os.path.join(BUILD, "natc")}, cwd=SRC)
+                env={**os.environ, "NATC": os.path.join(BUILD, "natc"), **env}, cwd=SRC)
         return r, read(md) if os.path.exists(md) else ""
 
     def test_the_ci_dry_run_plans_against_the_committed_snapshot(self):
@@ -108,15 +108,26 @@ class CiExample(unittest.TestCase):
         self.assertIn("Plan: 2 to add, 5 to change, 0 to remove.", r.stdout)
         self.assertIn("| ➕ | `web-http` |", md)
         self.assertIn("`net.netfilter.nf_conntrack_max` | 262144 → 524288", md)
+        self.assertIn("- examples/gateway.yaml:49:5 warning W3003: port forward 'web' uses hairpin", md)
+
+    def test_warnings_fail_the_check_when_asked(self):
+        r, md = self.check("examples/gateway.yaml", NATC_WARNINGS="error")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("### natc check failed: `natc validate examples/gateway.yaml --warnings-as-errors`", md)
+        self.assertIn("warning[W3003]", md)
+        r, md = self.check("examples/gateway.yaml", NATC_WARNINGS="error", NATC_ALLOW="W3003")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("W3003", md + r.stderr)
 
     def test_the_ci_dry_run_fails_on_a_bad_spec(self):
         bad = tempfile.mktemp(suffix=".yaml")
         with open(bad, "w") as f:
             f.write(read(os.path.join(SRC, "examples", "gateway.yaml")).replace("masquerade", "masqurade"))
         self.addCleanup(os.unlink, bad)
-        r, _ = self.check(bad)
+        r, md = self.check(bad)
         self.assertEqual(r.returncode, 1)
         self.assertIn("E1014", r.stderr)
+        self.assertIn("error[E1014]", md)  # the PR comment says why
 
 
 def main():

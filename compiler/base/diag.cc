@@ -3,6 +3,7 @@
 #include "base/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace natc::base {
@@ -39,6 +40,33 @@ void Diagnostics::report(Code code, Loc loc, std::string message, std::string he
   if (message.size() > kMaxText) message = clip(message, kMaxText);
   if (help.size() > kMaxText) help = clip(help, kMaxText);
   list_.push_back({code, loc, std::move(message), std::move(help), std::max(width, 1u)});
+}
+
+std::optional<Code> code_named(std::string_view id) {
+  for (size_t i = 0; i < std::size(kCodes); ++i)
+    if (id.size() == kCodes[i].id.size() && std::toupper(static_cast<unsigned char>(id[0])) == kCodes[i].id[0] &&
+        id.substr(1) == kCodes[i].id.substr(1))
+      return static_cast<Code>(i);
+  return std::nullopt;
+}
+
+void Diagnostics::forget(const std::set<Code>& codes) {
+  std::erase_if(list_, [&](const Diagnostic& d) { return codes.contains(d.code); });
+  for (Code c : codes) {
+    size_t n = kept_.contains(c) ? kept_[c] : 0;
+    (code_severity(c) == Severity::Error ? errors_ : warnings_) -= n;
+    kept_.erase(c);
+    dropped_.erase(c);
+  }
+}
+
+void Diagnostics::merge(const Diagnostics& other) {
+  for (const Diagnostic& d : other.list_) report(d.code, d.loc, d.message, d.help, d.width);
+  for (const auto& [code, n] : other.dropped_) {
+    (code_severity(code) == Severity::Error ? errors_ : warnings_) += n;
+    kept_[code] += n;
+    dropped_[code] += n;
+  }
 }
 
 void Diagnostics::sort() {
@@ -89,6 +117,31 @@ std::string render_text(const Diagnostics& diags, const SourceFile& file) {
   }
   for (const auto& [code, n] : diags.dropped())
     out += name + ": ... and " + std::to_string(n) + " more " + std::string(code_id(code)) + "\n";
+  return out;
+}
+
+std::string render_markdown(const Diagnostics& diags, const SourceFile& file) {
+  if (diags.all().empty() && diags.dropped().empty()) return "";
+  auto escaped = [](std::string_view text) {
+    std::string out;
+    for (char c : one_line(text)) {
+      if (std::string_view("\\`*_[]<>|#~").find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::string name = escaped(file.name());
+  std::string out = "\n**" + summary(diags) + "**\n\n";
+  for (const Diagnostic& d : diags.all()) {
+    out += "- " + name;
+    if (d.loc.line) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col);
+    out += " " + std::string(severity_word(code_severity(d.code))) + " " + std::string(code_id(d.code)) + ": " +
+           escaped(d.message);
+    if (!d.help.empty()) out += " — " + escaped(d.help);
+    out += "\n";
+  }
+  for (const auto& [code, n] : diags.dropped())
+    out += "- ... and " + std::to_string(n) + " more " + std::string(code_id(code)) + "\n";
   return out;
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,7 +77,8 @@ enum class Code : uint16_t {
 #undef NATC_ENUM
 };
 
-std::string_view code_id(Code code);  // "E1005"
+std::string_view code_id(Code code);                  // "E1005"
+std::optional<Code> code_named(std::string_view id);  // "w3003" or "W3003"; nullopt for none
 Severity code_severity(Code code);
 
 struct Diagnostic {
@@ -103,6 +106,10 @@ class Diagnostics {
   const std::map<Code, size_t>& dropped() const { return dropped_; }
   // Orders by position, so output is the file's order whatever the stage.
   void sort();
+  // Takes these codes out, kept and counted alike (`--allow W3003`).
+  void forget(const std::set<Code>& codes);
+  // Adds what `other` reported (the live lints' warnings to the spec's).
+  void merge(const Diagnostics& other);
 
  private:
   std::vector<Diagnostic> list_;
@@ -113,6 +120,8 @@ class Diagnostics {
 // `file:line:col: error[E1005]: message`, the source line, a caret, help.
 std::string render_text(const Diagnostics& diags, const SourceFile& file);
 nlohmann::json render_json(const Diagnostics& diags, const SourceFile& file);
+// For a pull-request comment: the counts, then one list item each.
+std::string render_markdown(const Diagnostics& diags, const SourceFile& file);
 // One line: "2 errors, 1 warning".
 std::string summary(const Diagnostics& diags);
 

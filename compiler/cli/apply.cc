@@ -1,7 +1,9 @@
 // natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls -> flows.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "cli/common.h"
 #include "plan/saved.h"
 
@@ -13,6 +15,7 @@ struct Options {
   bool keep_flows = false, force = false, boot = false;
   std::string confirm;
   KernelOptions k;
+  Report report;
 };
 
 int run(const Options& o) {
@@ -29,36 +32,48 @@ int run(const Options& o) {
     frontend::load_text(loaded.saved->spec, loaded.saved->spec_text, &fe);
   else
     frontend::load_text(o.file, std::move(text), &fe);
+  bool stop = stops(fe.diags, o.report.w);
   print_diagnostics(fe.diags, fe.file);
-  if (!fe.ok()) return 1;  // bad input changes nothing
+  if (stop) return fe.diags.errors() ? 1 : warnings_stop();  // bad input changes nothing
   phases.done("spec");
   apply::Options ao{.keep_flows = o.keep_flows, .force = o.force, .boot = o.boot, .caller = caller()};
   if (!o.confirm.empty() && !(ao.confirm = parse_duration(o.confirm)))
     return fail("--confirm takes a duration between 1s and 24h, like 90s, 5m or 1h (not '" + o.confirm + "')");
   KernelOptions k = o.k;
   k.yes = k.yes || loaded.saved.has_value();  // a saved plan was the review: no second question
-  return apply_spec(fe, loaded.saved, k, ao, phases);
+  return apply_spec(fe, loaded.saved, k, ao, phases, o.report);
 }
 
 }  // namespace
 
 int apply_spec(const frontend::Frontend& fe, const std::optional<plan::Saved>& saved, const KernelOptions& k,
-               const apply::Options& ao, Phases& phases) {
+               const apply::Options& ao, Phases& phases, const Report& report) {
+  using Status = apply::Result::Status;
+  std::ostream& out = report.words();
   try {
     auto machine = system::open(k.system);
-    TerminalObserver show(k, fe.file, "Apply these changes?", phases);
+    TerminalObserver show(k, fe.file, "Apply these changes?", phases, report);
     apply::Result r = apply::run(fe, saved, machine->get(), show, ao);
     print_diagnostics(r.errors, fe.file);
-    if (!r.message.empty()) std::cout << r.message << "\n";
-    if (r.status != apply::Result::Status::Applied) return r.status == apply::Result::Status::Unchanged ? 0 : 1;
-    if (r.message.empty()) {
+    if (!r.message.empty()) out << r.message << "\n";
+    if (r.status == Status::Applied && r.message.empty()) {
       if (!ao.keep_flows && !r.plan.resets.empty())
-        std::cout << "Reset " << r.flows_reset << (r.flows_reset == 1 ? " flow" : " flows")
-                  << " of moved or removed port forwards.\n";
-      std::cout << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
+        out << "Reset " << r.flows_reset << (r.flows_reset == 1 ? " flow" : " flows")
+            << " of moved or removed port forwards.\n";
+      out << "Apply complete. " << r.plan.batch.ops.size() << " kernel operations in one transaction.\n";
     }
-    return r.deadline_ms ? await_confirmation(machine->get(), r) : 0;
+    if (report.format == Format::Json) {
+      base::Diagnostics all = fe.diags;
+      all.merge(show.seen());
+      all.merge(r.errors);
+      all.sort();
+      std::cout << base::json_text(result_json(r, all, fe.file, phases)) << "\n" << std::flush;
+    }
+    if (r.status == Status::Unchanged && show.stopped()) return warnings_stop();
+    if (r.status != Status::Applied) return r.status == Status::Unchanged ? 0 : 1;
+    return r.deadline_ms ? await_confirmation(machine->get(), r, out) : 0;
   } catch (const std::exception& e) {
+    if (report.format == Format::Json) std::cout << failed_json(e.what()) << "\n";
     return fail(e.what());
   }
 }
@@ -79,6 +94,8 @@ void add_apply(CLI::App& app, int* exit_code) {
                 "at boot: if a change was still unconfirmed when the machine went down, restore what was there "
                 "before it instead of applying SPEC");
   add_kernel_options(*cmd, &o->k);
+  add_format_option(*cmd, &o->report.format);
+  add_warning_options(*cmd, &o->report.w);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }
 

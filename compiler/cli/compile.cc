@@ -17,6 +17,7 @@ struct Options {
   std::string spec;
   Format format = Format::Text;
   bool sysctl_only = false;
+  WarningOptions w;
 };
 
 // The sysctl.d file as comment lines, so the script still feeds `nft -f`.
@@ -34,7 +35,7 @@ std::string as_comments(const std::string& conf) {
 
 int compile(const Options& o) {
   frontend::Frontend fe;
-  if (!load_spec(o.spec, &fe)) {
+  if (!load_spec(o.spec, &fe, o.w)) {
     if (fe.file.name().empty()) return 1;  // unreadable: already said
     std::cerr << o.spec << ": " << base::summary(fe.diags) << "\n";
     return 1;
@@ -62,6 +63,7 @@ void add_compile(CLI::App& app, int* exit_code) {
                       {"natc compile natc.yaml --format json | nft -j -f -", "the same as nft JSON"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
+  add_warning_options(*cmd, &o->w);
   cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");
   cmd->callback([o, exit_code] { *exit_code = compile(*o); });
 }

@@ -22,17 +22,18 @@ struct Options {
   bool detailed = false;
   Format format = Format::Text;
   KernelOptions k;
+  WarningOptions w;
 };
 
 int run(const Options& o) {
   frontend::Frontend fe;
-  if (!load_spec(o.spec, &fe)) return 1;
+  if (!load_spec(o.spec, &fe, o.w)) return 1;
   plan::Planned p;
   try {
     bool live = o.state == "live";
     std::unique_ptr<system::Machine> machine;
     if (live) {
-      machine = system::open(o.k.system);
+      machine = system::open_for_reading(o.k.system);
     } else {
       std::string text;
       if (!base::read_file(o.state, &text))
@@ -48,15 +49,24 @@ int run(const Options& o) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
+  bool stop = stops(p.warnings, o.w) || p.errors.errors();
   print_warnings(p.warnings, "", fe.file);
   if (!p.notes.empty()) fail(p.notes);
   print_diagnostics(p.errors, fe.file);
-  if (o.format == Format::Json)
-    std::cout << base::json_text(plan::render_json(p.plan)) << "\n";
-  else if (o.format == Format::Markdown)
-    std::cout << plan::render_markdown(p.plan, o.spec);
-  else
+  base::Diagnostics all = fe.diags;  // what a CI comment shows beside the plan
+  all.merge(p.warnings);
+  all.merge(p.errors);
+  all.sort();
+  if (o.format == Format::Json) {
+    nlohmann::json j = plan::render_json(p.plan);
+    j["diagnostics"] = base::render_json(all, fe.file)["diagnostics"];
+    std::cout << base::json_text(j) << "\n";
+  } else if (o.format == Format::Markdown) {
+    std::cout << plan::render_markdown(p.plan, o.spec) << base::render_markdown(all, fe.file);
+  } else {
     std::cout << plan::render_text(p.plan);
+  }
+  if (stop) return p.errors.errors() ? 1 : warnings_stop();  // a plan apply would refuse: not saved
   if (!o.out.empty()) {
     plan::Saved saved{o.spec, fe.file.text(), p.genid, p.live_hash, p.sysctls, p.sysctl_file};
     try {
@@ -65,7 +75,6 @@ int run(const Options& o) {
       return fail(e.what());
     }
   }
-  if (p.errors.errors()) return 1;  // a plan apply would refuse
   if (o.detailed) return p.plan.empty() ? 0 : 2;
   return 0;
 }
@@ -85,6 +94,7 @@ void add_plan(CLI::App& app, int* exit_code) {
   cmd->add_flag("--detailed-exitcode", o->detailed, "exit 0: no changes, 2: changes, 1: error");
   add_kernel_options(*cmd, &o->k);
   add_format_option(*cmd, &o->format, {Format::Text, Format::Json, Format::Markdown});
+  add_warning_options(*cmd, &o->w);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }
 

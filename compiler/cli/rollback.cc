@@ -43,7 +43,7 @@ int run(const Options& o) {
   ao.note = "rollback to #" + std::to_string(target->n);
   if (!o.confirm.empty() && !(ao.confirm = parse_duration(o.confirm)))
     return fail("--confirm takes a duration between 1s and 24h, like 90s, 5m or 1h (not '" + o.confirm + "')");
-  return apply_spec(fe, std::nullopt, o.k, ao, phases);
+  return apply_spec(fe, std::nullopt, o.k, ao, phases, Report{});
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ struct Options {
 int run(const Options& o) {
   std::string json;
   try {
-    auto machine = system::open(o.k.system);
+    auto machine = system::open_for_reading(o.k.system);
     json = base::json_text(kernel::to_json(system::take_snapshot(machine->get()))) + "\n";
   } catch (const std::exception& e) {
     return fail(e.what());

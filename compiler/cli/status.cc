@@ -23,7 +23,7 @@ int run(const Options& o) {
   if (!o.spec.empty() && !load_spec(o.spec, &fe.emplace())) return 1;
   status::Report r;
   try {
-    auto machine = system::open(o.k.system);
+    auto machine = system::open_for_reading(o.k.system);
     r = status::collect(machine->get(), fe ? &*fe : nullptr);
   } catch (const std::exception& e) {
     return fail(e.what());

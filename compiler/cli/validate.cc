@@ -17,27 +17,32 @@ struct Options {
   Format format = Format::Text;
   bool live = false;
   KernelOptions k;
+  WarningOptions w;
 };
 
 int validate(const Options& o) {
   frontend::Frontend fe;
+  Phases phases(o.k.verbose);
   if (!frontend::load_file(o.spec, &fe)) return fail("cannot read '" + o.spec + "': " + std::strerror(errno));
+  phases.done("spec");
   if (o.live && fe.ok()) {
     try {
-      auto machine = system::open(o.k.system);
+      auto machine = system::open_for_reading(o.k.system);
       check::live_lints(*fe.spec, fe.ir, system::live_facts(fe.ir, machine->get()), fe.diags);
       fe.diags.sort();
+      phases.done("live checks");
     } catch (const std::exception& e) {
       return fail(e.what());
     }
   }
+  bool stop = stops(fe.diags, o.w);
   if (o.format == Format::Json) {
     std::cout << base::json_text(base::render_json(fe.diags, fe.file)) << "\n";
   } else {
     print_diagnostics(fe.diags, fe.file);
     std::cout << o.spec << ": " << base::summary(fe.diags) << "\n";
   }
-  return fe.diags.errors() ? 1 : 0;
+  return stop ? 1 : 0;
 }
 
 }  // namespace
@@ -49,10 +54,10 @@ void add_validate(CLI::App& app, int* exit_code) {
                       {"natc validate natc.yaml --live", "... and the lints that read this machine"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
   add_format_option(*cmd, &o->format);
+  add_warning_options(*cmd, &o->w);
   cmd->add_flag("--live", o->live,
                 "also check the spec against this machine (memory, conntrack, pool load, other tables)");
-  cmd->add_option("--netns", o->k.system.netns, "with --live: the network namespace /run/netns/NAME");
-  cmd->add_option("--proc-sys", o->k.system.paths.proc_sys, "with --live: the live sysctl tree")->capture_default_str();
+  add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = validate(*o); });
 }
 

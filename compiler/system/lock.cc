@@ -33,7 +33,7 @@ std::string holder_state(const std::string& pid) {
 
 class FileLock : public Held {
  public:
-  FileLock(const std::string& path, int seconds);
+  FileLock(const std::string& path, int seconds, bool shared);
   ~FileLock() override {
     flock(fd_, LOCK_UN);
     close(fd_);
@@ -45,14 +45,14 @@ class FileLock : public Held {
   int fd_ = -1;
 };
 
-FileLock::FileLock(const std::string& path, int seconds) {
+FileLock::FileLock(const std::string& path, int seconds, bool shared) {
   // Never through a symlink: the pid written into the lock would land in
   // whatever file the link names.
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0 && errno == ELOOP) throw std::runtime_error("cannot open lock " + path + ": it is a symlink");
   if (fd_ < 0) throw std::runtime_error("cannot open lock " + path + ": " + std::strerror(errno));
   for (int waited = 0;; waited += 100) {
-    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) break;
+    if (flock(fd_, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) break;
     if (errno != EWOULDBLOCK || waited >= seconds * 1000) {
       char holder[32] = {};
       ssize_t n = pread(fd_, holder, sizeof holder - 1, 0);
@@ -67,6 +67,7 @@ FileLock::FileLock(const std::string& path, int seconds) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (shared) return;  // readers are many: the pid file names the last writer
   std::string me = std::to_string(getpid()) + "\n";
   if (ftruncate(fd_, 0) == 0 && pwrite(fd_, me.data(), me.size(), 0) < 0) {
     // The pid is a courtesy for the next waiter; the flock is the lock.
@@ -75,8 +76,8 @@ FileLock::FileLock(const std::string& path, int seconds) {
 
 }  // namespace
 
-std::unique_ptr<Held> flock_file(const std::string& path, int seconds) {
-  return std::make_unique<FileLock>(path, seconds);
+std::unique_ptr<Held> flock_file(const std::string& path, int seconds, bool shared) {
+  return std::make_unique<FileLock>(path, seconds, shared);
 }
 
 }  // namespace natc::system

@@ -157,8 +157,20 @@ class Real : public Machine {
   System system_{*kernel_, *conntrack_, sysctls_, host_, *state_};
 };
 
+// A reader: the machine, with the shared lock held as long as it is open.
+class Reading : public Machine {
+ public:
+  explicit Reading(const Options& o) : real_(o), held_(flock_file(o.lock, o.lock_wait, /*shared=*/true)) {}
+  System& get() override { return real_.get(); }
+
+ private:
+  Real real_;
+  std::unique_ptr<Held> held_;
+};
+
 }  // namespace
 
 std::unique_ptr<Machine> open(const Options& o) { return std::make_unique<Real>(o); }
+std::unique_ptr<Machine> open_for_reading(const Options& o) { return std::make_unique<Reading>(o); }
 
 }  // namespace natc::system

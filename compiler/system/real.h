@@ -21,5 +21,10 @@ struct Options {
 // Enters the namespace first: sockets and /proc/sys then belong to it.
 // Throws kernel::Error when the namespace or netlink cannot be opened.
 std::unique_ptr<Machine> open(const Options& o);
+// The same for a command that only reads (plan, snapshot, status, history,
+// validate --live): it holds the lock shared, so it waits for an apply to
+// finish and never sees one half done (the ruleset new, the sysctls old);
+// readers do not wait for each other.
+std::unique_ptr<Machine> open_for_reading(const Options& o);
 
 }  // namespace natc::system

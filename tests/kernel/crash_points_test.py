@@ -127,14 +127,20 @@ class CrashPoints(unittest.TestCase):
         if cap and cap < len(points):
             points = [points[i * len(points) // cap] for i in range(cap)]
         start, mixed, outcomes = time.monotonic(), [], {"old": 0, "new": 0, "between": 0}
+        unreached = []
         for name, n in points:
             self.apply(self.old)
             # A kill may cut the output inside a character.
             r = subprocess.run(["strace", "-f", "-o", "/dev/null", "-e", f"inject={name}:signal=SIGKILL:when={n}"]
                                + self.argv("apply", self.new, "--yes"), capture_output=True, text=True,
                                errors="replace", timeout=120)
-            self.assertNotEqual(r.returncode, 0, f"{name} #{n}: natc was not killed")
             now = self.state()
+            if r.returncode == 0:
+                # The Nth call did not come this time (a count that varies
+                # from run to run, like getrandom's): natc ran to the end.
+                self.assertEqual(now, new, f"{name} #{n}: natc said it applied")
+                unreached.append(f"{name} #{n}")
+                continue
             for part, what in zip(range(3), ("table", "live timeout", "sysctl.d file")):
                 if now[part] not in (old[part], new[part]):
                     mixed.append(f"{name} #{n}: the {what} is neither old nor new")
@@ -144,7 +150,8 @@ class CrashPoints(unittest.TestCase):
             self.assertEqual(r.returncode, 0, f"{name} #{n}: no convergence\n{r.stdout[-2000:]}")
             self.assertEqual(self.state(), new, f"{name} #{n}")
         self.assertEqual(mixed, [])
-        print(f"\n{len(points)} kill points in {time.monotonic() - start:.0f}s: "
+        self.assertLessEqual(len(unreached), max(2, len(points) // 20), unreached)
+        print(f"\n{len(points)} kill points ({len(unreached)} not reached: {', '.join(unreached) or 'none'}) in {time.monotonic() - start:.0f}s: "
               f"{outcomes['old']} left the old state, {outcomes['new']} the new, "
               f"{outcomes['between']} old in part and new in part (each whole); all converged", file=sys.stderr)
 

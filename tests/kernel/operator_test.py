@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""What an operator and their automation see (issue 15): apply and destroy
+with --format json (one JSON object on stdout, the words on stderr),
+--warnings-as-errors stopping an apply before anything changes, and a
+saved plan not written when warnings stop it. Judged by nft's listing of
+the gateway namespace. Usage: operator_test.py NATC   (exit 77: not root)"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from topology import GATEWAY, Topology, main, ruleset_of  # noqa: E402
+
+NATC = None
+# W3014: 'wna' is one letter from the alias 'wan'.
+TYPO = GATEWAY + "  - {name: typo, ingress: wna, protocol: tcp, port: 8081, to: \"10.0.0.5:80\"}\n"
+
+
+class Operator(unittest.TestCase):
+    def setUp(self):
+        self.t = Topology()
+        self.addCleanup(self.t.close)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def spec(self, text, name="natc.yaml"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def natc(self, *args):
+        argv = [NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir, "--state-dir",
+                os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")]
+        return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+    def test_apply_and_destroy_json(self):
+        r = self.natc("apply", self.spec(GATEWAY), "--yes", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)  # stdout is the JSON object and nothing else
+        self.assertEqual(out["status"], "applied")
+        self.assertGreater(out["operations"], 0)
+        self.assertEqual(out["operations"], out["plan"]["operations"])
+        self.assertEqual(out["entry"], 1)
+        self.assertIsNone(out["confirm_deadline_ms"])
+        self.assertIn("web", [c["entry"] for c in out["plan"]["changes"]])
+        # The live lints' warning (a static address under masquerade) is in it.
+        self.assertEqual([d["code"] for d in out["diagnostics"]], ["W3001"])
+        self.assertIn("commit", out["timings_ms"])
+        self.assertIn("Apply complete.", r.stderr)  # the words went to stderr
+        self.assertIsNotNone(ruleset_of(self.t, "gw"))
+
+        r = self.natc("apply", self.spec(GATEWAY), "--yes", "--format", "json")
+        self.assertEqual(json.loads(r.stdout)["status"], "unchanged")
+        self.assertEqual(json.loads(r.stdout)["operations"], 0)
+
+        r = self.natc("destroy", "--yes", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["status"], "applied")
+        self.assertIn("Destroy complete.", r.stderr)
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+
+    def test_json_failure_is_json(self):
+        r = self.natc("apply", self.spec(GATEWAY), "--format", "json")  # no terminal, no --yes
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["status"], "declined")
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+
+    def test_warnings_as_errors_change_nothing(self):
+        spec = self.spec(TYPO)
+        r = self.natc("apply", spec, "--yes", "--warnings-as-errors")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("warning[W3014]", r.stderr)
+        self.assertIn("--warnings-as-errors", r.stderr)
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+
+        plan = os.path.join(self.dir, "plan.json")
+        r = self.natc("plan", spec, "--warnings-as-errors", "-o", plan)
+        self.assertEqual(r.returncode, 1)
+        self.assertFalse(os.path.exists(plan))
+
+        r = self.natc("apply", spec, "--yes", "--warnings-as-errors", "--allow", "W3014,W3015", "--allow", "w3001")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("W3014", r.stderr)
+        self.assertNotIn("W3001", r.stderr)
+        self.assertNotIn("W3015", r.stderr)
+        self.assertIsNotNone(ruleset_of(self.t, "gw"))
+
+    def test_live_warning_stops_apply(self):
+        # W3015 (no interface eth7 on the gateway) is a live warning: only
+        # the kernel read says so, after the spec passed.
+        spec = self.spec(GATEWAY.replace("lan: eth1", "lan: eth1, dmz: eth7") +
+                         "  - {name: dmz, ingress: dmz, protocol: tcp, port: 8082, to: \"10.0.0.5:80\"}\n")
+        r = self.natc("apply", spec, "--yes", "--warnings-as-errors", "--format", "json")
+        self.assertEqual(r.returncode, 1)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["status"], "declined")
+        self.assertIn("W3015", [d["code"] for d in out["diagnostics"]])
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+
+    def hold(self, mode):
+        """flock(1) holding natc's lock file (-x or -s) until killed."""
+        lock = os.path.join(self.dir, "lock")
+        p = subprocess.Popen(["flock", mode, lock, "sleep", "30"])
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        for _ in range(50):  # until flock(1) has it
+            if subprocess.run(["flock", "-n", "-x", lock, "true"]).returncode != 0:
+                return
+            time.sleep(0.05)
+        self.fail("flock(1) did not take the lock")
+
+    def test_reads_wait_for_a_writer(self):
+        spec = self.spec(GATEWAY)
+        self.hold("-x")  # as apply holds it
+        for args in (["plan", spec], ["status"], ["snapshot"], ["validate", spec, "--live"]):
+            r = self.natc(*args, "--lock-wait", "0")
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("gave up after 0s", r.stderr, args)
+
+    def test_a_reader_does_not_block_another_reader(self):
+        spec = self.spec(GATEWAY)
+        self.hold("-s")
+        for args in (["plan", spec], ["status"], ["snapshot"], ["validate", spec, "--live"]):
+            r = self.natc(*args, "--lock-wait", "0")
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+        r = self.natc("apply", spec, "--yes", "--lock-wait", "0")  # a writer waits for readers
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("gave up after 0s", r.stderr)
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+
+
+if __name__ == "__main__":
+    main(globals())
