@@ -82,16 +82,21 @@ class FreshClone(unittest.TestCase):
         cls.flow = Workflow(os.path.join(SRC, "examples", "ci", "github-actions.yml"), "file://" + cls.git)
         cls.built = cls.run_workflow(cls, "examples/gateway.yaml", "pass")
 
-    def run_workflow(self, spec, name, only=None):
+    def run_workflow(self, spec, name, only=None, github_env_from=None):
         """Runs the steps (those named in `only`, or all) in a fresh
-        workspace; returns [(step name, CompletedProcess)] and the summary."""
+        workspace; returns [(step name, CompletedProcess)] and the summary.
+        `github_env_from`: an earlier run whose $GITHUB_ENV the skipped
+        steps would have written."""
         ws = os.path.join(TMP, name)
         os.makedirs(os.path.join(ws, "gateway"))
         shutil.copy(os.path.join(SRC, spec), os.path.join(ws, "gateway", "natc.yaml"))
         shutil.copy(os.path.join(SRC, "examples", "ci", "gateway.snapshot.json"),
                     os.path.join(ws, "gateway", "snapshot.json"))
         github_env, summary = os.path.join(ws, ".env"), os.path.join(ws, ".summary")
-        open(github_env, "w").close()
+        if github_env_from:
+            shutil.copy(os.path.join(TMP, github_env_from, ".env"), github_env)
+        else:
+            open(github_env, "w").close()
         env = {**os.environ, **self.flow.env(), "RUNNER_TEMP": self.runner, "GITHUB_ENV": github_env,
                "GITHUB_STEP_SUMMARY": summary, "PATH": self.bin + ":" + os.environ["PATH"]}
         results, failed = [], False
@@ -116,7 +121,7 @@ class FreshClone(unittest.TestCase):
         results, summary = self.built
         for name, r in results:
             self.assertEqual(r.returncode, 0, f"{name}: {r.stdout[-3000:]}{r.stderr[-3000:]}")
-        self.assertIn("Plan: 2 to add, 5 to change, 0 to remove.", dict(results)["Validate, compile and plan"].stdout)
+        self.assertIn("Plan: 7 to add, 5 to change, 0 to remove.", dict(results)["Validate, compile and plan"].stdout)
         self.assertIn("### natc plan for `gateway/natc.yaml`", summary)
         self.assertIn("| ➕ | `web-http` |", summary)
         self.assertIn("warning W3003", summary)  # the warnings reach the summary
@@ -125,7 +130,8 @@ class FreshClone(unittest.TestCase):
         bad = os.path.join(TMP, "bad.yaml")
         with open(os.path.join(SRC, "examples", "gateway.yaml")) as f, open(bad, "w") as g:
             g.write(f.read().replace("masquerade", "masqurade"))
-        results, summary = self.run_workflow(bad, "fail", only={"Validate, compile and plan", "Show the plan"})
+        results, summary = self.run_workflow(bad, "fail", only={"Validate, compile and plan", "Show the plan"},
+                                            github_env_from="pass")
         self.assertEqual([(n, r.returncode != 0) for n, r in results],
                          [("Validate, compile and plan", True), ("Show the plan", False)])
         self.assertIn("### natc check failed: `natc validate gateway/natc.yaml`", summary)

@@ -105,7 +105,7 @@ class CiExample(unittest.TestCase):
     def test_the_ci_dry_run_plans_against_the_committed_snapshot(self):
         r, md = self.check("examples/gateway.yaml")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("Plan: 2 to add, 5 to change, 0 to remove.", r.stdout)
+        self.assertIn("Plan: 7 to add, 5 to change, 0 to remove.", r.stdout)
         self.assertIn("| ➕ | `web-http` |", md)
         self.assertIn("`net.netfilter.nf_conntrack_max` | 262144 → 524288", md)
         self.assertIn("- examples/gateway.yaml:49:5 warning W3003: port forward 'web' uses hairpin", md)

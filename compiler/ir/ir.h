@@ -77,6 +77,7 @@ struct Forward {
   Addr to;
   std::vector<PortMap> ports;  // ranges expanded, one per proto and port
   bool hairpin = false;
+  bool from_gateway = false;   // DNAT'd in the output hook too: the gateway reaches it
   bool allow_capture = false;  // may take a port a local service listens on
   bool auto_accept = true;
   bool docker = false;

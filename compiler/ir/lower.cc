@@ -139,6 +139,7 @@ class Lowerer {
     f.entry = {pf.name.v, pf.loc};
     f.declared_ingress = iface(pf.ingress);
     f.hairpin = pf.hairpin.v;
+    f.from_gateway = pf.from_gateway.set ? pf.from_gateway.v : f.hairpin;
     f.allow_capture = pf.allow_capture.v;
     // A hairpin forward also answers LAN clients, so it matches on every
     // interface: the destination (or 'fib daddr type local') selects it.
@@ -170,6 +171,7 @@ class Lowerer {
       f.ingress = {IfMatch::Kind::Any};
       f.declared_ingress = f.ingress;
       f.hairpin = true;
+      f.from_gateway = true;  // dockerd's OUTPUT chain does the same
       f.docker = true;
       ir_.forwards.push_back(std::move(f));
     }

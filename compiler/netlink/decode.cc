@@ -409,6 +409,8 @@ std::optional<nft::Chain> decode_chain(const nftnl_chain* c) {
     ch.hook = nft::Hook::Postrouting;
   else if (hook == NF_INET_FORWARD)
     ch.hook = nft::Hook::Forward;
+  else if (hook == NF_INET_LOCAL_OUT)
+    ch.hook = nft::Hook::Output;
   else
     return std::nullopt;
   ch.drop_policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY) && nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_DROP;

@@ -66,6 +66,7 @@ uint32_t hook_number(nft::Hook h) {
     case nft::Hook::Prerouting: return NF_INET_PRE_ROUTING;
     case nft::Hook::Postrouting: return NF_INET_POST_ROUTING;
     case nft::Hook::Forward: return NF_INET_FORWARD;
+    case nft::Hook::Output: return NF_INET_LOCAL_OUT;
   }
   return 0;
 }

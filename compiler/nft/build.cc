@@ -75,7 +75,10 @@ class Builder {
     for (Family f : {Family::V4, Family::V6}) subnets(f);
     fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
     for (const ir::ForwardRule& r : ir_.rules) explicit_rule(r);
-    t_.chains = {std::move(pre_), std::move(post_), std::move(fwd_)};
+    t_.chains.push_back(std::move(pre_));
+    if (!out_.rules.empty()) t_.chains.push_back(std::move(out_));  // only for forwards from_gateway
+    t_.chains.push_back(std::move(post_));
+    t_.chains.push_back(std::move(fwd_));
     return std::move(t_);
   }
 
@@ -86,47 +89,28 @@ class Builder {
     bool destination, sources;
     Set map;
     std::set<Proto> protocols;
+    std::set<std::string> keys;  // of the elements, each once
   };
 
   void forwards(Family f) {
-    std::vector<DnatGroup> groups;
+    std::vector<DnatGroup> groups, local;  // local: the gateway's own connections (output hook)
     TargetSet accept("dnat_accept" + fam(f), f), hairpin("hairpin" + fam(f), f);
     for (const ir::Forward& fw : ir_.forwards) {
       if (fw.family != f) continue;
-      DnatGroup& g = group(groups, fw);
-      std::vector<std::optional<AddrRange>> sources(fw.allow_from.begin(), fw.allow_from.end());
-      if (sources.empty()) sources.push_back(std::nullopt);
+      add_elements(group(groups, fw, fw.ingress, ""), fw);
+      if (fw.from_gateway) add_elements(group(local, fw, {IfMatch::Kind::Any}, "out_"), fw);
       for (const ir::PortMap& m : fw.ports) {
-        for (const auto& src : sources) {
-          Element e{{}, {one(fw.to), m.to_port}, fw.entry.name};
-          if (src) e.key.push_back(*src);
-          if (fw.destination) e.key.push_back(one(*fw.destination));
-          e.key.push_back(m.proto);
-          e.key.push_back(m.port);
-          g.map.elements.push_back(std::move(e));
-          g.protocols.insert(m.proto);
-        }
         if (fw.auto_accept) accept.add(fw.to, m.proto, m.to_port, fw.entry.name);
         if (fw.hairpin) hairpin.add(fw.to, m.proto, m.to_port, fw.entry.name);
       }
     }
-    // Maps with a source key first: they are the narrower match.
-    std::stable_partition(groups.begin(), groups.end(), [](auto& g) { return g.sources; });
-    for (DnatGroup& g : groups) {
-      // One rule per protocol: "tcp dport" makes the transport protocol a
-      // match of the rule, which a port map needs.
-      for (Proto p : {Proto::Tcp, Proto::Udp}) {
-        if (!g.protocols.contains(p)) continue;
-        std::vector<Stmt> head = iface(g.ingress, false);
-        if (!g.destination) head.push_back(FibLocal{});
-        Nat nat;
-        nat.source = false;
-        nat.family = f;
-        nat.map = Lookup{f, key_of(g), g.map.name, p};
-        head.push_back(std::move(nat));
-        pre_.rules.push_back({std::move(head), "port forwards via " + label(g.ingress)});
-      }
-      t_.sets.push_back(std::move(g.map));
+    dnat_rules(groups, pre_, true);
+    if (!local.empty()) {
+      // Never loopback: a local service on 127.0.0.1 keeps its port.
+      base::Prefix lo;
+      base::parse_prefix(f == Family::V4 ? "127.0.0.0/8" : "::1/128", &lo);
+      out_.rules.push_back(rule("loopback is never forwarded", {}, AddrMatch{f, false, base::to_range(lo)}, Accept{}));
+      dnat_rules(local, out_, false);
     }
     if (!accept.empty()) {
       // Both directions of a DNAT'd flow: from the client to the target,
@@ -140,6 +124,48 @@ class Builder {
       t_.sets.push_back(accept.take(Role::ForwardAccept, /*counter=*/true));
     }
     if (!hairpin.empty()) hairpin_rule(f, hairpin.take(Role::Hairpin));
+  }
+
+  void add_elements(DnatGroup& g, const ir::Forward& fw) {
+    std::vector<std::optional<AddrRange>> sources(fw.allow_from.begin(), fw.allow_from.end());
+    if (sources.empty()) sources.push_back(std::nullopt);
+    for (const ir::PortMap& m : fw.ports) {
+      for (const auto& src : sources) {
+        Element e{{}, {one(fw.to), m.to_port}, fw.entry.name};
+        if (src) e.key.push_back(*src);
+        if (fw.destination) e.key.push_back(one(*fw.destination));
+        e.key.push_back(m.proto);
+        e.key.push_back(m.port);
+        // One key once: forwards on different interfaces may share a port,
+        // and the output hook has no interface to tell them apart.
+        if (!g.keys.insert(element_key(e)).second) continue;
+        g.map.elements.push_back(std::move(e));
+        g.protocols.insert(m.proto);
+      }
+    }
+  }
+
+  // One rule per map and protocol, maps with a source key first (they are
+  // the narrower match). `iface`: match the group's ingress (prerouting).
+  void dnat_rules(std::vector<DnatGroup>& groups, Chain& chain, bool match_iface) {
+    std::stable_partition(groups.begin(), groups.end(), [](auto& g) { return g.sources; });
+    for (DnatGroup& g : groups) {
+      // "tcp dport" makes the transport protocol a match of the rule,
+      // which a port map needs.
+      for (Proto p : {Proto::Tcp, Proto::Udp}) {
+        if (!g.protocols.contains(p)) continue;
+        std::vector<Stmt> head = match_iface ? iface(g.ingress, false) : std::vector<Stmt>{};
+        if (!g.destination) head.push_back(FibLocal{});
+        Nat nat;
+        nat.source = false;
+        nat.family = g.map.family;
+        nat.map = Lookup{g.map.family, key_of(g), g.map.name, p};
+        head.push_back(std::move(nat));
+        chain.rules.push_back({std::move(head), (match_iface ? "port forwards via " + label(g.ingress)
+                                                             : std::string("port forwards from the gateway"))});
+      }
+      t_.sets.push_back(std::move(g.map));
+    }
   }
 
   static std::vector<Field> key_of(const DnatGroup& g) {
@@ -160,12 +186,13 @@ class Builder {
     return "";
   }
 
-  DnatGroup& group(std::vector<DnatGroup>& groups, const ir::Forward& fw) {
+  DnatGroup& group(std::vector<DnatGroup>& groups, const ir::Forward& fw, const IfMatch& ingress,
+                   const std::string& prefix) {
     bool dest = fw.destination.has_value(), src = !fw.allow_from.empty();
     for (DnatGroup& g : groups)
-      if (g.ingress == fw.ingress && g.destination == dest && g.sources == src) return g;
-    DnatGroup g{fw.ingress, dest, src, {}};
-    g.map.name = "dnat" + fam(fw.family) + "_" + slug(fw.ingress) + (dest ? "" : "_local") + (src ? "_src" : "");
+      if (g.ingress == ingress && g.destination == dest && g.sources == src) return g;
+    DnatGroup g{ingress, dest, src, {}};
+    g.map.name = "dnat" + fam(fw.family) + "_" + prefix + slug(ingress) + (dest ? "" : "_local") + (src ? "_src" : "");
     g.map.family = fw.family;
     g.map.key = key_of(g);
     g.map.data = {Data::Addr, Data::Port};
@@ -298,6 +325,7 @@ class Builder {
   const ir::Ir& ir_;
   Table t_;
   Chain pre_{"prerouting", Hook::Prerouting};
+  Chain out_{"output", Hook::Output};
   Chain post_{"postrouting", Hook::Postrouting};
   Chain fwd_{"forward", Hook::Forward};
 };

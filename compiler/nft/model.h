@@ -144,7 +144,7 @@ struct Rule {
   friend bool operator==(const Rule&, const Rule&) = default;
 };
 
-enum class Hook : uint8_t { Prerouting, Postrouting, Forward };
+enum class Hook : uint8_t { Prerouting, Postrouting, Forward, Output };
 
 struct Chain {
   std::string name;
@@ -153,7 +153,7 @@ struct Chain {
   std::vector<Rule> rules;
   bool nat() const { return hook != Hook::Forward; }
   int priority() const {  // dstnat, srcnat, filter
-    return hook == Hook::Prerouting ? -100 : hook == Hook::Postrouting ? 100 : 0;
+    return hook == Hook::Prerouting || hook == Hook::Output ? -100 : hook == Hook::Postrouting ? 100 : 0;
   }
 };
 

@@ -156,6 +156,7 @@ json render_json(const Table& t) {
                           {"name", c.name},
                           {"type", c.nat() ? "nat" : "filter"},
                           {"hook", c.hook == Hook::Prerouting    ? "prerouting"
+                                   : c.hook == Hook::Output      ? "output"
                                    : c.hook == Hook::Postrouting ? "postrouting"
                                                                  : "forward"},
                           {"prio", c.priority()},

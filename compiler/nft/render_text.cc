@@ -110,6 +110,7 @@ std::string render_text(const Table& t) {
     const Chain& ch = t.chains[c];
     out += "\tchain " + ch.name + " {\n\t\ttype " + (ch.nat() ? "nat" : "filter") + " hook " +
            (ch.hook == Hook::Prerouting    ? "prerouting priority dstnat"
+            : ch.hook == Hook::Output      ? "output priority -100"
             : ch.hook == Hook::Postrouting ? "postrouting priority srcnat"
                                            : "forward priority filter") +
            "; policy " + (ch.drop_policy ? "drop" : "accept") + ";\n";

@@ -485,6 +485,7 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
        }},
       {"hairpin", false, [](Reader& r, uint32_t v, F& x) { x.hairpin = r.boolean(v); }},
       {"allow_capture", false, [](Reader& r, uint32_t v, F& x) { x.allow_capture = r.boolean(v); }},
+      {"from_gateway", false, [](Reader& r, uint32_t v, F& x) { x.from_gateway = r.boolean(v); }},
       {"forward_accept", false,
        [](Reader& r, uint32_t v, F& x) {
          x.forward_accept =

@@ -87,6 +87,7 @@ struct PortForward {
   At<base::Addr> destination;
   std::vector<At<base::Prefix>> allow_from;
   At<bool> hairpin;
+  At<bool> from_gateway;   // the gateway's own connections use it too; default: hairpin
   At<bool> allow_capture;  // may take a port a local service listens on
   At<ForwardAccept> forward_accept{ForwardAccept::Auto};
 };

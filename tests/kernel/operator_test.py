@@ -134,5 +134,47 @@ class Operator(unittest.TestCase):
         self.assertIsNone(ruleset_of(self.t, "gw"))
 
 
+class FromGateway(unittest.TestCase):
+    """The gateway's own connections to a forwarded port (the output hook),
+    judged by a server in the LAN that answers with the client's address."""
+
+    def setUp(self):
+        self.t = Topology()
+        self.addCleanup(self.t.close)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.t.serve("lan", 80, "lan")
+
+    def apply(self, extra):
+        path = os.path.join(self.dir, "natc.yaml")
+        with open(path, "w") as f:
+            f.write(GATEWAY.replace('to: "10.0.0.5:80"}', 'to: "10.0.0.5:80"' + extra + "}"))
+        r = subprocess.run([NATC, "apply", path, "--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir,
+                            "--state-dir", os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_the_gateway_reaches_its_own_forward_with_hairpin(self):
+        self.apply("")
+        self.assertIsNone(self.t.fetch("gw", "http://203.0.113.1:8080/"))  # the issue: refused
+        self.assertEqual(self.t.fetch("inet", "http://203.0.113.1:8080/"), "lan 203.0.113.2")
+        self.apply(", hairpin: true")  # from_gateway follows hairpin
+        self.assertEqual(self.t.fetch("gw", "http://203.0.113.1:8080/"), "lan 203.0.113.1")
+        self.apply(", hairpin: true, from_gateway: false")
+        self.assertIsNone(self.t.fetch("gw", "http://203.0.113.1:8080/"))
+        self.apply(", from_gateway: true")
+        self.assertEqual(self.t.fetch("gw", "http://203.0.113.1:8080/"), "lan 203.0.113.1")
+        self.assertEqual(self.t.fetch("inet", "http://203.0.113.1:8080/"), "lan 203.0.113.2")
+
+    def test_loopback_keeps_the_gateways_own_service(self):
+        self.t.serve("gw", 8080, "gateway")
+        self.apply(", from_gateway: true, allow_capture: true")
+        self.assertEqual(self.t.fetch("gw", "http://203.0.113.1:8080/"), "lan 203.0.113.1")
+        self.assertEqual(self.t.fetch("gw", "http://127.0.0.1:8080/"), "gateway 127.0.0.1")
+        listing = self.t.run(self.t.ns["gw"], "nft", "list", "chain", "inet", "natc", "output").stdout
+        self.assertIn("type nat hook output priority -100", listing)
+        self.assertIn("ip daddr 127.0.0.0/8 accept", listing)
+
+
 if __name__ == "__main__":
     main(globals())

@@ -95,13 +95,42 @@ TEST_CASE("hairpin masquerades DNAT'd flows from internal networks only") {
   REQUIRE(find(t, nft::Role::Hairpin));
   const nft::Set* internal = find(t, nft::Role::Internal);
   REQUIRE(internal);
-  CHECK(nft::to_text(t.chains[1].rules[0].stmts[1]) == "ip saddr @" + internal->name);
+  REQUIRE(t.chains.size() == 4);
+  CHECK(t.chains[2].name == "postrouting");
+  CHECK(nft::to_text(t.chains[2].rules[0].stmts[1]) == "ip saddr @" + internal->name);
   // A hairpin forward matches on every interface: its map has no iifname.
   const nft::Set* map = find(t, nft::Role::DnatMap, /*by destination=*/true);
   REQUIRE(map);
   REQUIRE(t.chains[0].rules.size() == 1);
   CHECK(nft::to_text(t.chains[0].rules[0].stmts[0]) ==
         "dnat ip to ip daddr . meta l4proto . tcp dport map @" + map->name);
+  // ... and the gateway's own connections reach it too (from_gateway
+  // defaults to hairpin), never those to loopback.
+  const nft::Chain& out = t.chains[1];
+  CHECK(out.name == "output");
+  CHECK(out.hook == nft::Hook::Output);
+  REQUIRE(out.rules.size() == 2);
+  CHECK(nft::to_text(out.rules[0].stmts[0]) == "ip daddr 127.0.0.0/8");
+  CHECK(nft::to_text(out.rules[1].stmts[0]) == "dnat ip to ip daddr . meta l4proto . tcp dport map @dnat4_out_any");
+}
+
+TEST_CASE("from_gateway: opt in without hairpin, opt out with it; one key once in the output map") {
+  auto t = table(
+      "version: 1\n"
+      "port_forwards:\n"
+      "  - {name: a, ingress: eth0, protocol: tcp, port: 80, to: 10.0.0.5, from_gateway: true}\n"
+      "  - {name: b, ingress: eth1, protocol: tcp, port: 80, to: 10.0.0.6, from_gateway: true}\n"
+      "  - {name: c, ingress: eth0, protocol: tcp, port: 81, to: 10.0.0.7, hairpin: true, from_gateway: false}\n");
+  REQUIRE(t.chains.size() == 4);
+  const nft::Set* out = nullptr;
+  for (const auto& s : t.sets)
+    if (s.name == "dnat4_out_any_local") out = &s;
+  REQUIRE(out);
+  REQUIRE(out->elements.size() == 1);  // a's port 80; b's is the same key, c opted out
+  CHECK(out->elements[0].entry == "a");
+  CHECK(nft::to_text(t.chains[1].rules[1].stmts[0]) == "fib daddr type local");
+  CHECK(table("version: 1\nport_forwards: [{name: a, ingress: eth0, protocol: tcp, port: 80, to: 10.0.0.5}]\n")
+            .chains.size() == 3);  // no output chain without a forward from the gateway
 }
 
 TEST_CASE("IPv6 NAT targets with ports are bracketed") {
