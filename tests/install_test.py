@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 SRC = BUILD = None
-COMMANDS = ["validate", "compile", "plan", "apply", "confirm", "rollback", "history", "snapshot", "destroy", "status",
+COMMANDS = ["validate", "compile", "plan", "apply", "confirm", "rollback", "history", "snapshot", "destroy", "status", "flows",
             "version"]
 
 

@@ -25,11 +25,23 @@ const std::map<std::string, std::string> kCompleters = {
     {"--proc-sys", "dir"}, {"--lock", "file"}, {"--netns", "netns"}, {"--state-dir", "dir"},
 };
 
-std::vector<const CLI::App*> commands(const CLI::App& app) {
-  std::vector<const CLI::App*> out;
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); }))
-    out.push_back(sub);
+// Every visible command, each followed by its own subcommands ("flows",
+// "flows reset"), named as they are typed.
+std::vector<std::pair<std::string, const CLI::App*>> commands(const CLI::App& app, const std::string& prefix = "") {
+  std::vector<std::pair<std::string, const CLI::App*>> out;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+    out.push_back({prefix + sub->get_name(), sub});
+    for (auto& nested : commands(*sub, prefix + sub->get_name() + " ")) out.push_back(std::move(nested));
+  }
   return out;
+}
+
+// A command's own subcommands, as completion words ("reset").
+std::string subcommand_words(const CLI::App* c) {
+  std::string words;
+  for (const CLI::App* sub : c->get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); }))
+    words += (words.empty() ? "" : " ") + sub->get_name();
+  return words;
 }
 
 std::vector<std::string> flags_of(const CLI::Option* o) {
@@ -58,20 +70,29 @@ void bash(const CLI::App& app) {
                "_natc() {\n"
                "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
                "  local cmds=\"";
-  std::string sep;
-  for (const CLI::App* c : commands(app)) std::cout << sep << c->get_name(), sep = " ";
+  std::string sep, nested;
+  for (const auto& [name, c] : commands(app)) {
+    if (name.find(' ') == std::string::npos)
+      std::cout << sep << name, sep = " ";
+    else
+      nested += (nested.empty() ? "" : "|") + name.substr(name.find(' ') + 1);
+  }
   std::cout << "\"\n"
                "  if [[ $COMP_CWORD -eq 1 ]]; then\n"
                "    COMPREPLY=($(compgen -W \"$cmds --help --version\" -- \"$cur\")); return\n"
                "  fi\n"
-               "  case \"${COMP_WORDS[1]}:$prev\" in\n";
-  for (const CLI::App* c : commands(app))
+               "  local cmd=\"${COMP_WORDS[1]}\"\n"
+               "  case \"${COMP_WORDS[2]}\" in "
+            << nested
+            << ") [[ $COMP_CWORD -gt 2 ]] && cmd=\"$cmd ${COMP_WORDS[2]}\";; esac\n"
+               "  case \"$cmd:$prev\" in\n";
+  for (const auto& [name, c] : commands(app))
     for (const CLI::Option* o : c->get_options()) {
       std::string type = o->get_type_name();
       if (type.find('|') == std::string::npos) continue;
       std::replace(type.begin(), type.end(), '|', ' ');
       for (const auto& f : flags_of(o))
-        std::cout << "    " << c->get_name() << ":" << f << ") COMPREPLY=($(compgen -W \"" << type
+        std::cout << "    \"" << name << ":" << f << "\") COMPREPLY=($(compgen -W \"" << type
                   << "\" -- \"$cur\")); return;;\n";
     }
   std::cout << "  esac\n"
@@ -89,18 +110,20 @@ void bash(const CLI::App& app) {
   for (const auto& [opt, values] : kValues)
     if (!kCompleters.count(opt)) cases[opt] = "COMPREPLY=($(compgen -W \"" + values + "\" -- \"$cur\"))";
   for (const auto& [opt, action] : cases) std::cout << "    " << opt << ") " << action << "; return;;\n";
-  std::cout << "  esac\n  local opts\n  case \"${COMP_WORDS[1]}\" in\n";
-  for (const CLI::App* c : commands(app)) {
+  std::cout << "  esac\n  local opts words\n  case \"$cmd\" in\n";
+  for (const auto& [name, c] : commands(app)) {
     std::string opts;
     for (const CLI::Option* o : c->get_options())
       for (const auto& f : flags_of(o)) opts += " " + f;
-    std::cout << "    " << c->get_name() << ") opts=\"" << opts.substr(1) << "\";;\n";
+    std::string words = subcommand_words(c);
+    std::cout << "    \"" << name << "\") opts=\"" << opts.substr(1) << "\""
+              << (words.empty() ? "" : " words=\"" + words + "\"") << ";;\n";
   }
   std::cout << "  esac\n"
                "  if [[ $cur == -* ]]; then\n"
                "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
                "  else\n"
-               "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+               "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\") $(compgen -f -- \"$cur\"))\n"
                "  fi\n"
                "}\n"
                "complete -o filenames -F _natc natc\n";
@@ -120,8 +143,8 @@ void man(const CLI::App& app) {
                    "sysctl.d, and keeps the kernel equal to it: \\fBplan\\fR shows the difference, \\fBapply\\fR "
                    "commits it as one atomic netlink transaction. Every error is reported at file:line:col.\n"
                    ".SH COMMANDS\n";
-  for (const CLI::App* c : commands(app)) {
-    std::cout << ".SS \"natc " << c->get_name() << roff(positional(c)) << "\"\n" << roff(c->get_description()) << "\n";
+  for (const auto& [name, c] : commands(app)) {
+    std::cout << ".SS \"natc " << roff(name) << roff(positional(c)) << "\"\n" << roff(c->get_description()) << "\n";
     for (const CLI::Option* o : c->get_options()) {
       if (!o->nonpositional() || o == c->get_help_ptr()) continue;
       std::string names;

@@ -2,6 +2,18 @@
 
 namespace natc::conntrack {
 
+std::string state_name(const Flow& f) {
+  static constexpr const char* kTcp[] = {"NONE",       "SYN_SENT", "SYN_RECV",  "ESTABLISHED", "FIN_WAIT",
+                                         "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",       "SYN_SENT2"};
+  if (f.tcp_state) return *f.tcp_state < std::size(kTcp) ? kTcp[*f.tcp_state] : "UNKNOWN";
+  constexpr uint32_t kSeenReply = 1u << 1, kAssured = 1u << 2;
+  return f.status & kAssured ? "ASSURED" : f.status & kSeenReply ? "REPLIED" : "UNREPLIED";
+}
+
+size_t Table::remove_flows(const std::vector<Flow>&) { throw Error("no conntrack table here to delete flows from"); }
+
+void Table::watch(const std::function<bool(Event, const Flow&)>&) { throw Error("no conntrack table here to watch"); }
+
 bool matches(const Translation& t, const Flow& f) {
   if (f.proto != t.proto || f.orig.dport != t.port) return false;
   if (t.destination && f.orig.dst != *t.destination) return false;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -22,8 +24,18 @@ struct Tuple {
 struct Flow {
   uint8_t proto = 0;  // the IP protocol number (base::Proto for the known ones)
   Tuple orig, reply;
-  uint32_t status = 0;
+  uint32_t status = 0;               // IPS_* bits
+  std::optional<uint8_t> tcp_state;  // TCP_CONNTRACK_*, TCP flows only
+  uint32_t timeout = 0;              // seconds left
+  uint64_t start_ns = 0;             // wall clock; 0 unless nf_conntrack_timestamp is on
 };
+
+// "ESTABLISHED", "TIME_WAIT", ...; for other protocols ASSURED, REPLIED or
+// UNREPLIED, from the status bits.
+std::string state_name(const Flow& f);
+
+// What the kernel says happened to a flow (`natc flows --watch`).
+enum class Event { New, Destroy };
 
 // Whether `f` is a flow `t` translated: original destination port (and
 // address, when the forward names one), and the old target answering in
@@ -47,6 +59,12 @@ class Table {
   // Column -> sum over CPUs (insert_failed, drop, early_drop, ...); empty
   // when unreadable.
   virtual std::map<std::string, uint64_t> stats() = 0;
+  // Deletes these flows, each by its original tuple (natc flows reset);
+  // returns how many went. Throws Error (a table without a kernel always).
+  virtual size_t remove_flows(const std::vector<Flow>& flows);
+  // Hands each new and destroyed flow to `each` until it returns false.
+  // Throws Error (a table without a kernel always).
+  virtual void watch(const std::function<bool(Event, const Flow&)>& each);
 };
 
 // Counts flows per translation in one pass over the table, so counting

@@ -176,5 +176,88 @@ class FromGateway(unittest.TestCase):
         self.assertIn("ip daddr 127.0.0.0/8 accept", listing)
 
 
+class Flows(unittest.TestCase):
+    """natc flows: conntrack entries in spec terms, judged against
+    `conntrack -L` in the gateway's namespace."""
+
+    def setUp(self):
+        self.t = Topology()
+        self.addCleanup(self.t.close)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        path = os.path.join(self.dir, "natc.yaml")
+        with open(path, "w") as f:
+            f.write(GATEWAY)
+        self.assertEqual(self.natc("apply", path, "--yes").returncode, 0)
+        self.t.serve_lines("lan", 80, "lan")
+        self.t.serve_lines("inet", 9000, "inet")
+        self.web = self.t.connect("inet", "203.0.113.1", 8080)  # through the forward 'web'
+        self.assertEqual(self.web.say("hi"), "lan hi")
+        self.out = self.t.connect("lan", "203.0.113.2", 9000)  # out through the subnet 'office'
+        self.assertEqual(self.out.say("hi"), "inet hi")
+
+    def natc(self, *args, **kw):
+        argv = [NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir, "--state-dir",
+                os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")]
+        return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, **kw)
+
+    def conntrack_ports(self):
+        """Original destination ports of the gateway's TCP flows, by conntrack -L."""
+        out = self.t.run(self.t.ns["gw"], "conntrack", "-L", "-p", "tcp").stdout
+        return sorted(int(line.split("dport=")[1].split()[0]) for line in out.splitlines() if "dport=" in line)
+
+    def test_list_names_each_flow_by_its_entry(self):
+        r = self.natc("flows", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        flows = {f["entry"]: f for f in json.loads(r.stdout)["flows"]}
+        self.assertEqual(sorted(flows), ["office", "web"])
+        web, office = flows["web"], flows["office"]
+        self.assertEqual((web["kind"], web["protocol"], web["state"]), ("dnat", "tcp", "ESTABLISHED"))
+        self.assertEqual((web["original"]["src"], web["original"]["dst"], web["original"]["dport"]),
+                         ("203.0.113.2", "203.0.113.1", 8080))
+        self.assertEqual((web["translated"]["dst"], web["translated"]["dport"]), ("10.0.0.5", 80))
+        self.assertGreater(web["expires_s"], 0)
+        self.assertEqual((office["kind"], office["original"]["src"], office["translated"]["src"]),
+                         ("snat", "10.0.0.5", "203.0.113.1"))
+        r = self.natc("flows", "web")
+        self.assertIn("203.0.113.2:", r.stdout)
+        self.assertIn("→ 203.0.113.1:8080", r.stdout)
+        self.assertIn("1 flow.", r.stdout)
+        self.assertNotIn("office", r.stdout)
+        r = self.natc("flows", "--src", "10.0.0.0/24", "--format", "json")
+        self.assertEqual([f["entry"] for f in json.loads(r.stdout)["flows"]], ["office"])
+        r = self.natc("flows", "wbe")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("did you mean 'web'?", r.stderr)
+
+    def test_watch_streams_new_and_ended_translations(self):
+        p = subprocess.Popen([NATC, "flows", "--watch", "--count", "2", "--format", "json", "--netns",
+                              self.t.ns["gw"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+        time.sleep(0.5)  # listening
+        flow = self.t.connect("inet", "203.0.113.1", 8080)  # new
+        self.assertEqual(flow.say("hi"), "lan hi")
+        self.assertEqual(self.natc("flows", "reset", "web", "--yes").returncode, 0)  # destroy
+        out, err = p.communicate(timeout=30)
+        events = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(events[0]["event"], "new")
+        self.assertEqual([e["entry"] for e in events], ["web", "web"])
+        self.assertEqual(events[1]["event"], "destroy")
+
+    def test_reset_deletes_one_entrys_flows_only(self):
+        self.assertEqual(self.conntrack_ports(), [8080, 9000])
+        r = self.natc("flows", "reset", "web")  # no terminal, no --yes: nothing goes
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.conntrack_ports(), [8080, 9000])
+        r = self.natc("flows", "reset", "web", "--yes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Reset 1 flow of 'web'.", r.stdout)
+        self.assertEqual(self.conntrack_ports(), [9000])  # office's flow lives on
+        self.assertEqual(self.out.say("still"), "inet still")
+        r = self.natc("flows", "reset", "web", "--yes")
+        self.assertIn("No flows of 'web' to reset.", r.stdout)
+
+
 if __name__ == "__main__":
     main(globals())
