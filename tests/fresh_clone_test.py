@@ -163,7 +163,8 @@ class FreshClone(unittest.TestCase):
         for path in ["./usr/bin/natc", "./lib/systemd/system/natc.service", "./usr/share/man/man1/natc.1.gz",
                      "./usr/share/bash-completion/completions/natc", "./usr/share/natc/natc.schema.json",
                      "./usr/share/doc/natc/examples/gateway.yaml", "./usr/share/doc/natc/examples/ci/check",
-                     "./usr/share/doc/natc/copyright", "./usr/share/doc/natc/changelog.gz"]:
+                     "./usr/share/doc/natc/copyright", "./usr/share/doc/natc/changelog.gz",
+                     "./usr/share/doc/natc/spec.md"]:
             self.assertIn(path + "\n", files)
         control = run("dpkg-deb", "-f", deb).stdout
         for lib in ["libnftnl11", "libmnl0", "libyaml-cpp0.7", "libnetfilter-conntrack3"]:

@@ -3,7 +3,9 @@
 
 - schema/natc.schema.json is a valid JSON Schema 2020-12;
 - every example is valid for the schema and for `natc validate`;
-- every spec in tests/schema/bad is refused by both.
+- every spec in tests/schema/bad is refused by both;
+- docs/spec.md documents every key of the schema in its tables, and no
+  key the schema does not have; its whole example is valid for both.
 
 The validator is Debian's python3-jsonschema, independent of natc.
 Usage: schema_test.py NATC
@@ -22,6 +24,55 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def natc_accepts(natc, path):
     return subprocess.run([natc, "validate", path], capture_output=True).returncode == 0
+
+
+def schema_keys(node, path=""):
+    """Every property path of the schema: subnets[].snat.to, docker.bridges."""
+    keys = set()
+    if not isinstance(node, dict):
+        return keys
+    for name, sub in node.get("properties", {}).items():
+        full = f"{path}.{name}" if path else name
+        keys.add(full)
+        keys |= schema_keys(sub, full)
+    if isinstance(node.get("items"), dict):
+        keys |= schema_keys(node["items"], path + "[]")
+    for combinator in ("oneOf", "anyOf", "allOf"):
+        for sub in node.get(combinator, []):
+            keys |= schema_keys(sub, path)
+    return keys
+
+
+def documented_keys(text):
+    """The keys in the first column of docs/spec.md's tables."""
+    import re
+    return {m.group(1) for m in re.finditer(r"^\| `([a-z_][a-z_.\[\]]*)` \|", text, re.M)}
+
+
+def spec_doc_failures(natc, schema, validator):
+    path = os.path.join(ROOT, "docs", "spec.md")
+    text = open(path).read()
+    failures = []
+    have, documented = schema_keys(schema), documented_keys(text)
+    for key in sorted(have - documented):
+        failures.append(f"docs/spec.md does not document {key}")
+    for key in sorted(documented - have):
+        failures.append(f"docs/spec.md documents {key}, which the schema does not have")
+    import re
+    import tempfile
+    whole = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "version: 1" in b]
+    if not whole:
+        failures.append("docs/spec.md has no whole example")
+    for block in whole:
+        if list(validator.iter_errors(yaml.safe_load(block))):
+            failures.append("the schema refuses docs/spec.md's example")
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write(block)
+            f.flush()
+            if not natc_accepts(natc, f.name):
+                failures.append("natc refuses docs/spec.md's example")
+    print(f"docs/spec.md: {len(documented)} keys documented, the schema has {len(have)}")
+    return failures
 
 
 def main():
@@ -47,6 +98,7 @@ def main():
             failures.append(f"schema accepts bad spec {path}")
         if natc_accepts(natc, path):
             failures.append(f"natc accepts bad spec {path}")
+    failures += spec_doc_failures(natc, schema, validator)
     for f in failures:
         print(f)
     print(f"{len(goods)} examples, {len(bads)} bad specs, {len(failures)} disagreements")
