@@ -70,6 +70,11 @@ void families(const spec::Spec& s, base::Diagnostics& d) {
     for (const auto& p : pf.allow_from) f.see(p);
     range_lengths(what, pf.port, pf.to, d);
   }
+  for (const auto& r : s.redirects) {
+    FamilyOf f("redirect '" + r.name.v + "'", d);
+    for (const auto& p : r.from) f.see(p);
+    for (const auto& p : r.except) f.see(p);
+  }
   for (const auto& r : s.forwarding.rules) {
     FamilyOf f("forward rule '" + r.name.v + "'", d);
     for (const auto& p : r.to) f.see(p);

@@ -66,6 +66,8 @@ void interface_names(const spec::Spec& s, base::Diagnostics& d) {
   // A port forward's ingress may be '*': any interface.
   for (const auto& pf : s.port_forwards)
     if (pf.ingress.v != "*") use(pf.ingress);
+  for (const auto& r : s.redirects)
+    if (r.ingress.v != "*") use(r.ingress);
   for (const auto& b : s.bridges) check(b.name, b.name.v, d, false);
 }
 

@@ -127,6 +127,7 @@ void interface_typos(const spec::Spec& s, base::Diagnostics& d) {
   };
   for (const auto& sub : s.subnets) use(sub.egress);
   for (const auto& pf : s.port_forwards) use(pf.ingress);
+  for (const auto& r : s.redirects) use(r.ingress);
 }
 
 void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {

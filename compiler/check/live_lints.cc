@@ -23,6 +23,7 @@ void missing_interfaces(const ir::Ir& ir, const std::vector<LiveFacts::Interface
     if (!s.docker) uses.push_back(&s.egress);
   for (const ir::Forward& f : ir.forwards)
     if (!f.docker) uses.push_back(&f.declared_ingress);
+  for (const ir::Redirect& r : ir.redirects) uses.push_back(&r.ingress);
   std::set<std::string> told;
   for (const ir::IfMatch* m : uses) {
     if (m->kind != ir::IfMatch::Kind::Is || !told.insert(m->name).second) continue;

@@ -83,6 +83,16 @@ struct Forward {
   bool docker = false;
 };
 
+struct Redirect {
+  Entry entry;
+  IfMatch ingress;
+  std::vector<Proto> protocols;
+  PortRange port;
+  uint16_t to_port = 0;           // 0: the same port
+  std::vector<AddrRange> from;    // disjoint, sorted; empty: any source
+  std::vector<AddrRange> except;  // disjoint, sorted
+};
+
 struct ForwardRule {
   Entry entry;
   Family family = Family::V4;
@@ -104,6 +114,7 @@ struct Ir {
   std::vector<Pool> pools;
   std::vector<Subnet> subnets;
   std::vector<Forward> forwards;
+  std::vector<Redirect> redirects;
   std::vector<Sysctl> sysctls;  // ip_forward first
   uint64_t alert_percent = spec::kAlertPercent;
   std::vector<uint16_t> management_ports{spec::kManagementPort};  // the lockout guard's

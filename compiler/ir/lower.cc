@@ -48,6 +48,7 @@ class Lowerer {
     for (const auto& r : s_.forwarding.rules) rule(r);
     for (const auto& sub : s_.subnets) subnet(sub);
     for (const auto& f : s_.port_forwards) forward(f);
+    for (const auto& r : s_.redirects) redirect(r);
     for (const auto& b : s_.bridges) bridge(b);
     sysctls();
     if (s_.safety) {
@@ -154,6 +155,18 @@ class Lowerer {
       f.allow_from.clear();
     f.auto_accept = pf.forward_accept.v == spec::ForwardAccept::Auto;
     ir_.forwards.push_back(std::move(f));
+  }
+
+  void redirect(const spec::Redirect& r) {
+    Redirect out{{r.name.v, r.loc}, iface(r.ingress)};
+    for (const auto& p : r.protocols) out.protocols.push_back(p.v);
+    out.port = r.port.v;
+    if (r.to_port.set) out.to_port = r.to_port.v.first;
+    for (const auto& p : r.from) out.from.push_back(base::to_range(p.v));
+    for (const auto& p : r.except) out.except.push_back(base::to_range(p.v));
+    out.from = base::merge_ranges(std::move(out.from));
+    out.except = base::merge_ranges(std::move(out.except));
+    ir_.redirects.push_back(std::move(out));
   }
 
   void bridge(const spec::Bridge& b) {

@@ -128,7 +128,7 @@ class RuleDecoder {
         {"meta", &RuleDecoder::meta},       {"payload", &RuleDecoder::payload}, {"cmp", &RuleDecoder::cmp},
         {"bitwise", &RuleDecoder::bitwise}, {"range", &RuleDecoder::range},     {"ct", &RuleDecoder::ct},
         {"fib", &RuleDecoder::fib},         {"lookup", &RuleDecoder::lookup},   {"immediate", &RuleDecoder::immediate},
-        {"nat", &RuleDecoder::nat},         {"masq", &RuleDecoder::masq},
+        {"nat", &RuleDecoder::nat},         {"masq", &RuleDecoder::masq},       {"redir", &RuleDecoder::redir},
     };
     nftnl_expr* e = exprs_[i_++];
     std::string n = name(e);
@@ -140,6 +140,20 @@ class RuleDecoder {
   void masq(nftnl_expr*) {
     flush_l4();
     rule_.stmts.push_back(nft::Masquerade{});
+  }
+
+  void redir(nftnl_expr* e) {
+    flush_l4();
+    nft::Redirect r;
+    if (nftnl_expr_is_set(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN)) {
+      auto it = imm_.find(word_of(u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN)));
+      if (it == imm_.end() || it->second.size() < 2) return fail();
+      uint16_t port;
+      std::memcpy(&port, it->second.data(), 2);
+      r.port = ntohs(port);
+      imm_.clear();
+    }
+    rule_.stmts.push_back(r);
   }
 
   void flush_l4() {

@@ -117,6 +117,7 @@ class RuleEncoder {
                    [&](const nft::Lookup& l) { lookup(l, false); },
                    [&](const nft::Accept&) { verdict(NF_ACCEPT); },
                    [&](const nft::Masquerade&) { add(nftnl_expr_alloc("masq")); },
+                   [&](const nft::Redirect& r) { redirect(r); },
                    [&](const nft::Nat& n) { nat(n); },
                },
                s);
@@ -264,6 +265,17 @@ class RuleEncoder {
     nftnl_expr* e = add(nftnl_expr_alloc("immediate"));
     nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
     nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+  }
+  // As nft writes it: the port, if any, in a register named as proto_min.
+  void redirect(const nft::Redirect& r) {
+    uint32_t reg = 0;
+    if (r.port) {
+      uint16_t port = htons(r.port);
+      reg = reg32(0);
+      immediate(reg, &port, 2);
+    }
+    nftnl_expr* e = add(nftnl_expr_alloc("redir"));
+    if (reg) nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, reg);
   }
   void nat(const nft::Nat& n) {
     uint32_t alen = addr_len(n.family) / 4;

@@ -72,6 +72,7 @@ class Builder {
     // before the general established/related accept, so every packet of a
     // flow (not only its first) is counted once, against its entry.
     for (Family f : {Family::V4, Family::V6}) forwards(f);
+    for (const ir::Redirect& r : ir_.redirects) redirect(r);  // after the forwards: a forward wins its port
     for (Family f : {Family::V4, Family::V6}) subnets(f);
     fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
     for (const ir::ForwardRule& r : ir_.rules) explicit_rule(r);
@@ -221,6 +222,33 @@ class Builder {
                                Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name}, Masquerade{}));
     t_.sets.push_back(std::move(internal));
     t_.sets.push_back(std::move(hairpin));
+  }
+
+  // --- redirects: to the gateway itself ------------------------------------
+  // Per protocol and source range; the exceptions first, as accepts: an
+  // accept in a nat chain ends its NAT, so they are never redirected.
+  void redirect(const ir::Redirect& r) {
+    std::vector<std::optional<AddrRange>> from(r.from.begin(), r.from.end());
+    if (from.empty()) from.push_back(std::nullopt);
+    for (Proto p : r.protocols) {
+      for (const AddrRange& ex : r.except)
+        pre_.rules.push_back(
+            {with(iface(r.ingress, false), AddrMatch{ex.first.family, true, ex}, PortMatch{p, r.port}, Accept{}),
+             r.entry.name + " (except)"});
+      for (const auto& src : from) {
+        std::vector<Stmt> s = iface(r.ingress, false);
+        if (src) s.push_back(AddrMatch{src->first.family, true, *src});
+        s.push_back(PortMatch{p, r.port});
+        s.push_back(Redirect{r.to_port});
+        pre_.rules.push_back({std::move(s), r.entry.name});
+      }
+    }
+  }
+
+  template <typename... S>
+  static std::vector<Stmt> with(std::vector<Stmt> head, S&&... tail) {
+    (head.push_back(std::forward<S>(tail)), ...);
+    return head;
   }
 
   // --- subnets: one interval set (or map) per egress and translation -------

@@ -121,6 +121,10 @@ struct Accept {
 struct Masquerade {
   friend bool operator==(const Masquerade&, const Masquerade&) = default;
 };
+struct Redirect {     // redirect [to :PORT]
+  uint16_t port = 0;  // 0: the port it came to
+  friend bool operator==(const Redirect&, const Redirect&) = default;
+};
 struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   bool source = true;  // snat; false: dnat
   Family family = Family::V4;
@@ -133,7 +137,7 @@ struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
 };
 
 using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal, Lookup, Accept,
-                          Masquerade, Nat>;
+                          Masquerade, Nat, Redirect>;
 
 struct Rule {
   std::vector<Stmt> stmts;

@@ -90,6 +90,9 @@ json stmt(const Stmt& s) {
           [](const Masquerade&) {
             return json{{"masquerade", nullptr}};
           },
+          [](const Redirect& r) {
+            return r.port ? json{{"redirect", {{"port", r.port}}}} : json{{"redirect", nullptr}};
+          },
           [](const Nat& n) {
             json body = {{"family", ip_keyword(n.family)}};
             if (n.map) {

@@ -58,35 +58,36 @@ std::string to_text(const Element& e) {
 }
 
 std::string to_text(const Stmt& stmt) {
-  return std::visit(base::Overload{
-                        [](const IfName& m) {
-                          return std::string(m.out ? "oifname " : "iifname ") + (m.negate ? "!= " : "") + "\"" +
-                                 m.name + "\"";
-                        },
-                        [](const L4Proto& m) { return "meta l4proto " + std::string(ir::proto_name(m.proto)); },
-                        [](const AddrMatch& m) {
-                          return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + base::to_string(m.range);
-                        },
-                        [](const PortMatch& m) {
-                          return std::string(ir::proto_name(m.proto)) + " dport " + base::to_string(m.ports);
-                        },
-                        [](const CtEstablished&) { return std::string("ct state established,related"); },
-                        [](const CtDnat&) { return std::string("ct status dnat"); },
-                        [](const FibLocal&) { return std::string("fib daddr type local"); },
-                        [](const Lookup& l) { return lookup(l) + " @" + l.set; },
-                        [](const Accept&) { return std::string("accept"); },
-                        [](const Masquerade&) { return std::string("masquerade"); },
-                        [](const Nat& n) {
-                          std::string s = std::string(n.source ? "snat " : "dnat ") + ip_keyword(n.family) + " to ";
-                          s += n.map ? lookup(*n.map) + " map @" + n.map->set : nat_target(n);
-                          std::vector<std::string> flags;
-                          if (n.persistent) flags.push_back("persistent");
-                          if (n.fully_random) flags.push_back("fully-random");
-                          if (!flags.empty()) s += " " + join(flags, ",", [](const std::string& f) { return f; });
-                          return s;
-                        },
-                    },
-                    stmt);
+  return std::visit(
+      base::Overload{
+          [](const IfName& m) {
+            return std::string(m.out ? "oifname " : "iifname ") + (m.negate ? "!= " : "") + "\"" + m.name + "\"";
+          },
+          [](const L4Proto& m) { return "meta l4proto " + std::string(ir::proto_name(m.proto)); },
+          [](const AddrMatch& m) {
+            return ip_keyword(m.family) + (m.source ? " saddr " : " daddr ") + base::to_string(m.range);
+          },
+          [](const PortMatch& m) {
+            return std::string(ir::proto_name(m.proto)) + " dport " + base::to_string(m.ports);
+          },
+          [](const CtEstablished&) { return std::string("ct state established,related"); },
+          [](const CtDnat&) { return std::string("ct status dnat"); },
+          [](const FibLocal&) { return std::string("fib daddr type local"); },
+          [](const Lookup& l) { return lookup(l) + " @" + l.set; },
+          [](const Accept&) { return std::string("accept"); },
+          [](const Masquerade&) { return std::string("masquerade"); },
+          [](const Redirect& r) { return r.port ? "redirect to :" + std::to_string(r.port) : std::string("redirect"); },
+          [](const Nat& n) {
+            std::string s = std::string(n.source ? "snat " : "dnat ") + ip_keyword(n.family) + " to ";
+            s += n.map ? lookup(*n.map) + " map @" + n.map->set : nat_target(n);
+            std::vector<std::string> flags;
+            if (n.persistent) flags.push_back("persistent");
+            if (n.fully_random) flags.push_back("fully-random");
+            if (!flags.empty()) s += " " + join(flags, ",", [](const std::string& f) { return f; });
+            return s;
+          },
+      },
+      stmt);
 }
 
 std::string render_text(const Table& t) {

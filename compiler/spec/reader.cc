@@ -107,6 +107,7 @@ class Reader {
   Snat snat(uint32_t i);
   void snat_pools(uint32_t i, Spec& s);
   void port_forwards(uint32_t i, Spec& s);
+  void redirects(uint32_t i, Spec& s);
   void docker(uint32_t i, Spec& s);
   void publish(uint32_t i, Bridge& b);
   void conntrack(uint32_t i, Spec& s);
@@ -497,6 +498,36 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
   entries(i, "port forwards", "a port forward", kForward, s.port_forwards);
 }
 
+void Reader::redirects(uint32_t i, Spec& s) {
+  static constexpr Key<Redirect> kRedirect[] = {
+      {"name", true, [](Reader& r, uint32_t v, Redirect& x) { x.name = r.name(v, "redirect"); }},
+      {"ingress", true, [](Reader& r, uint32_t v, Redirect& x) { x.ingress = r.interface(v); }},
+      {"protocol", true,
+       [](Reader& r, uint32_t v, Redirect& x) {
+         if (r.listed(v, "make the redirect catch nothing", "name tcp, udp or both")) x.protocols = r.protocols(v);
+       }},
+      {"port", true, [](Reader& r, uint32_t v, Redirect& x) { x.port = r.ports(v); }},
+      {"to_port", false,
+       [](Reader& r, uint32_t v, Redirect& x) {
+         x.to_port = r.ports(v);
+         if (x.to_port.set && x.to_port.v.first != x.to_port.v.last) {
+           r.error(Code::BadPort, v, "to_port is one port on the gateway, not a range",
+                   "leave to_port out to keep each port as it is");
+           x.to_port.set = false;
+         }
+       }},
+      {"from", false,
+       [](Reader& r, uint32_t v, Redirect& x) {
+         if (r.listed(v, "mean from anywhere", "leave 'from' out for anywhere")) x.from = r.prefixes(v);
+       }},
+      {"except", false,
+       [](Reader& r, uint32_t v, Redirect& x) {
+         if (r.listed(v, "except nothing", "leave 'except' out")) x.except = r.prefixes(v);
+       }},
+  };
+  entries(i, "redirects", "a redirect", kRedirect, s.redirects);
+}
+
 void Reader::publish(uint32_t i, Bridge& b) {
   static constexpr Key<Publish> kPublish[] = {
       {"name", true, [](Reader& r, uint32_t v, Publish& x) { x.name = r.name(v, "published port"); }},
@@ -592,6 +623,7 @@ Spec Reader::read() {
       {"subnets", false, [](Reader& r, uint32_t v, Spec& x) { r.subnets(v, x); }},
       {"snat_pools", false, [](Reader& r, uint32_t v, Spec& x) { r.snat_pools(v, x); }},
       {"port_forwards", false, [](Reader& r, uint32_t v, Spec& x) { r.port_forwards(v, x); }},
+      {"redirects", false, [](Reader& r, uint32_t v, Spec& x) { r.redirects(v, x); }},
       {"docker", false, [](Reader& r, uint32_t v, Spec& x) { r.docker(v, x); }},
       {"conntrack", false, [](Reader& r, uint32_t v, Spec& x) { r.conntrack(v, x); }},
       {"safety", false, [](Reader& r, uint32_t v, Spec& x) { r.safety(v, x); }},

@@ -100,6 +100,19 @@ struct Publish {
   Target to;
 };
 
+// Traffic arriving on `ingress` for `port` goes to the gateway itself, on
+// `to_port` (a transparent proxy, DNS interception).
+struct Redirect {
+  Loc loc;
+  At<std::string> name;
+  At<std::string> ingress;
+  std::vector<At<Proto>> protocols;
+  At<base::PortRange> port;
+  At<base::PortRange> to_port;           // one port; unset: the same port
+  std::vector<At<base::Prefix>> from;    // empty: any source
+  std::vector<At<base::Prefix>> except;  // sources never redirected
+};
+
 struct Bridge {
   Loc loc;
   At<std::string> name;  // the bridge's kernel interface name
@@ -135,6 +148,7 @@ struct Spec {
   std::vector<Subnet> subnets;
   std::vector<SnatPool> snat_pools;
   std::vector<PortForward> port_forwards;
+  std::vector<Redirect> redirects;
   std::vector<Bridge> bridges;
   std::optional<Conntrack> conntrack;
   std::optional<Safety> safety;

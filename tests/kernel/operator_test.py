@@ -259,5 +259,46 @@ class Flows(unittest.TestCase):
         self.assertIn("No flows of 'web' to reset.", r.stdout)
 
 
+class Redirects(unittest.TestCase):
+    """redirects: a LAN client's HTTP to the internet host is answered by a
+    listener on the gateway's port 3128, which sees the client's address;
+    `except` and other ports pass through untouched."""
+
+    def setUp(self):
+        self.t = Topology()
+        self.addCleanup(self.t.close)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.t.serve("inet", 80, "inet")
+        self.t.serve("inet", 81, "inet81")
+        self.t.serve("gw", 3128, "proxy")
+
+    def apply(self, extra=""):
+        path = os.path.join(self.dir, "natc.yaml")
+        with open(path, "w") as f:
+            f.write(GATEWAY + "redirects:\n  - {name: web-proxy, ingress: lan, protocol: tcp, port: 80, "
+                    "to_port: 3128" + extra + "}\n")
+        r = subprocess.run([NATC, "apply", path, "--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir,
+                            "--state-dir", os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_lan_http_goes_to_the_gateways_proxy(self):
+        self.apply()
+        self.assertEqual(self.t.fetch("lan", "http://203.0.113.2/"), "proxy 10.0.0.5")  # the client's own address
+        self.assertEqual(self.t.fetch("lan", "http://203.0.113.2:81/"), "inet81 203.0.113.1")  # other ports pass
+        # The gateway's own connections are not caught (no prerouting).
+        self.assertEqual(self.t.fetch("gw", "http://203.0.113.2/"), "inet 203.0.113.1")
+        # Arriving on the WAN, nothing is redirected: the forward 'web' still works.
+        self.t.serve("lan", 80, "lan")
+        self.assertEqual(self.t.fetch("inet", "http://203.0.113.1:8080/"), "lan 203.0.113.2")
+
+    def test_except_leaves_a_source_alone(self):
+        self.apply(", except: [10.0.0.5]")
+        self.assertEqual(self.t.fetch("lan", "http://203.0.113.2/"), "inet 203.0.113.1")
+        self.apply(", from: [10.0.0.0/24]")
+        self.assertEqual(self.t.fetch("lan", "http://203.0.113.2/"), "proxy 10.0.0.5")
+
+
 if __name__ == "__main__":
     main(globals())

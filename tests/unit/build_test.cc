@@ -157,3 +157,21 @@ TEST_CASE("the forward chain policy follows forwarding.policy") {
   CHECK_FALSE(table("version: 1\nconntrack: {max: 1000}\n").chains[2].drop_policy);
   CHECK(table("version: 1\nforwarding: {policy: drop}\n").chains[2].drop_policy);
 }
+
+TEST_CASE("redirects come after the port forwards, their exceptions before them") {
+  auto t = table(
+      "version: 1\n"
+      "port_forwards: [{name: web, ingress: eth0, protocol: tcp, port: 80, to: 10.0.0.5}]\n"
+      "redirects:\n"
+      "  - {name: proxy, ingress: eth1, protocol: tcp, port: 80, to_port: 3128, except: [10.0.0.2, 10.0.0.3]}\n"
+      "  - {name: dns, ingress: '*', protocol: udp, port: 53}\n");
+  const auto& pre = t.chains[0].rules;
+  REQUIRE(pre.size() == 4);
+  CHECK(pre[0].comment == "port forwards via eth0");
+  CHECK(nft::to_text(pre[1].stmts[1]) == "ip saddr 10.0.0.2/31");  // the exceptions, merged
+  CHECK(nft::to_text(pre[1].stmts.back()) == "accept");
+  CHECK(pre[1].comment == "proxy (except)");
+  CHECK(nft::to_text(pre[2].stmts.back()) == "redirect to :3128");
+  CHECK(pre[3].stmts.size() == 2);  // '*': no interface match
+  CHECK(nft::to_text(pre[3].stmts.back()) == "redirect");
+}

@@ -125,8 +125,7 @@ size_t element_bytes(const nft::Set& s, const nft::Element& e) {
 }  // namespace
 
 TEST_CASE("every example's ruleset survives encode, netlink and decode unchanged") {
-  for (const char* name :
-       {"gateway", "masquerade", "static-snat", "port-forward", "snat-pool", "docker", "hairpin", "conntrack"}) {
+  for (const char* name : test::kExamples) {
     CAPTURE(std::string(name));
     round_trip(table_of(std::string(NATC_SOURCE_ROOT) + "/examples/" + name + ".yaml"));
   }
