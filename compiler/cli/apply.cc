@@ -24,8 +24,10 @@ int run(const Options& o) {
   Phases phases(o.k.verbose);
   plan::Loaded loaded = plan::read_saved(base::SourceFile(o.file, text));
   frontend::Frontend fe;
+  bool json = o.report.format == Format::Json;
   if (loaded.is_plan() && !loaded.saved) {
     print_diagnostics(loaded.diags, base::SourceFile(o.file, text));
+    if (json) std::cout << failed_json("the saved plan cannot be used (E4004)") << "\n";
     return 1;  // a broken plan changes nothing
   }
   if (loaded.saved)
@@ -34,7 +36,10 @@ int run(const Options& o) {
     frontend::load_text(o.file, std::move(text), &fe);
   bool stop = stops(fe.diags, o.report.w);
   print_diagnostics(fe.diags, fe.file);
-  if (stop) return fe.diags.errors() ? 1 : warnings_stop();  // bad input changes nothing
+  if (stop) {  // bad input changes nothing
+    if (json) std::cout << failed_json(fe.diags.errors() ? "the spec has errors" : "warnings count as errors") << "\n";
+    return fe.diags.errors() ? 1 : warnings_stop();
+  }
   phases.done("spec");
   apply::Options ao{.keep_flows = o.keep_flows, .force = o.force, .boot = o.boot, .caller = caller()};
   if (!o.confirm.empty() && !(ao.confirm = parse_duration(o.confirm)))

@@ -70,6 +70,9 @@ class Operator(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(json.loads(r.stdout)["status"], "declined")
         self.assertIsNone(ruleset_of(self.t, "gw"))
+        r = self.natc("apply", self.spec("version: 1\nsubnets: 3\n", "bad.yaml"), "--yes", "--format", "json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["status"]), (1, "failed"))
+        self.assertIn("E1006", r.stderr)
 
     def test_warnings_as_errors_change_nothing(self):
         spec = self.spec(TYPO)
