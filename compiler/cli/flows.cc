@@ -127,6 +127,7 @@ int reset(const Options& o) {
                        base::one_line(o.entry) + "'";
     if (!confirm(o.k, "Delete these " + what + "?", std::cout)) return 1;
     std::vector<conntrack::Flow> doomed;
+    doomed.reserve(flows.size());
     for (const auto& t : flows) doomed.push_back(t.flow);
     size_t n = sys.conntrack.remove_flows(doomed);
     sys.host.log("natc: reset " + std::to_string(n) + " flows of '" + o.entry + "'");

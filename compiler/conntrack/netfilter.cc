@@ -205,6 +205,7 @@ class NetfilterTable : public Table {
   std::map<std::string, uint64_t> stats() override { return read_stats(stats_path_); }
   size_t remove_flows(const std::vector<Flow>& flows) override {
     std::vector<Ct> doomed;
+    doomed.reserve(flows.size());
     for (const Flow& f : flows) doomed.push_back(tuple_of(f));
     return destroy(doomed);
   }
