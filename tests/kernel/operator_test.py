@@ -21,7 +21,10 @@ NATC = None
 TYPO = GATEWAY + "  - {name: typo, ingress: wna, protocol: tcp, port: 8081, to: \"10.0.0.5:80\"}\n"
 
 
-class Operator(unittest.TestCase):
+class GatewayCase(unittest.TestCase):
+    """A gateway topology, a temporary directory for natc's files, and
+    natc run against the gateway's namespace with them."""
+
     def setUp(self):
         self.t = Topology()
         self.addCleanup(self.t.close)
@@ -39,6 +42,12 @@ class Operator(unittest.TestCase):
                 os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")]
         return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
 
+    def apply(self, text):
+        r = self.natc("apply", self.spec(text), "--yes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class Operator(GatewayCase):
     def test_apply_and_destroy_json(self):
         r = self.natc("apply", self.spec(GATEWAY), "--yes", "--format", "json")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -137,25 +146,16 @@ class Operator(unittest.TestCase):
         self.assertIsNone(ruleset_of(self.t, "gw"))
 
 
-class FromGateway(unittest.TestCase):
+class FromGateway(GatewayCase):
     """The gateway's own connections to a forwarded port (the output hook),
     judged by a server in the LAN that answers with the client's address."""
 
     def setUp(self):
-        self.t = Topology()
-        self.addCleanup(self.t.close)
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir)
+        super().setUp()
         self.t.serve("lan", 80, "lan")
 
     def apply(self, extra):
-        path = os.path.join(self.dir, "natc.yaml")
-        with open(path, "w") as f:
-            f.write(GATEWAY.replace('to: "10.0.0.5:80"}', 'to: "10.0.0.5:80"' + extra + "}"))
-        r = subprocess.run([NATC, "apply", path, "--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir,
-                            "--state-dir", os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        super().apply(GATEWAY.replace('to: "10.0.0.5:80"}', 'to: "10.0.0.5:80"' + extra + "}"))
 
     def test_the_gateway_reaches_its_own_forward_with_hairpin(self):
         self.apply("")
@@ -179,30 +179,19 @@ class FromGateway(unittest.TestCase):
         self.assertIn("ip daddr 127.0.0.0/8 accept", listing)
 
 
-class Flows(unittest.TestCase):
+class Flows(GatewayCase):
     """natc flows: conntrack entries in spec terms, judged against
     `conntrack -L` in the gateway's namespace."""
 
     def setUp(self):
-        self.t = Topology()
-        self.addCleanup(self.t.close)
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir)
-        path = os.path.join(self.dir, "natc.yaml")
-        with open(path, "w") as f:
-            f.write(GATEWAY)
-        self.assertEqual(self.natc("apply", path, "--yes").returncode, 0)
+        super().setUp()
+        self.apply(GATEWAY)
         self.t.serve_lines("lan", 80, "lan")
         self.t.serve_lines("inet", 9000, "inet")
         self.web = self.t.connect("inet", "203.0.113.1", 8080)  # through the forward 'web'
         self.assertEqual(self.web.say("hi"), "lan hi")
         self.out = self.t.connect("lan", "203.0.113.2", 9000)  # out through the subnet 'office'
         self.assertEqual(self.out.say("hi"), "inet hi")
-
-    def natc(self, *args, **kw):
-        argv = [NATC, *args, "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir, "--state-dir",
-                os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")]
-        return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, **kw)
 
     def conntrack_ports(self):
         """Original destination ports of the gateway's TCP flows, by conntrack -L."""
@@ -262,29 +251,20 @@ class Flows(unittest.TestCase):
         self.assertIn("No flows of 'web' to reset.", r.stdout)
 
 
-class Redirects(unittest.TestCase):
+class Redirects(GatewayCase):
     """redirects: a LAN client's HTTP to the internet host is answered by a
     listener on the gateway's port 3128, which sees the client's address;
     `except` and other ports pass through untouched."""
 
     def setUp(self):
-        self.t = Topology()
-        self.addCleanup(self.t.close)
-        self.dir = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.dir)
+        super().setUp()
         self.t.serve("inet", 80, "inet")
         self.t.serve("inet", 81, "inet81")
         self.t.serve("gw", 3128, "proxy")
 
     def apply(self, extra=""):
-        path = os.path.join(self.dir, "natc.yaml")
-        with open(path, "w") as f:
-            f.write(GATEWAY + "redirects:\n  - {name: web-proxy, ingress: lan, protocol: tcp, port: 80, "
-                    "to_port: 3128" + extra + "}\n")
-        r = subprocess.run([NATC, "apply", path, "--yes", "--netns", self.t.ns["gw"], "--sysctl-dir", self.dir,
-                            "--state-dir", os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        super().apply(GATEWAY + "redirects:\n  - {name: web-proxy, ingress: lan, protocol: tcp, port: 80, "
+                      "to_port: 3128" + extra + "}\n")
 
     def test_lan_http_goes_to_the_gateways_proxy(self):
         self.apply()
