@@ -76,6 +76,22 @@ SUITES = [
 ]
 
 
+def settle(golden, got, update):
+    """Writes `got` as the golden file (update), or compares it and prints
+    the difference; False on a mismatch."""
+    if update:
+        os.makedirs(os.path.dirname(golden), exist_ok=True)
+        with open(golden, "w") as f:
+            f.write(got)
+        return True
+    want = open(golden).read() if os.path.exists(golden) else ""
+    if got == want:
+        return True
+    print(f"MISMATCH {os.path.relpath(golden, ROOT)}")
+    sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "golden", "natc"))
+    return False
+
+
 def main():
     natc = os.path.abspath(sys.argv[1])
     update = "--update" in sys.argv[2:]
@@ -84,33 +100,12 @@ def main():
         for spec in sorted(glob.glob(pattern)):
             base = os.path.splitext(os.path.basename(spec))[0]
             golden = os.path.join(outdir or os.path.dirname(spec), base + ext)
-            got = produce(natc, spec)
             checked += 1
-            if update:
-                os.makedirs(os.path.dirname(golden), exist_ok=True)
-                with open(golden, "w") as f:
-                    f.write(got)
-                continue
-            want = open(golden).read() if os.path.exists(golden) else ""
-            if got != want:
-                failed += 1
-                print(f"MISMATCH {os.path.relpath(golden, ROOT)}")
-                sys.stdout.writelines(difflib.unified_diff(
-                    want.splitlines(True), got.splitlines(True), "golden", "natc"))
+            failed += not settle(golden, produce(natc, spec), update)
     for name in COMMANDS:
         golden = os.path.join(HERE, "golden", "help", name + ".out")
-        got = help_text(natc, name)
         checked += 1
-        if update:
-            os.makedirs(os.path.dirname(golden), exist_ok=True)
-            with open(golden, "w") as f:
-                f.write(got)
-            continue
-        want = open(golden).read() if os.path.exists(golden) else ""
-        if got != want:
-            failed += 1
-            print(f"MISMATCH {os.path.relpath(golden, ROOT)}")
-            sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "golden", "natc"))
+        failed += not settle(golden, help_text(natc, name), update)
     verb = "updated" if update else "checked"
     print(f"{verb} {checked} golden files, {failed} mismatched")
     sys.exit(1 if failed else 0)
