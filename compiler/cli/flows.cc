@@ -62,7 +62,8 @@ int watch(const Options& o, const status::FlowFilter& filter, system::System& sy
   sys.conntrack.watch([&](conntrack::Event event, const conntrack::Flow& f) {
     auto t = attribution->of(f);
     // A NAT'd flow natc cannot name: its table may have changed since.
-    if (!t && (f.status & (3u << 4)) && std::chrono::steady_clock::now() - last_read > std::chrono::seconds(1)) {
+    if (!t && (f.status & (conntrack::kSrcNat | conntrack::kDstNat)) &&
+        std::chrono::steady_clock::now() - last_read > std::chrono::seconds(1)) {
       attribution = std::make_unique<status::Attribution>(sys.kernel.read());
       last_read = std::chrono::steady_clock::now();
       t = attribution->of(f);

@@ -30,6 +30,9 @@ struct Flow {
   uint64_t start_ns = 0;             // wall clock; 0 unless nf_conntrack_timestamp is on
 };
 
+// IPS_SRC_NAT, IPS_DST_NAT of Flow::status: the kernel translated the flow.
+inline constexpr uint32_t kSrcNat = 1u << 4, kDstNat = 1u << 5;
+
 // "ESTABLISHED", "TIME_WAIT", ...; for other protocols ASSURED, REPLIED or
 // UNREPLIED, from the status bits.
 std::string state_name(const Flow& f);

@@ -10,8 +10,6 @@
 namespace natc::status {
 namespace {
 
-constexpr uint32_t kSrcNat = 1u << 4, kDstNat = 1u << 5;  // IPS_SRC_NAT, IPS_DST_NAT
-
 std::string endpoint(const base::Addr& a, uint16_t port) {
   std::string addr = base::to_string(a);
   if (a.family == base::Family::V6) addr = "[" + addr + "]";
@@ -52,7 +50,7 @@ Attribution::Attribution(const kernel::Live& live) {
 }
 
 std::optional<Translated> Attribution::of(const conntrack::Flow& f) const {
-  bool dnat = f.status & kDstNat, snat = f.status & kSrcNat;
+  bool dnat = f.status & conntrack::kDstNat, snat = f.status & conntrack::kSrcNat;
   if (dnat)
     for (const auto& t : forwards_)
       if (conntrack::matches(t, f)) return Translated{t.entry, snat ? "dnat+snat" : "dnat", f};
