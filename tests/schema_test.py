@@ -46,7 +46,7 @@ def schema_keys(node, path=""):
 def documented_keys(text):
     """The keys in the first column of docs/spec.md's tables."""
     import re
-    return {m.group(1) for m in re.finditer(r"^\| `([a-z_][a-z_.\[\]]*)` \|", text, re.M)}
+    return {m.group(1) for m in re.finditer(r"^\| `([a-z_][a-z0-9_.\[\]]*)` \|", text, re.M)}
 
 
 def spec_doc_failures(natc, schema, validator):

@@ -69,7 +69,12 @@ enum class Severity { Error, Warning };
   X(CapturedListener, "E2011", Error)       \
   X(Lockout, "E4005", Error)                \
   X(PendingConfirmation, "E4006", Error)    \
-  X(BadSnapshot, "E4007", Error)
+  X(BadSnapshot, "E4007", Error)            \
+  X(StaticClash, "E2012", Error)            \
+  X(UnknownHelper, "E2013", Error)          \
+  X(StaticAddressMissing, "W3016", Warning) \
+  X(HelperMissing, "W3017", Warning)        \
+  X(FtpWithoutHelper, "W3018", Warning)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

@@ -10,6 +10,7 @@ void run(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags) {
   duplicate_forwards(ir, diags);
   subnet_overlap(ir, diags);
   pool_ranges(ir, diags);
+  translations(ir, diags);
   // Lints judge a spec that works; on a broken one they are noise.
   if (diags.errors() == 0) lints(spec, ir, diags);
   diags.sort();

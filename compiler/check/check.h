@@ -24,6 +24,9 @@ void interface_names(const spec::Spec& spec, base::Diagnostics& diags);
 void conntrack_values(const spec::Spec& spec, base::Diagnostics& diags);
 void subnet_overlap(const ir::Ir& ir, base::Diagnostics& diags);  // also the W3006 lint
 void pool_ranges(const ir::Ir& ir, base::Diagnostics& diags);
+// static_nat, nptv6 and helpers: prefix pairs, overlaps among them and
+// with port forwards and SNAT addresses, helper kinds.
+void translations(const ir::Ir& ir, base::Diagnostics& diags);
 
 // Warnings.
 void lints(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
@@ -51,6 +54,8 @@ struct LiveFacts {
     std::vector<base::Addr> leased;      // from DHCP or SLAAC
   };
   std::optional<std::vector<Interface>> interfaces;
+  // The spec's helper kinds whose kernel module this machine lacks.
+  std::vector<std::string> missing_helpers;
 };
 // Warnings that need the machine: conntrack memory against MemTotal,
 // max against buckets, pool capacity against the flows of now, and the

@@ -75,6 +75,18 @@ void families(const spec::Spec& s, base::Diagnostics& d) {
     for (const auto& p : r.from) f.see(p);
     for (const auto& p : r.except) f.see(p);
   }
+  for (const auto& x : s.static_nat) {
+    FamilyOf f("static NAT '" + x.name.v + "'", d);
+    f.see(x.public_addr);
+    f.see(x.private_addr);
+    for (const auto& p : x.allow_from) f.see(p);
+  }
+  for (const auto& n : s.nptv6) {
+    FamilyOf f("NPTv6 entry '" + n.name.v + "'", d);
+    f.see(Family::V6, n.loc, "IPv6");  // NPTv6 is IPv6 only
+    f.see(n.inside);
+    f.see(n.outside);
+  }
   for (const auto& r : s.forwarding.rules) {
     FamilyOf f("forward rule '" + r.name.v + "'", d);
     for (const auto& p : r.to) f.see(p);

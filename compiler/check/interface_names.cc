@@ -68,6 +68,16 @@ void interface_names(const spec::Spec& s, base::Diagnostics& d) {
     if (pf.ingress.v != "*") use(pf.ingress);
   for (const auto& r : s.redirects)
     if (r.ingress.v != "*") use(r.ingress);
+  // Translated both ways: a bare '*' would translate towards the LAN too.
+  auto both_ways = [&](const spec::At<std::string>& n, std::string_view what) {
+    if (n.v == "*")
+      d.report(base::Code::BadInterface, n.loc, "a bare '*' is not an interface for " + std::string(what),
+               "name the interface its public side is on");
+    else
+      use(n);
+  };
+  for (const auto& x : s.static_nat) both_ways(x.interface, "static NAT");
+  for (const auto& n : s.nptv6) both_ways(n.interface, "NPTv6");
   for (const auto& b : s.bridges) check(b.name, b.name.v, d, false);
 }
 

@@ -128,6 +128,27 @@ void interface_typos(const spec::Spec& s, base::Diagnostics& d) {
   for (const auto& sub : s.subnets) use(sub.egress);
   for (const auto& pf : s.port_forwards) use(pf.ingress);
   for (const auto& r : s.redirects) use(r.ingress);
+  for (const auto& x : s.static_nat) use(x.interface);
+  for (const auto& n : s.nptv6) use(n.interface);
+}
+
+// Active FTP through NAT needs the ftp helper on the port the control
+// connection arrives at: without it the data connection fails.
+void ftp_helpers(const ir::Ir& ir, base::Diagnostics& d) {
+  for (const ir::Forward& f : ir.forwards)
+    for (const ir::PortMap& m : f.ports) {
+      if (m.proto != ir::Proto::Tcp || m.to_port != 21) continue;
+      bool helped = std::any_of(ir.helpers.begin(), ir.helpers.end(), [&](const ir::Helper& h) {
+        return h.kind == "ftp" && h.port.first <= m.port && m.port <= h.port.last;
+      });
+      if (!helped)
+        d.report(base::Code::FtpWithoutHelper, f.entry.loc,
+                 "port forward '" + f.entry.name + "' reaches FTP (tcp/21) with no ftp helper on tcp/" +
+                     std::to_string(m.port),
+                 "add helpers: [{name: ftp, protocol: tcp, port: " + std::to_string(m.port) +
+                     "}] so FTP's data connections (active and passive) are translated");
+      break;
+    }
 }
 
 void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
@@ -137,6 +158,7 @@ void lints(const spec::Spec& s, const ir::Ir& ir, base::Diagnostics& d) {
   hairpins(ir, d);
   conntrack_memory(s, d);
   pools(ir, d);
+  ftp_helpers(ir, d);
 }
 
 }  // namespace natc::check

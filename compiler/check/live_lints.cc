@@ -24,6 +24,8 @@ void missing_interfaces(const ir::Ir& ir, const std::vector<LiveFacts::Interface
   for (const ir::Forward& f : ir.forwards)
     if (!f.docker) uses.push_back(&f.declared_ingress);
   for (const ir::Redirect& r : ir.redirects) uses.push_back(&r.ingress);
+  for (const ir::StaticNat& x : ir.statics) uses.push_back(&x.iface);
+  for (const ir::Npt& n : ir.npts) uses.push_back(&n.iface);
   std::set<std::string> told;
   for (const ir::IfMatch* m : uses) {
     if (m->kind != ir::IfMatch::Kind::Is || !told.insert(m->name).second) continue;
@@ -66,6 +68,30 @@ void masquerade_static_live(const ir::Ir& ir, const std::vector<LiveFacts::Inter
   }
 }
 
+// W3016: a static NAT's public address that is not on its interface: no
+// one answers ARP or neighbour discovery for it unless it is routed here.
+void static_addresses_live(const ir::Ir& ir, const std::vector<LiveFacts::Interface>& host, base::Diagnostics& d) {
+  for (const ir::StaticNat& s : ir.statics) {
+    if (s.iface.kind != ir::IfMatch::Kind::Is) continue;
+    auto it = std::find_if(host.begin(), host.end(), [&](const auto& i) { return i.name == s.iface.name; });
+    if (it == host.end()) continue;  // W3015 says so
+    auto on = [&](const base::Addr& a) {
+      return std::find(it->configured.begin(), it->configured.end(), a) != it->configured.end() ||
+             std::find(it->leased.begin(), it->leased.end(), a) != it->leased.end();
+    };
+    size_t missing = std::count_if(s.hosts.begin(), s.hosts.end(), [&](const auto& h) { return !on(h.public_addr); });
+    if (missing == 0) continue;
+    auto first = std::find_if(s.hosts.begin(), s.hosts.end(), [&](const auto& h) { return !on(h.public_addr); });
+    d.report(base::Code::StaticAddressMissing, s.entry.loc,
+             "static NAT '" + s.entry.name + "': " + base::to_string(first->public_addr) +
+                 (missing > 1 ? " and " + std::to_string(missing - 1) + " more of its public addresses are" : " is") +
+                 " not on " + named(s.iface),
+             "add it (ip addr add " + base::to_string(first->public_addr) + "/" +
+                 (first->public_addr.family == base::Family::V4 ? "32" : "128") + " dev " + s.iface.name +
+                 "), unless your provider routes it to this gateway (then --allow W3016)");
+  }
+}
+
 }  // namespace
 
 void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base::Diagnostics& d) {
@@ -101,9 +127,19 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
                "a public address carries about 64,512 flows per destination address, port and protocol; "
                "add addresses before new connections to it fail");
   }
+  for (const ir::Helper& h : ir.helpers) {
+    if (std::find(f.missing_helpers.begin(), f.missing_helpers.end(), h.kind) == f.missing_helpers.end()) continue;
+    std::string module = "nf_conntrack_" + h.kind;
+    std::replace(module.begin(), module.end(), '-', '_');
+    d.report(base::Code::HelperMissing, h.entry.loc,
+             "helper '" + h.entry.name + "': this kernel has no " + h.kind + " conntrack helper (no module " + module +
+                 " loaded, built in or installed)",
+             "install the kernel's modules package, or --allow W3017 if it is built in; apply fails without it");
+  }
   if (f.interfaces) {
     missing_interfaces(ir, *f.interfaces, d);
     masquerade_static_live(ir, *f.interfaces, d);
+    static_addresses_live(ir, *f.interfaces, d);
   }
   cotenancy_lints(ir, f, d);
 }

@@ -15,6 +15,7 @@ size_t Table::remove_flows(const std::vector<Flow>&) { throw Error("no conntrack
 void Table::watch(const std::function<bool(Event, const Flow&)>&) { throw Error("no conntrack table here to watch"); }
 
 bool matches(const Translation& t, const Flow& f) {
+  if (t.proto == 0) return (!t.destination || f.orig.dst == *t.destination) && f.reply.src == t.target;
   if (f.proto != t.proto || f.orig.dport != t.port) return false;
   if (t.destination && f.orig.dst != *t.destination) return false;
   // The reply comes from the target the flow was translated to.
@@ -22,7 +23,10 @@ bool matches(const Translation& t, const Flow& f) {
 }
 
 FlowIndex::FlowIndex(const std::vector<Flow>& flows) {
-  for (const Flow& f : flows) ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
+  for (const Flow& f : flows) {
+    ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
+    ++by_target_[{0, 0, f.reply.src, 0}][f.orig.dst];  // every protocol and port: static NAT
+  }
 }
 
 size_t FlowIndex::count(const Translation& t) const {

@@ -1,4 +1,4 @@
-// What a port forward translated: the flows to delete when its target moves
+// What a port forward or static NAT translated: the flows to delete when its target moves
 // or it goes away. Plain data, shared by plan/ (which finds them) and
 // conntrack/ (which deletes them).
 #pragma once
@@ -13,7 +13,7 @@ namespace natc::conntrack {
 
 struct Translation {
   std::string entry;  // the spec entry, for messages
-  uint8_t proto = 0;
+  uint8_t proto = 0;  // 0: every protocol and port (static NAT), by address alone
   uint16_t port = 0;  // as the flow arrived
   std::optional<base::Addr> destination;
   base::Addr target;  // the old target, answering in the reply direction

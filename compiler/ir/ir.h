@@ -93,6 +93,46 @@ struct Redirect {
   std::vector<AddrRange> except;  // disjoint, sorted
 };
 
+// 1:1 NAT, host by host: a prefix pair is expanded to its hosts, so both
+// directions are one map lookup keyed by the address.
+struct StaticHost {
+  Addr public_addr;
+  Addr private_addr;
+};
+struct StaticNat {
+  Entry entry;
+  Family family = Family::V4;
+  Prefix public_prefix, private_prefix;
+  IfMatch iface;  // where the public addresses arrive and leave
+  std::vector<StaticHost> hosts;
+  std::vector<AddrRange> allow_from;  // disjoint, sorted; empty: anywhere
+  bool hairpin = false;
+  bool auto_accept = true;
+};
+
+// RFC 6296 prefix translation, stateless.
+struct Npt {
+  Entry entry;
+  Prefix inside, outside;
+  IfMatch iface;
+  bool auto_accept = true;
+};
+
+struct Helper {
+  Entry entry;
+  std::string kind;  // as spelt in the spec: ftp, sip, h323, ...
+  std::vector<Proto> protocols;
+  PortRange port;
+};
+
+// The kernel's name of a helper kind for a protocol ("h323" over TCP is
+// "Q.931"); "" when the kind has no helper for it.
+std::string_view helper_kernel_name(std::string_view kind, Proto p);
+// Every helper kind natc knows, for messages.
+std::vector<std::string_view> helper_kinds();
+// Host count a static NAT prefix may expand to.
+inline constexpr uint64_t kMaxStaticHosts = 65536;
+
 struct ForwardRule {
   Entry entry;
   Family family = Family::V4;
@@ -115,6 +155,9 @@ struct Ir {
   std::vector<Subnet> subnets;
   std::vector<Forward> forwards;
   std::vector<Redirect> redirects;
+  std::vector<StaticNat> statics;
+  std::vector<Npt> npts;
+  std::vector<Helper> helpers;
   std::vector<Sysctl> sysctls;  // ip_forward first
   uint64_t alert_percent = spec::kAlertPercent;
   std::vector<uint16_t> management_ports{spec::kManagementPort};  // the lockout guard's

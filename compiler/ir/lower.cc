@@ -49,6 +49,9 @@ class Lowerer {
     for (const auto& sub : s_.subnets) subnet(sub);
     for (const auto& f : s_.port_forwards) forward(f);
     for (const auto& r : s_.redirects) redirect(r);
+    for (const auto& x : s_.static_nat) static_nat(x);
+    for (const auto& n : s_.nptv6) npt(n);
+    for (const auto& h : s_.helpers) helper(h);
     for (const auto& b : s_.bridges) bridge(b);
     sysctls();
     if (s_.safety) {
@@ -169,6 +172,42 @@ class Lowerer {
     ir_.redirects.push_back(std::move(out));
   }
 
+  // Host by host, in step: .5 of the public prefix is .5 of the private
+  // one. check/ reports unequal or oversized prefixes; this maps what fits.
+  void static_nat(const spec::StaticNat& x) {
+    StaticNat out{
+        {x.name.v, x.loc}, x.public_addr.v.addr.family, x.public_addr.v, x.private_addr.v, iface(x.interface)};
+    Addr pub = x.public_addr.v.first(), priv = x.private_addr.v.first();
+    uint64_t n =
+        std::min({base::to_range(x.public_addr.v).count(), base::to_range(x.private_addr.v).count(), kMaxStaticHosts});
+    if (pub.family == priv.family)
+      for (uint64_t i = 0; i < n; ++i) {
+        out.hosts.push_back({pub, priv});
+        if (!base::next(&pub) || !base::next(&priv)) break;
+      }
+    std::vector<AddrRange> from;
+    for (const auto& p : x.allow_from) from.push_back(base::to_range(p.v));
+    out.allow_from = base::merge_ranges(std::move(from));
+    out.hairpin = x.hairpin.v;
+    out.auto_accept = x.forward_accept.v == spec::ForwardAccept::Auto;
+    ir_.statics.push_back(std::move(out));
+  }
+
+  void npt(const spec::Nptv6& n) {
+    ir_.npts.push_back({{n.name.v, n.loc},
+                        n.inside.v,
+                        n.outside.v,
+                        iface(n.interface),
+                        n.forward_accept.v == spec::ForwardAccept::Auto});
+  }
+
+  void helper(const spec::Helper& h) {
+    Helper out{{h.name.v, h.loc}, h.helper.set ? h.helper.v : h.name.v};
+    for (const auto& p : h.protocols) out.protocols.push_back(p.v);
+    out.port = h.port.v;
+    ir_.helpers.push_back(std::move(out));
+  }
+
   void bridge(const spec::Bridge& b) {
     Subnet sub{{b.name.v, b.loc}, b.cidr.v, {IfMatch::Kind::IsNot, b.name.v, b.name.loc, b.name.v}};
     sub.docker = true;
@@ -199,6 +238,8 @@ class Lowerer {
     for (const auto& s : ir_.subnets) need(s.cidr.addr.family, s.entry);
     for (const auto& f : ir_.forwards) need(f.family, f.entry);
     for (const auto& r : ir_.rules) need(r.family, r.entry);
+    for (const auto& x : ir_.statics) need(x.family, x.entry);
+    for (const auto& n : ir_.npts) need(Family::V6, n.entry);
     // Routing between interfaces is what a gateway is: ip_forward goes first
     // so that NAT never lands on a host that would not forward its packets.
     if (v4) ir_.sysctls.push_back({"net.ipv4.ip_forward", "1", *v4});
@@ -233,6 +274,30 @@ std::string sysctl_path(std::string_view key) {
 }
 
 std::span<const std::string_view> timeout_keys() { return kTimeoutKeys; }
+
+namespace {
+// The kernel's helpers by the name natc's spec uses, per protocol.
+struct HelperKind {
+  std::string_view kind, tcp, udp;
+};
+constexpr HelperKind kHelpers[] = {
+    {"ftp", "ftp", ""},   {"sip", "sip", "sip"}, {"tftp", "", "tftp"},     {"h323", "Q.931", "RAS"},
+    {"pptp", "pptp", ""}, {"irc", "irc", ""},    {"amanda", "", "amanda"}, {"netbios-ns", "", "netbios-ns"},
+    {"snmp", "", "snmp"}, {"sane", "sane", ""},
+};
+}  // namespace
+
+std::string_view helper_kernel_name(std::string_view kind, Proto p) {
+  for (const auto& h : kHelpers)
+    if (h.kind == kind) return p == Proto::Tcp ? h.tcp : p == Proto::Udp ? h.udp : "";
+  return "";
+}
+
+std::vector<std::string_view> helper_kinds() {
+  std::vector<std::string_view> out;
+  for (const auto& h : kHelpers) out.push_back(h.kind);
+  return out;
+}
 
 std::string timeout_sysctl(std::string_view key) {
   if (std::find(std::begin(kTimeoutKeys), std::end(kTimeoutKeys), key) == std::end(kTimeoutKeys)) return "";

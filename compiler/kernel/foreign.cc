@@ -266,7 +266,7 @@ constexpr std::pair<std::string_view, Parser> kParsers[] = {
 
 // Expressions that change or count a packet and let it go on, and ones
 // that take it away from the chain.
-constexpr std::string_view kNoEffect[] = {"counter", "log", "notrack",      "last",
+constexpr std::string_view kNoEffect[] = {"counter", "log", "notrack",      "last",     "objref",
                                           "dynset",  "dup", "flow_offload", "ct_expect"};
 constexpr std::string_view kDecides[] = {"queue", "tproxy", "synproxy", "fwd"};
 

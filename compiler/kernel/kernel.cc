@@ -4,6 +4,8 @@ namespace natc::kernel {
 
 std::optional<nft::Table> to_table(const Live& live) {
   nft::Table t;
+  if (!live.other_objects.empty()) return std::nullopt;
+  t.helpers = live.helpers;
   for (const auto& s : live.sets) {
     if (!s.known) return std::nullopt;
     t.sets.push_back(s.set);

@@ -20,7 +20,7 @@ namespace natc::kernel {
 // snapshot stores, and what live state is decoded from.
 struct Dump {
   uint32_t genid = 0;
-  std::vector<std::vector<uint8_t>> tables, chains, sets, elements, rules;
+  std::vector<std::vector<uint8_t>> tables, chains, sets, elements, rules, objects;
 };
 
 struct LiveRule {
@@ -41,20 +41,38 @@ struct Live {
   bool table = false;
   std::vector<LiveChain> chains;
   std::vector<LiveSet> sets;
+  std::vector<nft::CtHelper> helpers;
+  // Objects natc did not write (another type, or unreadable): name and type.
+  std::vector<std::pair<std::string, uint32_t>> other_objects;
   uint64_t hash = 0;  // of what natc owns: not sequence numbers, not counters
 };
 
 // One change of a batch.
 struct Op {
-  enum class Kind { AddTable, DelTable, AddChain, DelChain, AddSet, DelSet, AddElems, DelElems, AddRule, DelRule };
+  enum class Kind {
+    AddTable,
+    DelTable,
+    AddChain,
+    DelChain,
+    AddSet,
+    DelSet,
+    AddElems,
+    DelElems,
+    AddRule,
+    DelRule,
+    AddObj,
+    DelObj
+  };
   Kind kind;
   std::string chain;     // AddChain/DelChain/AddRule/DelRule
   nft::Chain chain_def;  // AddChain (also updates a policy)
   nft::Set set;          // AddSet/DelSet; AddElems/DelElems: definition + `elements`
   std::vector<nft::Element> elements;
-  nft::Rule rule;       // AddRule
-  uint64_t handle = 0;  // DelRule
-  std::string entry;    // the spec entry it comes from, for error messages
+  nft::Rule rule;         // AddRule
+  uint64_t handle = 0;    // DelRule
+  nft::CtHelper helper;   // AddObj/DelObj (DelObj: its name)
+  uint32_t obj_type = 3;  // DelObj: NFT_OBJECT_CT_HELPER, or the type of an object natc did not write
+  std::string entry;      // the spec entry it comes from, for error messages
 };
 
 struct Batch {

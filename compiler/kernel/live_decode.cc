@@ -75,6 +75,20 @@ LiveSet set_of(const std::vector<uint8_t>& m) {
   return ls;
 }
 
+// A ct helper natc wrote, or the name and type of an object to remove.
+void object_of(const std::vector<uint8_t>& m, Live& live) {
+  netlink::Readable r = readable(m, NFT_MSG_NEWOBJ, "object");
+  netlink::ObjPtr o(nftnl_obj_alloc());
+  if (nftnl_obj_nlmsg_parse(r.header(), o.get()) < 0) malformed("object");
+  auto name = str(nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME));
+  if (!name) malformed("object");
+  auto helper = r.foreign() ? std::nullopt : netlink::decode_helper(o.get());
+  if (helper)
+    live.helpers.push_back(std::move(*helper));
+  else
+    live.other_objects.push_back({*name, nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE)});
+}
+
 // Elements count packets: their bytes change with traffic, what natc owns
 // does not. Hash what they are (key, value, entry) in key order; the raw
 // messages only for sets natc cannot read.
@@ -102,8 +116,9 @@ Live decode_live(const Dump& d) {
   live.genid = d.genid;
   live.table = !d.tables.empty();
   Hash h;
-  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.rules})
+  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.rules, &d.objects})
     for (const auto& m : *list) h.message(m);
+  for (const auto& m : d.objects) object_of(m, live);
   std::map<std::string, size_t> chain_index, set_index;
   for (const auto& m : d.chains) {
     live.chains.push_back(chain_of(m));

@@ -205,7 +205,10 @@ class NetlinkKernel : public Kernel {
                                       [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName.c_str()); });
     Reply rules = ::natc::kernel::dump(s_, NFT_MSG_GETRULE,
                                        [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_RULE_TABLE, kTableName.c_str()); });
-    *interrupted = chains.interrupted || sets.interrupted || rules.interrupted;
+    Reply objects = ::natc::kernel::dump(s_, NFT_MSG_GETOBJ,
+                                         [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_OBJ_TABLE, kTableName.c_str()); });
+    *interrupted = chains.interrupted || sets.interrupted || rules.interrupted || objects.interrupted;
+    d.objects = keep(std::move(objects.messages), NFTA_OBJ_TABLE, true);
     d.chains = keep(std::move(chains.messages), NFTA_CHAIN_TABLE, true);
     d.sets = keep(std::move(sets.messages), NFTA_SET_TABLE, true);
     d.rules = keep(std::move(rules.messages), NFTA_RULE_TABLE, true);

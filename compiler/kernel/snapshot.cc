@@ -41,12 +41,11 @@ struct List {
   const char* name;
   std::vector<std::vector<uint8_t>> Dump::*member;
   uint16_t type;
+  bool optional = false;  // added after format 1 first shipped: older snapshots lack it
 };
-const List kLists[] = {{"tables", &Dump::tables, NFT_MSG_NEWTABLE},
-                       {"chains", &Dump::chains, NFT_MSG_NEWCHAIN},
-                       {"sets", &Dump::sets, NFT_MSG_NEWSET},
-                       {"elements", &Dump::elements, NFT_MSG_NEWSETELEM},
-                       {"rules", &Dump::rules, NFT_MSG_NEWRULE}};
+const List kLists[] = {{"tables", &Dump::tables, NFT_MSG_NEWTABLE}, {"chains", &Dump::chains, NFT_MSG_NEWCHAIN},
+                       {"sets", &Dump::sets, NFT_MSG_NEWSET},       {"elements", &Dump::elements, NFT_MSG_NEWSETELEM},
+                       {"rules", &Dump::rules, NFT_MSG_NEWRULE},    {"objects", &Dump::objects, NFT_MSG_NEWOBJ, true}};
 
 [[noreturn]] void bad(const std::string& key, const std::string& what) { throw SnapshotError(key, what); }
 
@@ -88,6 +87,7 @@ Snapshot snapshot_from_json(const nlohmann::json& j) {
   }
   const nlohmann::json& messages = member(j, "messages", T::object, "an object");
   for (const List& l : kLists) {
+    if (!messages.contains(l.name) && l.optional) continue;
     if (!messages.contains(l.name)) bad("messages", "\"messages\" has no \"" + std::string(l.name) + "\"");
     const nlohmann::json& list = messages[l.name];
     if (!list.is_array()) bad("messages", "\"messages\".\"" + std::string(l.name) + "\" is not a list");

@@ -86,6 +86,8 @@ class Builder {
       case K::DelElems: return elements(op);
       case K::AddRule: return add_rule(op);
       case K::DelRule: return del_rule(op);
+      case K::AddObj:
+      case K::DelObj: return object(op);
     }
   }
 
@@ -142,6 +144,14 @@ class Builder {
     }
   }
 
+  void object(const Op& op) {
+    bool add = op.kind == K::AddObj;
+    ObjPtr o = encode_helper(op.helper, add);
+    if (!add) nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, op.obj_type);
+    message(add ? NFT_MSG_NEWOBJ : NFT_MSG_DELOBJ, add ? NLM_F_CREATE : 0, op.entry,
+            [&](nlmsghdr* n) { nftnl_obj_nlmsg_build_payload(n, o.get()); });
+  }
+
   void add_rule(const Op& op) {
     RulePtr r = encode_rule(op.chain, op.rule);
     message(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, op.entry,
@@ -174,6 +184,8 @@ const char* type_name(uint16_t type) {
     case NFT_MSG_DELSETELEM: return "DELSETELEM";
     case NFT_MSG_NEWRULE: return "NEWRULE";
     case NFT_MSG_DELRULE: return "DELRULE";
+    case NFT_MSG_NEWOBJ: return "NEWOBJ";
+    case NFT_MSG_DELOBJ: return "DELOBJ";
     default: return "?";
   }
 }

@@ -129,12 +129,25 @@ class RuleDecoder {
         {"bitwise", &RuleDecoder::bitwise}, {"range", &RuleDecoder::range},     {"ct", &RuleDecoder::ct},
         {"fib", &RuleDecoder::fib},         {"lookup", &RuleDecoder::lookup},   {"immediate", &RuleDecoder::immediate},
         {"nat", &RuleDecoder::nat},         {"masq", &RuleDecoder::masq},       {"redir", &RuleDecoder::redir},
+        {"notrack", &RuleDecoder::notrack}, {"objref", &RuleDecoder::objref},
     };
     nftnl_expr* e = exprs_[i_++];
     std::string n = name(e);
     for (const auto& [expr, parse] : kParsers)
       if (expr == n) return (this->*parse)(e);
     fail();
+  }
+
+  void objref(nftnl_expr* e) {
+    flush_l4();
+    auto name = str(nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME));
+    if (!name || u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE) != NFT_OBJECT_CT_HELPER) return fail();
+    rule_.stmts.push_back(nft::HelperSet{*name});
+  }
+
+  void notrack(nftnl_expr*) {
+    flush_l4();
+    rule_.stmts.push_back(nft::Notrack{});
   }
 
   void masq(nftnl_expr*) {
@@ -253,6 +266,8 @@ class RuleDecoder {
     if (regs_.size() == 1 && regs_.count(0) && (regs_[0].field == Field::Saddr || regs_[0].field == Field::Daddr)) {
       ir::Addr m{regs_[0].family};
       if (len != m.size()) return fail();
+      if (nftnl_expr* w = peek(); name(w) == "payload" && nftnl_expr_is_set(w, NFTNL_EXPR_PAYLOAD_SREG))
+        return prefix_rewrite(e, w, mask);
       std::memcpy(m.bytes.data(), mask, len);
       pending_mask_ = m;
       return;
@@ -272,6 +287,32 @@ class RuleDecoder {
       rule_.stmts.push_back(nft::CtDnat{});
     else
       fail();
+  }
+
+  // load, bitwise (keep the host bits, put the prefix in), write back with
+  // the transport checksum over the pseudo-header: a PrefixRewrite, exactly.
+  void prefix_rewrite(nftnl_expr* bw, nftnl_expr* w, const uint8_t* mask) {
+    ++i_;
+    Load l = regs_[0];
+    regs_.clear();
+    family_guard_.reset();
+    ir::Addr m{l.family}, x{l.family};
+    uint32_t xlen = 0;
+    const uint8_t* xor_ = data(bw, NFTNL_EXPR_BITWISE_XOR, &xlen);
+    if (xlen != x.size()) return fail();
+    std::memcpy(m.bytes.data(), mask, m.size());
+    std::memcpy(x.bytes.data(), xor_, xlen);
+    ir::Prefix p{x, 0};
+    while (p.len < m.size() * 8 && !(m.bytes[p.len / 8] & (0x80 >> (p.len % 8)))) ++p.len;
+    if (nft::host_mask(p) != m) return fail();
+    for (size_t b = 0; b < x.size(); ++b)
+      if (x.bytes[b] & m.bytes[b]) return fail();
+    if (u32(w, NFTNL_EXPR_PAYLOAD_SREG) != NFT_REG_1 || u32(w, NFTNL_EXPR_PAYLOAD_BASE) != NFT_PAYLOAD_NETWORK_HEADER ||
+        u32(w, NFTNL_EXPR_PAYLOAD_OFFSET) != addr_offset(l.family, l.field == Field::Saddr) ||
+        u32(w, NFTNL_EXPR_PAYLOAD_LEN) != x.size() || u32(w, NFTNL_EXPR_PAYLOAD_CSUM_TYPE) != NFT_PAYLOAD_CSUM_NONE ||
+        u32(w, NFTNL_EXPR_PAYLOAD_FLAGS) != NFT_PAYLOAD_L4CSUM_PSEUDOHDR)
+      return fail();
+    rule_.stmts.push_back(nft::PrefixRewrite{l.field == Field::Saddr, p});
   }
 
   void range(nftnl_expr* e) {
@@ -301,11 +342,17 @@ class RuleDecoder {
     flush_l4();
     nftnl_expr* c = peek();
     uint32_t len = 0;
-    if (u32(e, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR || u32(e, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE ||
-        name(c) != "cmp")
+    if (u32(e, NFTNL_EXPR_FIB_FLAGS) != NFTA_FIB_F_DADDR || name(c) != "cmp" || u32(c, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ)
       return fail();
     ++i_;
     const uint8_t* d = data(c, NFTNL_EXPR_CMP_DATA, &len);
+    if (u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_OIFNAME) {
+      if (len != IFNAMSIZ) return fail();
+      rule_.stmts.push_back(
+          nft::FibOif{std::string(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), len))});
+      return;
+    }
+    if (u32(e, NFTNL_EXPR_FIB_RESULT) != NFT_FIB_RESULT_ADDRTYPE) return fail();
     uint32_t v;
     if (len != 4) return fail();
     std::memcpy(&v, d, 4);
@@ -418,7 +465,7 @@ std::optional<nft::Chain> decode_chain(const nftnl_chain* c) {
   ch.name = *name;
   uint32_t hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
   if (hook == NF_INET_PRE_ROUTING)
-    ch.hook = nft::Hook::Prerouting;
+    ch.hook = *type == "nat" ? nft::Hook::Prerouting : nft::Hook::Raw;
   else if (hook == NF_INET_POST_ROUTING)
     ch.hook = nft::Hook::Postrouting;
   else if (hook == NF_INET_FORWARD)
@@ -461,7 +508,7 @@ void role_and_key(const nftnl_set* s, nft::Set& out) {
   auto fields = parse_udata(ud, len);
   const std::string& role = fields[kUdataSetRole];
   const std::string& key = fields[kUdataSetKey];
-  if (role.size() != 1 || uint8_t(role[0]) > uint8_t(nft::Role::Subnet) || key.size() != out.key.size()) return;
+  if (role.size() != 1 || uint8_t(role[0]) > uint8_t(nft::Role::NptAccept) || key.size() != out.key.size()) return;
   std::vector<Field> exact;
   for (size_t i = 0; i < key.size(); ++i) {
     auto f = Field(uint8_t(key[i]));
@@ -598,5 +645,24 @@ bool decode_elements(const nftnl_set* elems, nft::Set& set) {
 }
 
 std::optional<nft::Rule> decode_rule(const nftnl_rule* r) { return RuleDecoder().run(r); }
+
+std::optional<nft::CtHelper> decode_helper(nftnl_obj* o) {
+  if (!nftnl_obj_is_set(o, NFTNL_OBJ_TYPE) || nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) != NFT_OBJECT_CT_HELPER)
+    return std::nullopt;
+  auto name = str(nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
+  auto type = str(nftnl_obj_get_str(o, NFTNL_OBJ_CT_HELPER_NAME));
+  if (!name || !type || !nftnl_obj_is_set(o, NFTNL_OBJ_CT_HELPER_L4PROTO)) return std::nullopt;
+  uint8_t proto = nftnl_obj_get_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO);
+  if (proto != uint8_t(ir::Proto::Tcp) && proto != uint8_t(ir::Proto::Udp)) return std::nullopt;
+  // natc sets no l3proto; the kernel reports the table's family then.
+  nft::CtHelper h{*name, *type, ir::Proto(proto), ""};
+  if (nftnl_obj_is_set(o, NFTNL_OBJ_USERDATA)) {
+    uint32_t len = 0;
+    const void* d = nftnl_obj_get_data(o, NFTNL_OBJ_USERDATA, &len);
+    auto ud = parse_udata(d, len);
+    if (auto it = ud.find(0); it != ud.end()) h.entry = comment_text(it->second);
+  }
+  return h;
+}
 
 }  // namespace natc::netlink

@@ -18,5 +18,7 @@ std::optional<nft::Set> decode_set(const nftnl_set* s);        // without elemen
 // Adds the elements held by `elems` (a dump of one set) to `set`.
 bool decode_elements(const nftnl_set* elems, nft::Set& set);
 std::optional<nft::Rule> decode_rule(const nftnl_rule* r);
+// A ct helper object as natc writes it; nullopt for any other object.
+std::optional<nft::CtHelper> decode_helper(nftnl_obj* o);
 
 }  // namespace natc::netlink

@@ -119,6 +119,14 @@ class RuleEncoder {
                    [&](const nft::Masquerade&) { add(nftnl_expr_alloc("masq")); },
                    [&](const nft::Redirect& r) { redirect(r); },
                    [&](const nft::Nat& n) { nat(n); },
+                   [&](const nft::FibOif& f) { fib_oif(f); },
+                   [&](const nft::PrefixRewrite& r) { prefix_rewrite(r); },
+                   [&](const nft::Notrack&) { add(nftnl_expr_alloc("notrack")); },
+                   [&](const nft::HelperSet& h) {
+                     nftnl_expr* e = add(nftnl_expr_alloc("objref"));
+                     nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
+                     nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, h.name.c_str());
+                   },
                },
                s);
   }
@@ -221,6 +229,37 @@ class RuleEncoder {
     nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
     nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
     cmp(NFT_CMP_NEQ, &zero, 4);
+  }
+  void fib_oif(const nft::FibOif& f) {
+    nftnl_expr* e = add(nftnl_expr_alloc("fib"));
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIFNAME);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+    char buf[IFNAMSIZ] = {};
+    f.name.copy(buf, std::min<size_t>(f.name.size(), IFNAMSIZ - 1));
+    cmp(NFT_CMP_EQ, buf, IFNAMSIZ);
+  }
+  // Load the address, keep its host bits, put the new prefix in, write it
+  // back; the kernel updates the transport checksum over the pseudo-header.
+  void prefix_rewrite(const nft::PrefixRewrite& r) {
+    Family f = r.to.addr.family;
+    uint32_t len = addr_len(f), offset = addr_offset(f, r.source);
+    nfproto(f);
+    payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len, NFT_REG_1);
+    ir::Addr mask = nft::host_mask(r.to);
+    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, mask.bytes.data(), len);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, r.to.addr.bytes.data(), len);
+    nftnl_expr* w = add(nftnl_expr_alloc("payload"));
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_LEN, len);
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_NONE);
+    nftnl_expr_set_u32(w, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
   }
   void fib_local() {
     nftnl_expr* e = add(nftnl_expr_alloc("fib"));
@@ -399,6 +438,22 @@ RulePtr encode_rule(const std::string& chain, const nft::Rule& r) {
   if (!r.pool.empty()) ud.put(kUdataRulePool, r.pool);
   if (!ud.empty()) nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, ud.bytes().data(), uint32_t(ud.bytes().size()));
   return rule;
+}
+
+ObjPtr encode_helper(const nft::CtHelper& h, bool definition) {
+  ObjPtr o(nftnl_obj_alloc());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, std::string(nft::kTable).c_str());
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, h.name.c_str());
+  nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+  if (!definition) return o;
+  // No l3proto: in an inet table the kernel takes the helper for both families.
+  nftnl_obj_set_str(o.get(), NFTNL_OBJ_CT_HELPER_NAME, h.type.c_str());
+  nftnl_obj_set_u8(o.get(), NFTNL_OBJ_CT_HELPER_L4PROTO, uint8_t(h.proto));
+  UdataWriter ud;
+  ud.put_comment(0, h.entry);  // NFTNL_UDATA_OBJ_COMMENT: nft lists it as the comment
+  nftnl_obj_set_data(o.get(), NFTNL_OBJ_USERDATA, ud.bytes().data(), uint32_t(ud.bytes().size()));
+  return o;
 }
 
 size_t element_size(const nft::Set& s, const nft::Element& e) {

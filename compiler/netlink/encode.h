@@ -21,6 +21,8 @@ SetPtr encode_set(const nft::Set& s, uint32_t id);
 SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements,
                        std::vector<std::string>* nests = nullptr);
 RulePtr encode_rule(const std::string& chain, const nft::Rule& r);
+// A ct helper object; `definition` false: its name alone, for a delete.
+ObjPtr encode_helper(const nft::CtHelper& h, bool definition = true);
 
 // Bytes a set element takes in a NEWSETELEM message, for splitting long
 // element lists across messages (a netlink attribute holds 64 KiB).

@@ -63,7 +63,8 @@ uint32_t data_len(const std::vector<nft::Data>& data, nft::Family fam) {
 
 uint32_t hook_number(nft::Hook h) {
   switch (h) {
-    case nft::Hook::Prerouting: return NF_INET_PRE_ROUTING;
+    case nft::Hook::Prerouting:
+    case nft::Hook::Raw: return NF_INET_PRE_ROUTING;
     case nft::Hook::Postrouting: return NF_INET_POST_ROUTING;
     case nft::Hook::Forward: return NF_INET_FORWARD;
     case nft::Hook::Output: return NF_INET_LOCAL_OUT;

@@ -110,6 +110,11 @@ constexpr Attr kByteorder[] = {{NFTA_BYTEORDER_SREG, Kind::U32},
                                {NFTA_BYTEORDER_OP, Kind::U32},
                                {NFTA_BYTEORDER_LEN, Kind::U32},
                                {NFTA_BYTEORDER_SIZE, Kind::U32}};
+constexpr Attr kObjref[] = {{NFTA_OBJREF_IMM_TYPE, Kind::U32},
+                            {NFTA_OBJREF_IMM_NAME, Kind::Str},
+                            {NFTA_OBJREF_SET_SREG, Kind::U32},
+                            {NFTA_OBJREF_SET_NAME, Kind::Str},
+                            {NFTA_OBJREF_SET_ID, Kind::U32}};
 // The expressions natc writes or reads in other tables (kernel/foreign.cc);
 // any other makes its message Foreign, and its data is hidden from libnftnl.
 constexpr NamedExpr kExprs[] = {
@@ -118,7 +123,8 @@ constexpr NamedExpr kExprs[] = {
     {"fib", schema(kFib)},         {"lookup", schema(kLookup)},       {"immediate", schema(kImmediate)},
     {"nat", schema(kNat)},         {"masq", schema(kMasq)},           {"counter", kCounter},
     {"redir", schema(kRedir)},     {"reject", schema(kReject)},       {"match", schema(kMatch)},
-    {"target", schema(kTarget)},   {"byteorder", schema(kByteorder)},
+    {"target", schema(kTarget)},   {"byteorder", schema(kByteorder)}, {"notrack", Schema{}},
+    {"objref", schema(kObjref)},
 };
 
 constexpr Attr kExprList[] = {{NFTA_LIST_ELEM, Kind::Expr}};
@@ -185,6 +191,19 @@ constexpr Attr kRule[] = {{NFTA_RULE_TABLE, Kind::Str},
                           {NFTA_RULE_ID, Kind::U32},
                           {NFTA_RULE_POSITION_ID, Kind::U32},
                           {NFTA_RULE_CHAIN_ID, Kind::U32}};
+
+constexpr Attr kCtHelper[] = {
+    {NFTA_CT_HELPER_NAME, Kind::Str}, {NFTA_CT_HELPER_L3PROTO, Kind::Bin}, {NFTA_CT_HELPER_L4PROTO, Kind::U8}};
+constexpr Schema kCtHelperData = schema(kCtHelper);
+// An object's data depends on its type: a ct helper's is checked, any
+// other's hidden (natc writes no other objects; it only removes them).
+constexpr Attr kObj[] = {{NFTA_OBJ_TABLE, Kind::Str}, {NFTA_OBJ_NAME, Kind::Str},    {NFTA_OBJ_TYPE, Kind::U32},
+                         {NFTA_OBJ_DATA, Kind::Bin},  {NFTA_OBJ_USE, Kind::U32},     {NFTA_OBJ_HANDLE, Kind::U64},
+                         {NFTA_OBJ_PAD, Kind::Pad},   {NFTA_OBJ_USERDATA, Kind::Bin}};
+constexpr Attr kHelperObj[] = {{NFTA_OBJ_TABLE, Kind::Str}, {NFTA_OBJ_NAME, Kind::Str},
+                               {NFTA_OBJ_TYPE, Kind::U32},  {NFTA_OBJ_DATA, Kind::Nest, &kCtHelperData},
+                               {NFTA_OBJ_USE, Kind::U32},   {NFTA_OBJ_HANDLE, Kind::U64},
+                               {NFTA_OBJ_PAD, Kind::Pad},   {NFTA_OBJ_USERDATA, Kind::Bin}};
 
 // --- walking a schema --------------------------------------------------------
 
@@ -319,6 +338,21 @@ std::string check_message(const std::vector<uint8_t>& m, uint16_t msg_type) {
 
 Checked check_natc_message(const std::vector<uint8_t>& m, uint16_t msg_type) {
   if (std::string why = check_message(m, msg_type); !why.empty()) return {Verdict::Malformed, why};
+  if (msg_type == NFT_MSG_NEWOBJ) {
+    static constexpr Schema helper = schema(kHelperObj), other = schema(kObj);
+    uint32_t type = 0;
+    if (const nlattr* t = find(m, NFTA_OBJ_TYPE); t && t->nla_len == NLA_HDRLEN + 4) {
+      std::memcpy(&type, reinterpret_cast<const uint8_t*>(t) + NLA_HDRLEN, 4);
+      type = ntohl(type);
+    }
+    if (type == NFT_OBJECT_CT_HELPER) return Walker(m.data()).run(m.data() + kHead, m.size() - kHead, helper);
+    Checked c = Walker(m.data()).run(m.data() + kHead, m.size() - kHead, other);
+    if (c.verdict == Verdict::Malformed) return c;
+    c.verdict = Verdict::Foreign;
+    if (const nlattr* d = find(m, NFTA_OBJ_DATA))
+      c.hidden.push_back(size_t(reinterpret_cast<const uint8_t*>(d) - m.data()));
+    return c;
+  }
   const Schema* s = top(msg_type);
   if (!s) return {Verdict::Malformed, "a message of another type"};
   return Walker(m.data()).run(m.data() + kHead, m.size() - kHead, *s);

@@ -71,11 +71,17 @@ class Builder {
     // Forward chain order: the accepts that count per spec entry come
     // before the general established/related accept, so every packet of a
     // flow (not only its first) is counted once, against its entry.
+    // Static NAT first: its addresses are its own, every port (check/
+    // refuses a port forward from one of them); its SNAT before the subnets'.
+    helpers();  // first in prerouting: a helper is assigned before any DNAT
+    for (Family f : {Family::V4, Family::V6}) statics(f);
     for (Family f : {Family::V4, Family::V6}) forwards(f);
     for (const ir::Redirect& r : ir_.redirects) redirect(r);  // after the forwards: a forward wins its port
     for (Family f : {Family::V4, Family::V6}) subnets(f);
+    npts();
     fwd_.rules.push_back(rule("established, related", {}, CtEstablished{}, Accept{}));
     for (const ir::ForwardRule& r : ir_.rules) explicit_rule(r);
+    if (!raw_.rules.empty()) t_.chains.push_back(std::move(raw_));  // only for NPTv6
     t_.chains.push_back(std::move(pre_));
     if (!out_.rules.empty()) t_.chains.push_back(std::move(out_));  // only for forwards from_gateway
     t_.chains.push_back(std::move(post_));
@@ -206,7 +212,18 @@ class Builder {
   // Hairpinned flows leave towards the LAN they came from; without SNAT the
   // target would answer the client directly and the client drop the reply.
   void hairpin_rule(Family f, Set hairpin) {
-    Set internal{"internal" + fam(f), f, {Field::Saddr}, {}, true, false, Role::Internal};
+    if (!internal(f)) return;  // no LAN declared: nothing to hairpin from
+    post_.rules.push_back(rule("hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, "internal" + fam(f)},
+                               Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name}, Masquerade{}));
+    t_.sets.push_back(std::move(hairpin));
+  }
+
+  // The set of every declared subnet, made once per family; false when
+  // there is none.
+  bool internal(Family f) {
+    std::string name = "internal" + fam(f);
+    if (std::any_of(t_.sets.begin(), t_.sets.end(), [&](const Set& s) { return s.name == name; })) return true;
+    Set internal{name, f, {Field::Saddr}, {}, true, false, Role::Internal};
     std::vector<AddrRange> ranges;
     for (const ir::Subnet& s : ir_.subnets)
       if (s.cidr.addr.family == f) ranges.push_back(base::to_range(s.cidr));
@@ -217,11 +234,154 @@ class Builder {
                                 [&](const ir::Subnet& s) { return base::to_range(s.cidr).first == r.first; });
       internal.elements.push_back({{r}, {}, owner->entry.name});
     }
-    if (internal.elements.empty()) return;  // no LAN declared: nothing to hairpin from
-    post_.rules.push_back(rule("hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, internal.name},
-                               Lookup{f, {Field::Daddr, Field::L4Proto, Field::Dport}, hairpin.name}, Masquerade{}));
+    if (internal.elements.empty()) return false;
     t_.sets.push_back(std::move(internal));
-    t_.sets.push_back(std::move(hairpin));
+    return true;
+  }
+
+  // --- static NAT: one map lookup each way, host by host -------------------
+  // In: daddr (or saddr . daddr for allow_from) to the private host, on the
+  // interface, or on every one for hairpin. Out: saddr to the public host.
+  struct StaticSets {
+    std::vector<Set> in, out, accept;
+    Set hairpin;
+  };
+
+  void statics(Family f) {
+    StaticSets sets{{}, {}, {}, {"static_hairpin" + fam(f), f, {Field::Daddr}, {}, false, false, Role::StaticHairpin}};
+    for (const ir::StaticNat& s : ir_.statics)
+      if (s.family == f) static_elements(s, sets);
+    static_rules(f, sets);
+  }
+
+  void static_elements(const ir::StaticNat& s, StaticSets& sets) {
+    Family f = s.family;
+    IfMatch ingress = s.hairpin ? IfMatch{IfMatch::Kind::Any} : s.iface;
+    bool src = !s.allow_from.empty();
+    Set& dnat = named(sets.in, "static" + fam(f) + "_in_" + slug(ingress) + (src ? "_src" : ""), [&](Set& m) {
+      m.family = f;
+      m.key = src ? std::vector<Field>{Field::Saddr, Field::Daddr} : std::vector<Field>{Field::Daddr};
+      m.data = {Data::Addr};
+      m.interval = src;
+      m.role = Role::StaticDnat;
+    });
+    Set& snat = named(sets.out, "static" + fam(f) + "_out_" + slug(s.iface), [&](Set& m) {
+      m.family = f, m.key = {Field::Saddr}, m.data = {Data::Addr}, m.role = Role::StaticSnat;
+    });
+    for (const ir::StaticHost& h : s.hosts) {
+      if (src)
+        for (const AddrRange& from : s.allow_from)
+          dnat.elements.push_back({{from, one(h.public_addr)}, {one(h.private_addr)}, s.entry.name});
+      else
+        dnat.elements.push_back({{one(h.public_addr)}, {one(h.private_addr)}, s.entry.name});
+      snat.elements.push_back({{one(h.private_addr)}, {one(h.public_addr)}, s.entry.name});
+      if (s.hairpin) sets.hairpin.elements.push_back({{one(h.private_addr)}, {}, s.entry.name});
+    }
+    if (!s.auto_accept) return;
+    Set& ok = named(sets.accept, "static" + fam(f) + "_" + slug(s.iface), [&](Set& m) {
+      m.family = f, m.key = {Field::Daddr}, m.counter = true, m.role = Role::StaticAccept;
+    });
+    for (const ir::StaticHost& h : s.hosts) ok.elements.push_back({{one(h.private_addr)}, {}, s.entry.name});
+  }
+
+  void static_rules(Family f, StaticSets& sets) {
+    // allow_from maps first: they are the narrower match.
+    std::stable_partition(sets.in.begin(), sets.in.end(), [](const Set& m) { return m.interval; });
+    for (Set& m : sets.in) {
+      const ir::StaticNat& s = owner(m);
+      IfMatch ingress = s.hairpin ? IfMatch{IfMatch::Kind::Any} : s.iface;
+      pre_.rules.push_back(
+          rule("static NAT via " + label(ingress), iface(ingress, false), Nat{false, f, Lookup{f, m.key, m.name}}));
+      t_.sets.push_back(std::move(m));
+    }
+    for (Set& m : sets.out) {
+      const ir::StaticNat& s = owner(m);
+      post_.rules.push_back(
+          rule("static NAT via " + label(s.iface), iface(s.iface, true), Nat{true, f, Lookup{f, m.key, m.name}}));
+      t_.sets.push_back(std::move(m));
+    }
+    for (Set& m : sets.accept) {
+      const ir::StaticNat& s = owner(m);
+      std::string via = " via " + label(s.iface);
+      Lookup to{f, {Field::Daddr}, m.name}, from{f, {Field::Saddr}, m.name};
+      fwd_.rules.push_back(rule("static NAT" + via, {}, CtDnat{}, to, Accept{}));
+      fwd_.rules.push_back(rule("static NAT replies" + via, {}, CtDnat{}, from, Accept{}));
+      fwd_.rules.push_back(rule("static NAT out" + via, iface(s.iface, true), from, Accept{}));
+      fwd_.rules.push_back(rule("static NAT out replies" + via, iface(s.iface, false), to, CtEstablished{}, Accept{}));
+      t_.sets.push_back(std::move(m));
+    }
+    if (!sets.hairpin.elements.empty() && internal(f)) {
+      post_.rules.push_back(rule("static NAT hairpin", {}, CtDnat{}, Lookup{f, {Field::Saddr}, "internal" + fam(f)},
+                                 Lookup{f, {Field::Daddr}, sets.hairpin.name}, Masquerade{}));
+      t_.sets.push_back(std::move(sets.hairpin));
+    }
+  }
+
+  // The set called `name` in `sets`, made by `init` the first time.
+  template <class Init>
+  static Set& named(std::vector<Set>& sets, const std::string& name, Init&& init) {
+    for (Set& s : sets)
+      if (s.name == name) return s;
+    Set& s = sets.emplace_back();
+    s.name = name;
+    init(s);
+    return s;
+  }
+
+  // The static NAT entry of a set's first element: whose interface it uses.
+  const ir::StaticNat& owner(const Set& m) const {
+    return *std::find_if(ir_.statics.begin(), ir_.statics.end(),
+                         [&](const ir::StaticNat& s) { return s.entry.name == m.elements.front().entry; });
+  }
+
+  // --- helpers: an object per helper and protocol, assigned by port --------
+  // In prerouting, on a connection's first packet: the helper then sees
+  // (and, with NAT, rewrites) its control traffic and expects the related
+  // connections, which the forward chain's established/related accept takes.
+  void helpers() {
+    for (const ir::Helper& h : ir_.helpers)
+      for (Proto p : h.protocols) {
+        std::string_view kernel_name = ir::helper_kernel_name(h.kind, p);
+        if (kernel_name.empty()) continue;  // check/ reported it
+        std::string name = "helper_" + slug(h.entry.name) + "_" + std::string(ir::proto_name(p));
+        t_.helpers.push_back({name, std::string(kernel_name), p, h.entry.name});
+        pre_.rules.push_back(rule(h.entry.name, {}, PortMatch{p, h.port}, HelperSet{name}));
+      }
+  }
+
+  // --- NPTv6: stateless, before conntrack ----------------------------------
+  // In: the outside prefix arriving on the interface becomes the inside one
+  // before routing. Out: the inside prefix routed out of the interface
+  // becomes the outside one. Both untracked, so neither is NATed again.
+  void npts() {
+    std::vector<Set> accept;
+    for (const ir::Npt& n : ir_.npts) {
+      std::string iname = n.iface.name;
+      raw_.rules.push_back(rule(n.entry.name, iface(n.iface, false),
+                                AddrMatch{Family::V6, false, base::to_range(n.outside)}, PrefixRewrite{false, n.inside},
+                                Notrack{}));
+      std::vector<Stmt> out = iface(n.iface, false);
+      if (!out.empty()) std::get<IfName>(out.front()).negate = true;
+      raw_.rules.push_back(rule(n.entry.name, out, AddrMatch{Family::V6, true, base::to_range(n.inside)}, FibOif{iname},
+                                PrefixRewrite{true, n.outside}, Notrack{}));
+      if (!n.auto_accept) continue;
+      auto init = [](Set& m) {
+        m.family = Family::V6, m.key = {Field::Saddr}, m.interval = true, m.counter = true, m.role = Role::NptAccept;
+      };
+      named(accept, "npt6_out_" + slug(n.iface), init)
+          .elements.push_back({{base::to_range(n.outside)}, {}, n.entry.name});
+      named(accept, "npt6_in_" + slug(n.iface), init)
+          .elements.push_back({{base::to_range(n.inside)}, {}, n.entry.name});
+    }
+    for (Set& m : accept) {
+      bool out = m.name.starts_with("npt6_out_");
+      const IfMatch& i = std::find_if(ir_.npts.begin(), ir_.npts.end(), [&](const ir::Npt& n) {
+                           return n.entry.name == m.elements.front().entry;
+                         })->iface;
+      fwd_.rules.push_back(rule(std::string("NPTv6 ") + (out ? "out" : "in") + " via " + label(i), iface(i, out),
+                                Lookup{Family::V6, {out ? Field::Saddr : Field::Daddr}, m.name}, Accept{}));
+      t_.sets.push_back(std::move(m));
+    }
   }
 
   // --- redirects: to the gateway itself ------------------------------------
@@ -352,6 +512,7 @@ class Builder {
 
   const ir::Ir& ir_;
   Table t_;
+  Chain raw_{"raw", Hook::Raw};
   Chain pre_{"prerouting", Hook::Prerouting};
   Chain out_{"output", Hook::Output};
   Chain post_{"postrouting", Hook::Postrouting};

@@ -21,6 +21,12 @@ std::string part_bytes(const std::vector<Part>& parts) {
   return k;
 }
 
+ir::Addr host_mask(const ir::Prefix& p) {
+  ir::Addr m{p.addr.family};
+  for (size_t bit = p.len; bit < m.size() * 8; ++bit) m.bytes[bit / 8] |= uint8_t(0x80 >> (bit % 8));
+  return m;
+}
+
 bool Set::keys(Field f) const { return std::find(key.begin(), key.end(), f) != key.end(); }
 
 }  // namespace natc::nft

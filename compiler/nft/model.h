@@ -55,6 +55,11 @@ enum class Role : uint8_t {
   Hairpin,        // the targets LAN clients may reach by the public address
   Internal,       // every declared subnet: where hairpinned clients come from
   Subnet,         // the subnets of one egress and translation (counted)
+  StaticDnat,     // static NAT in: [saddr .] daddr : addr (public host to private)
+  StaticSnat,     // static NAT out: saddr : addr (private host to public)
+  StaticAccept,   // static NAT's private hosts, accepted (and counted) in forward
+  StaticHairpin,  // static NAT's private hosts LAN clients may reach by the public address
+  NptAccept,      // NPTv6 prefixes, accepted (and counted) in forward
 };
 
 struct Set {
@@ -125,6 +130,24 @@ struct Redirect {     // redirect [to :PORT]
   uint16_t port = 0;  // 0: the port it came to
   friend bool operator==(const Redirect&, const Redirect&) = default;
 };
+struct FibOif {  // fib daddr oifname "name": where the route to the destination leads
+  std::string name;
+  friend bool operator==(const FibOif&, const FibOif&) = default;
+};
+// ip6 saddr set ip6 saddr & HOSTMASK | PREFIX: the prefix replaced, host
+// bits kept, the transport checksum updated by the kernel (stateless NPTv6).
+struct PrefixRewrite {
+  bool source = false;
+  ir::Prefix to;
+  friend bool operator==(const PrefixRewrite&, const PrefixRewrite&) = default;
+};
+struct Notrack {
+  friend bool operator==(const Notrack&, const Notrack&) = default;
+};
+struct HelperSet {  // ct helper set "name": the conntrack helper object of the table
+  std::string name;
+  friend bool operator==(const HelperSet&, const HelperSet&) = default;
+};
 struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   bool source = true;  // snat; false: dnat
   Family family = Family::V4;
@@ -137,7 +160,7 @@ struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
 };
 
 using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal, Lookup, Accept,
-                          Masquerade, Nat, Redirect>;
+                          Masquerade, Nat, Redirect, FibOif, PrefixRewrite, Notrack, HelperSet>;
 
 struct Rule {
   std::vector<Stmt> stmts;
@@ -148,23 +171,41 @@ struct Rule {
   friend bool operator==(const Rule&, const Rule&) = default;
 };
 
-enum class Hook : uint8_t { Prerouting, Postrouting, Forward, Output };
+// Raw: prerouting before conntrack (filter, priority raw), for what must
+// stay untracked.
+enum class Hook : uint8_t { Prerouting, Postrouting, Forward, Output, Raw };
 
 struct Chain {
   std::string name;
   Hook hook;
   bool drop_policy = false;
   std::vector<Rule> rules;
-  bool nat() const { return hook != Hook::Forward; }
-  int priority() const {  // dstnat, srcnat, filter
-    return hook == Hook::Prerouting || hook == Hook::Output ? -100 : hook == Hook::Postrouting ? 100 : 0;
+  bool nat() const { return hook != Hook::Forward && hook != Hook::Raw; }
+  int priority() const {  // dstnat, srcnat, filter, raw
+    return hook == Hook::Prerouting || hook == Hook::Output ? -100
+           : hook == Hook::Postrouting                      ? 100
+           : hook == Hook::Raw                              ? -300
+                                                            : 0;
   }
 };
 
+// A conntrack helper object: ct helper NAME { type "ftp" protocol tcp; l3proto inet; }
+struct CtHelper {
+  std::string name;
+  std::string type;  // the kernel's helper name: "ftp", "Q.931", ...
+  Proto proto = Proto::Tcp;
+  std::string entry;  // the spec entry, in the object's userdata
+  friend bool operator==(const CtHelper&, const CtHelper&) = default;
+};
+
 struct Table {
+  std::vector<CtHelper> helpers;
   std::vector<Set> sets;
   std::vector<Chain> chains;
 };
+
+// The host bits of `p` set, its prefix bits clear: what a prefix rewrite keeps.
+ir::Addr host_mask(const ir::Prefix& p);
 
 std::string ip_keyword(Family f);                  // "ip" / "ip6"
 std::string_view field_type(Field f, Family fam);  // ipv4_addr, inet_proto, ...

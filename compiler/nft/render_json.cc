@@ -93,6 +93,20 @@ json stmt(const Stmt& s) {
           [](const Redirect& r) {
             return r.port ? json{{"redirect", {{"port", r.port}}}} : json{{"redirect", nullptr}};
           },
+          [](const FibOif& f) {
+            return match({{"fib", {{"result", "oifname"}, {"flags", {"daddr"}}}}}, f.name);
+          },
+          [](const PrefixRewrite& r) {
+            json field = payload(ip_keyword(r.to.addr.family), r.source ? "saddr" : "daddr");
+            json masked = {{"&", {field, base::to_string(host_mask(r.to))}}};
+            return json{{"mangle", {{"key", field}, {"value", {{"|", {masked, base::to_string(r.to.addr)}}}}}}};
+          },
+          [](const Notrack&) {
+            return json{{"notrack", nullptr}};
+          },
+          [](const HelperSet& h) {
+            return json{{"ct helper", h.name}};
+          },
           [](const Nat& n) {
             json body = {{"family", ip_keyword(n.family)}};
             if (n.map) {
@@ -150,6 +164,14 @@ json render_json(const Table& t) {
   json table = {{"table", {{"family", "inet"}, {"name", kTable}}}};
   json cmds =
       json::array({json{{"metainfo", {{"json_schema_version", 1}}}}, add(table), json{{"delete", table}}, add(table)});
+  for (const CtHelper& h : t.helpers)
+    cmds.push_back(add({{"ct helper",
+                         {{"family", "inet"},
+                          {"table", kTable},
+                          {"name", h.name},
+                          {"type", h.type},
+                          {"protocol", ir::proto_name(h.proto)},
+                          {"l3proto", "inet"}}}}));
   for (const Set& s : t.sets) cmds.push_back(add(set(s)));
   // nft's own order: sets and maps, then every chain, then every rule.
   for (const Chain& c : t.chains)
@@ -158,10 +180,10 @@ json render_json(const Table& t) {
                           {"table", kTable},
                           {"name", c.name},
                           {"type", c.nat() ? "nat" : "filter"},
-                          {"hook", c.hook == Hook::Prerouting    ? "prerouting"
-                                   : c.hook == Hook::Output      ? "output"
-                                   : c.hook == Hook::Postrouting ? "postrouting"
-                                                                 : "forward"},
+                          {"hook", c.hook == Hook::Prerouting || c.hook == Hook::Raw ? "prerouting"
+                                   : c.hook == Hook::Output                          ? "output"
+                                   : c.hook == Hook::Postrouting                     ? "postrouting"
+                                                                                     : "forward"},
                           {"prio", c.priority()},
                           {"policy", c.drop_policy ? "drop" : "accept"}}}}));
   for (const Chain& c : t.chains) {

@@ -77,6 +77,14 @@ std::string to_text(const Stmt& stmt) {
           [](const Accept&) { return std::string("accept"); },
           [](const Masquerade&) { return std::string("masquerade"); },
           [](const Redirect& r) { return r.port ? "redirect to :" + std::to_string(r.port) : std::string("redirect"); },
+          [](const FibOif& f) { return "fib daddr oifname \"" + f.name + "\""; },
+          [](const PrefixRewrite& r) {
+            std::string field = ip_keyword(r.to.addr.family) + (r.source ? " saddr" : " daddr");
+            return field + " set " + field + " & " + base::to_string(host_mask(r.to)) + " | " +
+                   base::to_string(r.to.addr);
+          },
+          [](const Notrack&) { return std::string("notrack"); },
+          [](const HelperSet& h) { return "ct helper set \"" + h.name + "\""; },
           [](const Nat& n) {
             std::string s = std::string(n.source ? "snat " : "dnat ") + ip_keyword(n.family) + " to ";
             s += n.map ? lookup(*n.map) + " map @" + n.map->set : nat_target(n);
@@ -92,6 +100,9 @@ std::string to_text(const Stmt& stmt) {
 
 std::string render_text(const Table& t) {
   std::string out = "table inet natc {}\ndelete table inet natc\ntable inet natc {\n";
+  for (const CtHelper& h : t.helpers)
+    out += "\tct helper " + h.name + " {\n\t\ttype \"" + h.type + "\" protocol " +
+           std::string(ir::proto_name(h.proto)) + "\n\t\tl3proto inet\n\t}\n\n";
   for (const Set& s : t.sets) {
     out += std::string("\t") + (s.is_map() ? "map " : "set ") + s.name + " {\n\t\ttype " +
            join(s.key, " . ", [&](Field k) { return std::string(field_type(k, s.family)); });
@@ -111,6 +122,7 @@ std::string render_text(const Table& t) {
     const Chain& ch = t.chains[c];
     out += "\tchain " + ch.name + " {\n\t\ttype " + (ch.nat() ? "nat" : "filter") + " hook " +
            (ch.hook == Hook::Prerouting    ? "prerouting priority dstnat"
+            : ch.hook == Hook::Raw         ? "prerouting priority raw"
             : ch.hook == Hook::Output      ? "output priority -100"
             : ch.hook == Hook::Postrouting ? "postrouting priority srcnat"
                                            : "forward priority filter") +

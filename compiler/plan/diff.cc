@@ -83,6 +83,7 @@ class Differ {
       p_.batch.ops.push_back({K::AddTable});
       p_.changes.push_back({Action::Add, "table", "inet natc"});
     }
+    plan_helpers();
     plan_sets();
     plan_chains();
     emit();
@@ -100,6 +101,38 @@ class Differ {
     for (const auto& c : live_.chains)
       if (c.chain.name == name) return &c;
     return nullptr;
+  }
+
+  // Objects cannot be changed in place: a changed helper is deleted and
+  // added again, and the rules that name it are rewritten around that.
+  void plan_helpers() {
+    auto proto = [](const nft::CtHelper& h) { return std::string(ir::proto_name(h.proto)); };
+    for (const nft::CtHelper& h : want_.helpers) {
+      auto it = std::find_if(live_.helpers.begin(), live_.helpers.end(), [&](auto& l) { return l.name == h.name; });
+      if (it != live_.helpers.end() && *it == h) continue;
+      if (it != live_.helpers.end()) del_helper(*it, 3);
+      new_helpers_.push_back(&h);
+      p_.changes.push_back({it != live_.helpers.end() ? Action::Change : Action::Add, h.entry,
+                            "ct helper \"" + h.type + "\" for " + proto(h)});
+    }
+    for (const nft::CtHelper& l : live_.helpers)
+      if (std::none_of(want_.helpers.begin(), want_.helpers.end(), [&](auto& h) { return h.name == l.name; })) {
+        del_helper(l, 3);
+        p_.changes.push_back({Action::Remove, l.entry.empty() ? "object " + l.name : l.entry,
+                              "ct helper \"" + l.type + "\" for " + proto(l)});
+      }
+    for (const auto& [name, type] : live_.other_objects) {
+      del_helper({name}, type);
+      p_.changes.push_back({Action::Remove, "object " + name, "not natc's"});
+    }
+  }
+  void del_helper(const nft::CtHelper& h, uint32_t type) {
+    Op op{K::DelObj};
+    op.helper = h;
+    op.obj_type = type;
+    op.entry = h.entry;
+    del_helpers_.push_back(std::move(op));
+    rewrite_.insert("prerouting");  // a rule naming it goes first
   }
 
   void plan_sets() {
@@ -214,10 +247,17 @@ class Differ {
     for (auto& op : del_elems_) ops.push_back(std::move(op));
     for (const auto& s : del_sets_) ops.push_back(set_op(K::DelSet, s));
     for (const auto* c : del_chains_) ops.push_back({K::DelChain, c->chain.name});
+    for (auto& op : del_helpers_) ops.push_back(std::move(op));
     // 3. chains, sets with their elements, new elements, rules
     for (const auto* c : new_chains_) {
       Op op{K::AddChain, c->name, *c};
       op.chain_def.rules.clear();
+      ops.push_back(std::move(op));
+    }
+    for (const auto* h : new_helpers_) {
+      Op op{K::AddObj};
+      op.helper = *h;
+      op.entry = h->entry;
       ops.push_back(std::move(op));
     }
     for (const auto* s : new_sets_) {
@@ -296,6 +336,8 @@ class Differ {
   bool rewrite_all_ = false;
   std::set<std::string> rewrite_;
   std::vector<const nft::Set*> new_sets_;
+  std::vector<const nft::CtHelper*> new_helpers_;
+  std::vector<Op> del_helpers_;
   std::vector<nft::Set> del_sets_;
   std::vector<const nft::Chain*> new_chains_;
   std::vector<const kernel::LiveChain*> del_chains_;
@@ -308,6 +350,18 @@ class Differ {
 // A DNAT map's element as the translation it made: its key's fields say
 // which address is the destination (a source is an allow_from range).
 std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e) {
+  if (s.role == nft::Role::StaticDnat) {
+    // [saddr .] daddr : addr, every protocol and port.
+    if (e.key.empty() || e.key.size() != s.key.size() || e.data.size() != 1) return std::nullopt;
+    auto* pub = std::get_if<ir::AddrRange>(&e.key.back());
+    auto* target = std::get_if<ir::AddrRange>(&e.data[0]);
+    if (!pub || !target) return std::nullopt;
+    conntrack::Translation t;
+    t.entry = e.entry;
+    t.destination = pub->first;
+    t.target = target->first;
+    return t;
+  }
   if (s.role != nft::Role::DnatMap || e.key.size() != s.key.size() || e.data.size() != 2) return std::nullopt;
   conntrack::Translation t;
   t.entry = e.entry;

@@ -108,6 +108,10 @@ class Reader {
   void snat_pools(uint32_t i, Spec& s);
   void port_forwards(uint32_t i, Spec& s);
   void redirects(uint32_t i, Spec& s);
+  void static_nat(uint32_t i, Spec& s);
+  void nptv6(uint32_t i, Spec& s);
+  void helpers(uint32_t i, Spec& s);
+  At<ForwardAccept> forward_accept(uint32_t i);
   void docker(uint32_t i, Spec& s);
   void publish(uint32_t i, Bridge& b);
   void conntrack(uint32_t i, Spec& s);
@@ -487,12 +491,7 @@ void Reader::port_forwards(uint32_t i, Spec& s) {
       {"hairpin", false, [](Reader& r, uint32_t v, F& x) { x.hairpin = r.boolean(v); }},
       {"allow_capture", false, [](Reader& r, uint32_t v, F& x) { x.allow_capture = r.boolean(v); }},
       {"from_gateway", false, [](Reader& r, uint32_t v, F& x) { x.from_gateway = r.boolean(v); }},
-      {"forward_accept", false,
-       [](Reader& r, uint32_t v, F& x) {
-         x.forward_accept =
-             r.choice<ForwardAccept>(v, {{"auto", ForwardAccept::Auto}, {"manual", ForwardAccept::Manual}});
-         if (!x.forward_accept.set) x.forward_accept.v = ForwardAccept::Auto;
-       }},
+      {"forward_accept", false, [](Reader& r, uint32_t v, F& x) { x.forward_accept = r.forward_accept(v); }},
   };
   names_["port forward"].reserve(n(i).len);
   entries(i, "port forwards", "a port forward", kForward, s.port_forwards);
@@ -526,6 +525,52 @@ void Reader::redirects(uint32_t i, Spec& s) {
        }},
   };
   entries(i, "redirects", "a redirect", kRedirect, s.redirects);
+}
+
+At<ForwardAccept> Reader::forward_accept(uint32_t i) {
+  auto out = choice<ForwardAccept>(i, {{"auto", ForwardAccept::Auto}, {"manual", ForwardAccept::Manual}});
+  if (!out.set) out.v = ForwardAccept::Auto;
+  return out;
+}
+
+void Reader::static_nat(uint32_t i, Spec& s) {
+  static constexpr Key<StaticNat> kStatic[] = {
+      {"name", true, [](Reader& r, uint32_t v, StaticNat& x) { x.name = r.name(v, "static NAT"); }},
+      {"public", true, [](Reader& r, uint32_t v, StaticNat& x) { x.public_addr = r.prefix(v); }},
+      {"private", true, [](Reader& r, uint32_t v, StaticNat& x) { x.private_addr = r.prefix(v); }},
+      {"interface", true, [](Reader& r, uint32_t v, StaticNat& x) { x.interface = r.interface(v); }},
+      {"allow_from", false,
+       [](Reader& r, uint32_t v, StaticNat& x) {
+         if (r.listed(v, "mean from anywhere", "leave 'allow_from' out for anywhere")) x.allow_from = r.prefixes(v);
+       }},
+      {"hairpin", false, [](Reader& r, uint32_t v, StaticNat& x) { x.hairpin = r.boolean(v); }},
+      {"forward_accept", false, [](Reader& r, uint32_t v, StaticNat& x) { x.forward_accept = r.forward_accept(v); }},
+  };
+  entries(i, "static NAT entries", "a static NAT entry", kStatic, s.static_nat);
+}
+
+void Reader::nptv6(uint32_t i, Spec& s) {
+  static constexpr Key<Nptv6> kNpt[] = {
+      {"name", true, [](Reader& r, uint32_t v, Nptv6& x) { x.name = r.name(v, "NPTv6 entry"); }},
+      {"inside", true, [](Reader& r, uint32_t v, Nptv6& x) { x.inside = r.prefix(v); }},
+      {"outside", true, [](Reader& r, uint32_t v, Nptv6& x) { x.outside = r.prefix(v); }},
+      {"interface", true, [](Reader& r, uint32_t v, Nptv6& x) { x.interface = r.interface(v); }},
+      {"forward_accept", false, [](Reader& r, uint32_t v, Nptv6& x) { x.forward_accept = r.forward_accept(v); }},
+  };
+  entries(i, "NPTv6 entries", "an NPTv6 entry", kNpt, s.nptv6);
+}
+
+void Reader::helpers(uint32_t i, Spec& s) {
+  static constexpr Key<Helper> kHelper[] = {
+      {"name", true, [](Reader& r, uint32_t v, Helper& x) { x.name = r.name(v, "helper"); }},
+      {"helper", false, [](Reader& r, uint32_t v, Helper& x) { x.helper = r.string(v, "a helper's kind"); }},
+      {"protocol", true,
+       [](Reader& r, uint32_t v, Helper& x) {
+         if (r.listed(v, "help nothing", "name tcp, udp or both")) x.protocols = r.protocols(v);
+       }},
+      {"port", true, [](Reader& r, uint32_t v, Helper& x) { x.port = r.ports(v); }},
+  };
+  entries(i, "helpers", "a helper", kHelper, s.helpers);
 }
 
 void Reader::publish(uint32_t i, Bridge& b) {
@@ -624,6 +669,9 @@ Spec Reader::read() {
       {"snat_pools", false, [](Reader& r, uint32_t v, Spec& x) { r.snat_pools(v, x); }},
       {"port_forwards", false, [](Reader& r, uint32_t v, Spec& x) { r.port_forwards(v, x); }},
       {"redirects", false, [](Reader& r, uint32_t v, Spec& x) { r.redirects(v, x); }},
+      {"static_nat", false, [](Reader& r, uint32_t v, Spec& x) { r.static_nat(v, x); }},
+      {"nptv6", false, [](Reader& r, uint32_t v, Spec& x) { r.nptv6(v, x); }},
+      {"helpers", false, [](Reader& r, uint32_t v, Spec& x) { r.helpers(v, x); }},
       {"docker", false, [](Reader& r, uint32_t v, Spec& x) { r.docker(v, x); }},
       {"conntrack", false, [](Reader& r, uint32_t v, Spec& x) { r.conntrack(v, x); }},
       {"safety", false, [](Reader& r, uint32_t v, Spec& x) { r.safety(v, x); }},

@@ -113,6 +113,40 @@ struct Redirect {
   std::vector<At<base::Prefix>> except;  // sources never redirected
 };
 
+// 1:1 NAT: every protocol and port of `public` to `private` and back.
+// Prefixes of one length map host bits one to one (.5 to .69 in a /28).
+struct StaticNat {
+  Loc loc;
+  At<std::string> name;
+  At<base::Prefix> public_addr;   // `public`
+  At<base::Prefix> private_addr;  // `private`
+  At<std::string> interface;      // where `public` lives
+  std::vector<At<base::Prefix>> allow_from;
+  At<bool> hairpin;
+  At<ForwardAccept> forward_accept{ForwardAccept::Auto};
+};
+
+// RFC 6296 stateless prefix translation: `inside` leaves `interface` as
+// `outside` and `outside` comes back in as `inside`, untracked.
+struct Nptv6 {
+  Loc loc;
+  At<std::string> name;
+  At<base::Prefix> inside;
+  At<base::Prefix> outside;
+  At<std::string> interface;
+  At<ForwardAccept> forward_accept{ForwardAccept::Auto};
+};
+
+// A conntrack helper (ftp, sip, ...) for connections to `port`, so the
+// related connections it expects are NATed and accepted too.
+struct Helper {
+  Loc loc;
+  At<std::string> name;
+  At<std::string> helper;  // the helper's kind; unset: the name
+  std::vector<At<Proto>> protocols;
+  At<base::PortRange> port;
+};
+
 struct Bridge {
   Loc loc;
   At<std::string> name;  // the bridge's kernel interface name
@@ -149,6 +183,9 @@ struct Spec {
   std::vector<SnatPool> snat_pools;
   std::vector<PortForward> port_forwards;
   std::vector<Redirect> redirects;
+  std::vector<StaticNat> static_nat;
+  std::vector<Nptv6> nptv6;
+  std::vector<Helper> helpers;
   std::vector<Bridge> bridges;
   std::optional<Conntrack> conntrack;
   std::optional<Safety> safety;

@@ -35,11 +35,30 @@ Attribution::Attribution(const kernel::Live& live) {
   auto entry = [&](const std::string& name) {
     if (seen.insert(name).second) entries_.push_back(name);
   };
+  for (const auto& lc : live.chains)
+    for (const auto& lr : lc.rules) {
+      if (!lr.rule) continue;
+      Redirect r{lr.rule->comment};
+      bool redirect = false;
+      for (const auto& s : lr.rule->stmts) {
+        if (const auto* p = std::get_if<nft::PortMatch>(&s)) r.proto = uint8_t(p->proto), r.ports = p->ports;
+        if (const auto* a = std::get_if<nft::AddrMatch>(&s); a && a->source) r.from = a->range;
+        if (const auto* x = std::get_if<nft::Redirect>(&s)) redirect = true, r.to_port = x->port;
+      }
+      if (!redirect || !r.proto) continue;
+      entry(r.entry);
+      redirects_.push_back(std::move(r));
+    }
   for (const auto& ls : live.sets)
     for (const auto& e : ls.set.elements) {
       if (auto t = plan::translation_of(ls.set, e)) {
         forwards_.push_back(*t);
         entry(t->entry);
+      } else if (ls.set.role == nft::Role::StaticSnat && e.key.size() == 1) {
+        if (const auto* host = std::get_if<base::AddrRange>(&e.key[0])) {
+          statics_.push_back({e.entry, *host});
+          entry(e.entry);
+        }
       } else if (ls.set.role == nft::Role::Subnet && e.key.size() == 1) {
         if (const auto* range = std::get_if<base::AddrRange>(&e.key[0])) {
           subnets_.push_back({e.entry, *range});
@@ -54,6 +73,15 @@ std::optional<Translated> Attribution::of(const conntrack::Flow& f) const {
   if (dnat)
     for (const auto& t : forwards_)
       if (conntrack::matches(t, f)) return Translated{t.entry, snat ? "dnat+snat" : "dnat", f};
+  // Sent to the gateway itself: the reply comes from the redirect's port.
+  if (dnat)
+    for (const auto& r : redirects_)
+      if (f.proto == r.proto && r.ports.first <= f.orig.dport && f.orig.dport <= r.ports.last &&
+          f.reply.sport == (r.to_port ? r.to_port : f.orig.dport) && (!r.from || r.from->contains(f.orig.src)))
+        return Translated{r.entry, "redirect", f};
+  if (snat)
+    for (const auto& [name, host] : statics_)
+      if (host.contains(f.orig.src)) return Translated{name, "snat", f};
   if (snat)
     for (const auto& [name, range] : subnets_)
       if (range.contains(f.orig.src)) return Translated{name, "snat", f};

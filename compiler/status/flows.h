@@ -18,7 +18,7 @@ namespace natc::status {
 
 struct Translated {
   std::string entry;
-  std::string kind;  // "dnat", "snat", or "dnat+snat" (a hairpinned flow)
+  std::string kind;  // "dnat", "snat", "dnat+snat" (a hairpinned flow) or "redirect"
   conntrack::Flow flow;
 };
 
@@ -28,12 +28,24 @@ class Attribution {
   explicit Attribution(const kernel::Live& live);
   // nullopt: a flow natc did not translate.
   std::optional<Translated> of(const conntrack::Flow& f) const;
-  // The entries that can translate (forwards and subnets), each once.
+  // The entries that can translate (forwards, subnets, static NAT,
+  // redirects), each once.
   const std::vector<std::string>& entries() const { return entries_; }
 
  private:
   std::vector<conntrack::Translation> forwards_;
   std::vector<std::pair<std::string, base::AddrRange>> subnets_;
+  std::vector<std::pair<std::string, base::AddrRange>> statics_;  // static NAT hosts, by private address
+  // A redirect rule: its protocol and ports, the source it takes (none:
+  // any) and the local port it sends them to (0: the same).
+  struct Redirect {
+    std::string entry;
+    uint8_t proto = 0;
+    base::PortRange ports;
+    std::optional<base::AddrRange> from;
+    uint16_t to_port = 0;
+  };
+  std::vector<Redirect> redirects_;
   std::vector<std::string> entries_;
 };
 

@@ -73,12 +73,16 @@ class Prometheus {
       o_ << "natc_port_forward_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
     metric("natc_subnet_flows", "gauge", "Translated conntrack entries from each subnet.");
     for (const auto& c : r_.subnets) o_ << "natc_subnet_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
-    metric("natc_entry_packets_total", "counter", "Packets through each port forward and subnet, both directions.");
-    for (const auto* list : {&r_.forwards, &r_.subnets})
+    metric("natc_static_nat_flows", "gauge", "Conntrack entries from and to each static NAT's hosts.");
+    for (const auto& c : r_.statics) o_ << "natc_static_nat_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
+    metric("natc_redirect_flows", "gauge", "Conntrack entries each redirect sent to the gateway itself.");
+    for (const auto& c : r_.redirects) o_ << "natc_redirect_flows{entry=" << label(c.name) << "} " << c.flows << "\n";
+    metric("natc_entry_packets_total", "counter", "Packets through each counted entry, both directions.");
+    for (const auto* list : {&r_.forwards, &r_.subnets, &r_.statics, &r_.npts})
       for (const auto& c : *list)
         if (c.traffic) o_ << "natc_entry_packets_total{entry=" << label(c.name) << "} " << c.traffic->packets << "\n";
-    metric("natc_entry_bytes_total", "counter", "Bytes through each port forward and subnet, both directions.");
-    for (const auto* list : {&r_.forwards, &r_.subnets})
+    metric("natc_entry_bytes_total", "counter", "Bytes through each counted entry, both directions.");
+    for (const auto* list : {&r_.forwards, &r_.subnets, &r_.statics, &r_.npts})
       for (const auto& c : *list)
         if (c.traffic) o_ << "natc_entry_bytes_total{entry=" << label(c.name) << "} " << c.traffic->bytes << "\n";
     metric("natc_snat_pool_address_flows", "gauge", "Conntrack entries per SNAT pool address.");
@@ -135,6 +139,9 @@ nlohmann::json render_json(const Report& r) {
                       {"drops", r.drops},
                       {"port_forwards", counts(r.forwards, "entry", "detail")},
                       {"subnets", counts(r.subnets, "entry", "cidr")},
+                      {"static_nat", counts(r.statics, "entry", "detail")},
+                      {"nptv6", counts(r.npts, "entry", "inside")},
+                      {"redirects", counts(r.redirects, "entry", "detail")},
                       {"snat_pool_addresses", counts(r.pool_addresses, "pool", "address")},
                       {"top_destination_ports", counts(r.ports, "protocol", "port")}};
   if (r.drift) j["drift"] = {{"differs", *r.drift}, {"summary", r.drift_summary}};
@@ -159,6 +166,9 @@ std::string render_text(const Report& r) {
       << drop(r, "early_drop") << "\n";
   section(o, "port forwards:", r.forwards, " ");
   section(o, "subnets:", r.subnets, " ");
+  section(o, "static NAT:", r.statics, " ");
+  section(o, "NPTv6 (untracked):", r.npts, " ");
+  section(o, "redirects:", r.redirects, " ");
   section(o, "SNAT pool addresses:", r.pool_addresses, " ");
   section(o, "top destination ports:", r.ports, "/");
   if (r.drift) o << "drift: " << (*r.drift ? r.drift_summary : "none") << "\n";

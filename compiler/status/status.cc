@@ -8,6 +8,7 @@
 #include "plan/render.h"
 #include "spec/spec.h"
 #include "state/records.h"
+#include "status/flows.h"
 
 namespace natc::status {
 namespace {
@@ -78,20 +79,41 @@ void timeouts(system::System& sys, const frontend::Frontend* fe, Report& r) {
   }
 }
 
+// One host of a static NAT (private : public): the flows it opened and the
+// ones opened to it; the detail is the entry's first pair.
+void static_entry(Count& c, const nft::Element& e, const std::vector<conntrack::Flow>& flows) {
+  const auto* priv = std::get_if<ir::AddrRange>(&e.key[0]);
+  const auto* pub = std::get_if<ir::AddrRange>(&e.data[0]);
+  if (!priv || !pub) return;
+  if (c.name.empty()) c.detail = base::to_string(pub->first) + " <-> " + base::to_string(priv->first);
+  c.name = e.entry;
+  for (const auto& f : flows) c.flows += f.orig.src == priv->first || f.reply.src == priv->first;
+}
+
 }  // namespace
 
 void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r) {
   auto traffic = traffic_of(live);
-  std::map<std::string, Count> forwards, subnets;
+  std::map<std::string, Count> forwards, subnets, statics, npts;
   conntrack::FlowIndex index(flows);
   std::set<conntrack::Translation> counted;  // one per allow_from range would count twice
   for (const auto& ls : live.sets) {
     for (const auto& e : ls.set.elements) {
-      if (auto t = plan::translation_of(ls.set, e)) {
+      if (auto t = plan::translation_of(ls.set, e); t && ls.set.role == nft::Role::DnatMap) {
         Count& c = forwards[t->entry];
         c.name = t->entry;
         if (counted.insert(*t).second) c.flows += index.count(*t);
         continue;
+      }
+      if (ls.set.role == nft::Role::StaticSnat && e.key.size() == 1 && e.data.size() == 1) {
+        static_entry(statics[e.entry], e, flows);
+        continue;
+      }
+      if (ls.set.role == nft::Role::NptAccept && e.key.size() == 1 && ls.set.name.starts_with("npt6_in_")) {
+        Count& c = npts[e.entry];
+        c.name = e.entry;
+        if (const auto* range = std::get_if<ir::AddrRange>(&e.key[0])) c.detail = base::to_string(*range);
+        continue;  // untracked: no flows to count
       }
       if (ls.set.role != nft::Role::Subnet || e.key.size() != 1) continue;
       const auto* range = std::get_if<ir::AddrRange>(&e.key[0]);
@@ -102,6 +124,12 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
       for (const auto& f : flows) c.flows += range->contains(f.orig.src) && f.reply.dst != f.orig.src;
     }
   }
+  // Redirects are rules, not set elements: their flows, named like `natc flows` names them.
+  std::map<std::string, Count> redirects;
+  Attribution who(live);
+  for (const auto& f : flows)
+    if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
+  for (auto& [name, c] : redirects) c.name = name, r.redirects.push_back(c);
   count_pools(live, flows, r);
   auto with_traffic = [&](Count& c) {
     if (auto it = traffic.find(c.name); it != traffic.end()) c.traffic = it->second;
@@ -109,6 +137,8 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
   };
   for (auto& [k, c] : forwards) r.forwards.push_back(with_traffic(c));
   for (auto& [k, c] : subnets) r.subnets.push_back(with_traffic(c));
+  for (auto& [k, c] : statics) r.statics.push_back(with_traffic(c));
+  for (auto& [k, c] : npts) r.npts.push_back(with_traffic(c));
   count_ports(flows, r);
 }
 

@@ -34,7 +34,7 @@ struct Report {
   double alert_ratio = 0;
   std::vector<Timeout> timeouts;
   std::map<std::string, uint64_t> drops;
-  std::vector<Count> forwards, subnets, pool_addresses, ports;
+  std::vector<Count> forwards, subnets, statics, npts, redirects, pool_addresses, ports;
   std::optional<bool> drift;
   std::string drift_summary;
   // A change applied with --confirm: its number and the seconds left.

@@ -33,6 +33,13 @@ check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
   f.buckets = sys.sysctls.number("net.netfilter.nf_conntrack_buckets");
   if (!ir.pools.empty()) pool_load(ir, sys.conntrack.flows(), f);
   f.others = sys.kernel.others();
+  for (const ir::Helper& h : ir.helpers) {
+    std::string module = "nf_conntrack_" + h.kind;
+    std::replace(module.begin(), module.end(), '-', '_');
+    if (sys.host.has_module(module) == false &&
+        std::find(f.missing_helpers.begin(), f.missing_helpers.end(), h.kind) == f.missing_helpers.end())
+      f.missing_helpers.push_back(h.kind);
+  }
   if (auto ifs = sys.kernel.interfaces()) {
     f.interfaces.emplace();
     for (const auto& i : *ifs) {

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -80,6 +82,22 @@ class RealHost : public Host {
     if (at == std::string::npos || std::from_chars(text.data() + at, text.data() + text.size(), kb).ec != std::errc())
       return std::nullopt;
     return kb * 1024;
+  }
+
+  std::optional<bool> has_module(const std::string& name) override {
+    struct stat st {};
+    if (stat(("/sys/module/" + name).c_str(), &st) == 0) return true;  // loaded, or built in with parameters
+    std::string text;
+    if (!base::read_file("/proc/modules", &text)) return std::nullopt;
+    if (text.starts_with(name + " ") || text.find("\n" + name + " ") != std::string::npos) return true;
+    utsname u{};
+    if (uname(&u) != 0) return std::nullopt;
+    std::string dir = std::string("/lib/modules/") + u.release;
+    if (base::read_file(dir + "/modules.builtin", &text) && text.find("/" + name + ".ko") != std::string::npos)
+      return true;
+    for (const char* ext : {"", ".xz", ".zst", ".gz"})
+      if (stat((dir + "/kernel/net/netfilter/" + name + ".ko" + ext).c_str(), &st) == 0) return true;
+    return false;
   }
 
   std::unique_ptr<Held> lock() override { return flock_file(o_.lock, o_.lock_wait); }

@@ -44,6 +44,7 @@ class NoFlows : public conntrack::Table {
 class NoHost : public Host {
  public:
   std::optional<uint64_t> mem_total() override { return std::nullopt; }
+  std::optional<bool> has_module(const std::string&) override { return std::nullopt; }
   std::unique_ptr<Held> lock() override { return std::make_unique<Held>(); }
   int64_t now_ms() override { return 0; }
   void sleep_ms(int) override {}

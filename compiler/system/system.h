@@ -27,6 +27,9 @@ class Host {
  public:
   virtual ~Host() = default;
   virtual std::optional<uint64_t> mem_total() = 0;  // bytes (MemTotal)
+  // Whether the kernel has module `name` (loaded, built in, or on disk to
+  // be loaded); nullopt when this machine cannot tell.
+  virtual std::optional<bool> has_module(const std::string& name) = 0;
   // Waits for the lock; throws std::runtime_error naming its holder.
   virtual std::unique_ptr<Held> lock() = 0;
 

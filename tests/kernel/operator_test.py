@@ -269,6 +269,11 @@ class Redirects(GatewayCase):
     def test_lan_http_goes_to_the_gateways_proxy(self):
         self.apply()
         self.assertEqual(self.t.fetch("lan", "http://203.0.113.2/"), "proxy 10.0.0.5")  # the client's own address
+        # Named by its entry in natc flows and counted in natc status.
+        flows = json.loads(self.natc("flows", "web-proxy", "--format", "json").stdout)["flows"]
+        self.assertTrue(flows and all(f["kind"] == "redirect" for f in flows), flows)
+        status = json.loads(self.natc("status", "--format", "json").stdout)
+        self.assertEqual([(c["entry"], c["flows"] > 0) for c in status["redirects"]], [("web-proxy", True)])
         self.assertEqual(self.t.fetch("lan", "http://203.0.113.2:81/"), "inet81 203.0.113.1")  # other ports pass
         # The gateway's own connections are not caught (no prerouting).
         self.assertEqual(self.t.fetch("gw", "http://203.0.113.2/"), "inet 203.0.113.1")

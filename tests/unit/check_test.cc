@@ -188,3 +188,73 @@ TEST_CASE("W3001 from the machine: one configured address of the family, none le
   (*f.interfaces)[0].configured.push_back(ip("203.0.113.2"));  // two: masquerade picks by route
   CHECK(live_codes(r, f) == "");
 }
+
+namespace {
+std::string statics(const std::string& items, const std::string& more = "") {
+  return "version: 1\n"
+         "interfaces: {wan: eth0}\n"
+         "subnets: [{name: lan, cidr: 10.0.0.0/16, egress: wan, snat: masquerade}]\n" +
+         more + "static_nat:\n" + items;
+}
+}  // namespace
+
+TEST_CASE("static NAT: prefix pairs of one length, each address in one pair, no port forward from its addresses") {
+  CHECK(front(statics("  - {name: a, public: 203.0.113.64/28, private: 10.0.1.64/28, interface: wan}\n")).codes() ==
+        "");
+  auto unequal = front(statics("  - {name: a, public: 203.0.113.64/28, private: 10.0.1.0/24, interface: wan}\n"));
+  CHECK(unequal.codes() == "E2012");
+  CHECK(unequal.diags.all()[0].message ==
+        "static NAT 'a': public 203.0.113.64/28 and private 10.0.1.0/24 differ in length");
+  CHECK(front(statics("  - {name: a, public: 203.0.113.70, private: 10.0.0.7, interface: wan}\n"
+                      "  - {name: b, public: 203.0.113.64/29, private: 10.0.2.0/29, interface: wan}\n"))
+            .codes() == "E2012");  // .70 is in .64/29
+  CHECK(front(statics("  - {name: a, public: 203.0.113.70, private: 10.0.0.7, interface: wan}\n",
+                      "port_forwards: [{name: w, ingress: wan, protocol: tcp, port: 80, to: 10.0.0.9, "
+                      "destination: 203.0.113.70}]\n"))
+            .codes() == "E2012");
+  CHECK(front(statics("  - {name: a, public: 203.0.113.70, private: '2001:db8::7', interface: wan}\n")).codes() ==
+        "E2005");
+  CHECK(front(statics("  - {name: a, public: 10.0.0.0/8, private: 172.16.0.0/8, interface: wan}\n")).codes() ==
+        "E1011");  // host bits: 172.16.0.0/8 is not a network
+  CHECK(front(statics("  - {name: a, public: 10.0.0.0/8, private: 11.0.0.0/8, interface: wan}\n")).codes() ==
+        "E2012");  // 16M hosts: more than natc expands
+  CHECK(front(statics("  - {name: a, public: 203.0.113.70, private: 10.0.0.7, interface: '*'}\n")).codes() == "E2006");
+}
+
+TEST_CASE("NPTv6: IPv6 only, prefixes of one length; helpers: known kinds and their protocols") {
+  auto npt = [](const std::string& inside, const std::string& outside) {
+    return front("version: 1\nnptv6: [{name: s, inside: '" + inside + "', outside: '" + outside +
+                 "', interface: eth0}]\n");
+  };
+  CHECK(npt("fd00:10::/64", "2001:db8:1::/64").codes() == "");
+  CHECK(npt("fd00:10::/48", "2001:db8:1::/64").codes() == "E2012");
+  CHECK(npt("10.0.0.0/24", "192.0.2.0/24").codes() == "E2005 E2005");
+  auto helper = [](const std::string& item) { return front("version: 1\nhelpers: [" + item + "]\n"); };
+  CHECK(helper("{name: ftp, protocol: tcp, port: 21}").codes() == "");
+  CHECK(helper("{name: h, helper: h323, protocol: [tcp, udp], port: 1719-1720}").codes() == "");
+  CHECK(helper("{name: tftp, protocol: tcp, port: 69}").codes() == "E2013");
+  auto typo = helper("{name: fpt, protocol: tcp, port: 21}");
+  CHECK(typo.codes() == "E2013");
+  CHECK(typo.diags.all()[0].help == "did you mean 'ftp'?");
+}
+
+TEST_CASE("W3018: a forward to FTP without the ftp helper on its arriving port; W3016 and W3017 from the machine") {
+  std::string spec =
+      "version: 1\ninterfaces: {wan: eth0}\n"
+      "port_forwards: [{name: f, ingress: wan, protocol: tcp, port: 2121, to: '10.0.0.5:21'}]\n";
+  CHECK(front(spec).codes() == "W3002 W3018");
+  CHECK(front(spec + "helpers: [{name: ftp, protocol: tcp, port: 21}]\n").codes() == "W3002 W3018");
+  CHECK(front(spec + "helpers: [{name: ftp, protocol: tcp, port: 2121}]\n").codes() == "W3002");
+
+  auto r = front(statics("  - {name: a, public: 203.0.113.70, private: 10.0.0.7, interface: wan}\n",
+                         "helpers: [{name: sip, protocol: udp, port: 5060}]\n"));
+  REQUIRE(r.diags.errors() == 0);
+  check::LiveFacts f;
+  f.interfaces = std::vector<check::LiveFacts::Interface>{{"eth0", {ip("203.0.113.1"), ip("203.0.113.2")}, {}}};
+  base::Diagnostics d;
+  CHECK(live_codes(r, f, &d) == "W3016 ");
+  CHECK(d.all()[0].message == "static NAT 'a': 203.0.113.70 is not on wan (eth0)");
+  (*f.interfaces)[0].configured.push_back(ip("203.0.113.70"));
+  f.missing_helpers = {"sip"};
+  CHECK(live_codes(r, f, &d) == "W3017 ");
+}

@@ -25,6 +25,7 @@ kernel::Live FakeKernel::live(const std::optional<nft::Table>& t, const Rules& r
   l.table = true;
   nft::Table listed = *t;
   for (const nft::Set& s : t->sets) l.sets.push_back({s, true});
+  l.helpers = t->helpers;
   for (nft::Chain& c : listed.chains) {
     kernel::LiveChain lc{c, true, {}};
     if (auto it = r.find(c.name); it != r.end())
@@ -165,6 +166,18 @@ void FakeKernel::apply(const kernel::Op& op) {
         set->elements.erase(it);
       }
       break;
+    case K::AddObj:
+      if (std::any_of(table->helpers.begin(), table->helpers.end(), [&](auto& h) { return h.name == op.helper.name; }))
+        throw kernel::Error(EEXIST, "File exists");
+      table->helpers.push_back(op.helper);
+      break;
+    case K::DelObj: {
+      auto it =
+          std::find_if(table->helpers.begin(), table->helpers.end(), [&](auto& h) { return h.name == op.helper.name; });
+      if (it == table->helpers.end()) throw kernel::Error(ENOENT, "No such file or directory");
+      table->helpers.erase(it);
+      break;
+    }
     case K::AddRule:
       if (chain == table->chains.end()) throw kernel::Error(ENOENT, "No such file or directory");
       rules[op.chain].push_back({next_handle_++, op.rule});

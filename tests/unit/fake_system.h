@@ -89,6 +89,10 @@ class FakeConntrack : public conntrack::Table {
 class FakeHost : public system::Host {
  public:
   std::optional<uint64_t> mem_total() override { return memory; }
+  std::optional<bool> has_module(const std::string& name) override {
+    return modules ? std::optional<bool>(modules->count(name) > 0) : std::nullopt;
+  }
+  std::optional<std::set<std::string>> modules;  // nullopt: cannot tell
   std::unique_ptr<system::Held> lock() override;
   int64_t now_ms() override { return clock_ms; }
   void sleep_ms(int ms) override { clock_ms += ms; }

@@ -115,6 +115,41 @@ TEST_CASE("flow counts land on the changed forward that resets them") {
   CHECK(with_counts == 1);
 }
 
+TEST_CASE("a moved static NAT host resets the flows to its public address, every protocol and port") {
+  const char* spec = R"(version: 1
+static_nat: [{name: mail, public: 203.0.113.70, private: 10.0.0.7, interface: eth0}]
+)";
+  std::string moved = spec;
+  moved.replace(moved.find("10.0.0.7"), 8, "10.0.0.8");
+  plan::Plan p = plan::diff(table_of(moved), live_of(table_of(spec)));
+  REQUIRE(p.resets.size() == 1);
+  CHECK(p.resets[0].proto == 0);
+  conntrack::FlowIndex flows({test::dnat_flow("198.51.100.1", "203.0.113.70", 25, "10.0.0.7", 25),
+                              test::dnat_flow("198.51.100.2", "203.0.113.70", 443, "10.0.0.7", 443),
+                              test::dnat_flow("198.51.100.3", "203.0.113.9", 25, "10.0.0.7", 25)});
+  CHECK(flows.count(p.resets[0]) == 2);
+}
+
+TEST_CASE("a changed helper object goes after the rules that name it, and comes back before them") {
+  const char* spec = R"(version: 1
+helpers: [{name: ftp, protocol: tcp, port: 21}]
+)";
+  nft::Table now = table_of(spec);
+  nft::Table old = now;
+  old.helpers[0].type = "irc";  // as if it had been another helper
+  plan::Plan p = plan::diff(now, live_of(old));
+  using K = kernel::Op::Kind;
+  std::vector<K> kinds;
+  for (const auto& op : p.batch.ops) kinds.push_back(op.kind);
+  CHECK(kinds == std::vector<K>{K::DelRule, K::DelObj, K::AddObj, K::AddRule});
+  CHECK(plan::diff(now, live_of(now)).batch.ops.empty());
+  // Gone from the spec: rule, then object.
+  plan::Plan gone = plan::diff(table_of("version: 1\n"), live_of(now));
+  kinds.clear();
+  for (const auto& op : gone.batch.ops) kinds.push_back(op.kind);
+  CHECK(kinds == std::vector<K>{K::DelRule, K::DelObj});
+}
+
 TEST_CASE("every example's plan against an empty and a drifted kernel, as text, JSON and markdown") {
   for (const char* name : test::kExamples) {
     CAPTURE(std::string(name));
