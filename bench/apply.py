@@ -5,9 +5,11 @@ the same machine in the same run. Root needed.
 
 For each N: a full apply into an empty namespace, and a one-change apply
 (one forward's target moved) onto the loaded table. Prints medians, the
-ratios, natc's phase timings (-v) and the one-change batch size.
+ratios, natc's phase timings (-v) and the one-change batch size. With
+--json natc applies the same specs as JSON specs (compile --format
+spec-json); nft -f gets the same script either way.
 
-Usage: bench/apply.py BUILD_DIR [N ...] [--runs R]"""
+Usage: bench/apply.py BUILD_DIR [N ...] [--runs R] [--json]"""
 import os
 import re
 import statistics
@@ -49,8 +51,8 @@ def phases(stderr):
 
 
 def arguments(runs, sizes):
-    """BUILD_DIR [N ...] [--runs R] -> (build, sizes, runs)."""
-    args = sys.argv[1:]
+    """BUILD_DIR [N ...] [--runs R] [--json] -> (build, sizes, runs)."""
+    args = [a for a in sys.argv[1:] if a != "--json"]
     if "--runs" in args:
         i = args.index("--runs")
         runs = int(args[i + 1])
@@ -71,6 +73,11 @@ def main():
             g.write(f.read().replace("to: 10.0.0.0:80", "to: 10.0.0.1:81", 1))
         script = sh(natc, "compile", spec).stdout
         moved_script = sh(natc, "compile", moved).stdout
+        if "--json" in sys.argv:
+            for yaml_path in (spec, moved):
+                with open(yaml_path[:-5] + ".json", "w") as f:
+                    f.write(sh(natc, "compile", yaml_path, "--format", "spec-json").stdout)
+            spec, moved = spec[:-5] + ".json", moved[:-5] + ".json"
         nft_full, natc_full, nft_one, natc_one, commit_full, commit_one, ops_one = [], [], [], [], [], [], []
         for _ in range(runs):
             sysctl_dir = tempfile.mkdtemp()
@@ -89,7 +96,7 @@ def main():
                 commit_one.append(phases(r.stderr).get("commit", 0) / 1000)
                 ops_one.append(int(re.search(r"(\d+) kernel operations", r.stdout).group(1)))
         med = statistics.median
-        print(f"{n} port forwards (median of {runs}):")
+        print(f"{n} port forwards, {'JSON' if spec.endswith('.json') else 'YAML'} spec (median of {runs}):")
         print(f"  full apply:  nft -f {med(nft_full) * 1000:8.1f} ms   natc apply {med(natc_full) * 1000:8.1f} ms"
               f"  ({med(natc_full) / med(nft_full):.2f}x; of which commit {med(commit_full) * 1000:.1f} ms,"
               f" {med(commit_full) / med(nft_full):.2f}x)")

@@ -93,6 +93,10 @@ def main():
             failures.append(f"schema refuses example {path}")
         if not natc_accepts(natc, path):
             failures.append(f"natc refuses example {path}")
+        # The same as a JSON spec: the schema applies unchanged.
+        converted = subprocess.run([natc, "compile", path, "--format", "spec-json"], capture_output=True, text=True)
+        if converted.returncode != 0 or list(validator.iter_errors(json.loads(converted.stdout))):
+            failures.append(f"schema refuses example {path} as JSON")
     for path in bads:
         if schema_accepts(path):
             failures.append(f"schema accepts bad spec {path}")

@@ -38,6 +38,7 @@ const char* format_name(Format f) {
     case Format::Json: return "json";
     case Format::Markdown: return "markdown";
     case Format::Prometheus: return "prometheus";
+    case Format::SpecJson: return "spec-json";
   }
   return "text";
 }

@@ -22,7 +22,7 @@ class App;
 
 namespace natc::cli {
 
-enum class Format { Text, Json, Markdown, Prometheus };
+enum class Format { Text, Json, Markdown, Prometheus, SpecJson };
 // --format with the formats a command renders: "--format text|json" in its
 // help and the completion (both read the choices back from the option's
 // type name), "unknown format 'x' (choose text or json)" for another.

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "nft/build.h"
 #include "nft/render.h"
+#include "spec/yaml_tree.h"
 #include "sysctl/conf.h"
 
 namespace natc::cli {
@@ -45,6 +46,14 @@ int compile(const Options& o) {
     std::cout << conf;
     return 0;
   }
+  if (o.format == Format::SpecJson) {
+    // The spec itself, converted: the same reader takes it as a .json file.
+    base::Diagnostics ignored;
+    bool json = fe.file.name().ends_with(".json");
+    spec::Tree t = json ? spec::Tree::parse_json(fe.file, ignored) : spec::Tree::parse(fe.file, ignored);
+    std::cout << spec::to_json(t) << "\n";
+    return 0;
+  }
   nft::Table table = nft::build(fe.ir);
   if (o.format == Format::Json)
     std::cout << base::json_text(nft::render_json(table)) << "\n";
@@ -60,9 +69,11 @@ void add_compile(CLI::App& app, int* exit_code) {
   CLI::App* cmd =
       app.add_subcommand("compile", "print the ruleset as an nft -f script (or nft JSON) and the sysctl.d file");
   add_examples(*cmd, {{"natc compile natc.yaml", "the nft script and the sysctl.d file natc would write"},
-                      {"natc compile natc.yaml --format json | nft -j -f -", "the same as nft JSON"}});
+                      {"natc compile natc.yaml --format json | nft -j -f -", "the same as nft JSON"},
+                      {"natc compile natc.yaml --format spec-json > natc.json",
+                       "the spec itself as JSON, which natc reads the same"}});
   cmd->add_option("SPEC", o->spec, "the spec file")->required();
-  add_format_option(*cmd, &o->format);
+  add_format_option(*cmd, &o->format, {Format::Text, Format::Json, Format::SpecJson});
   add_warning_options(*cmd, &o->w);
   cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");
   cmd->callback([o, exit_code] { *exit_code = compile(*o); });

@@ -693,7 +693,9 @@ bool is_identifier(std::string_view s) {
 }
 
 std::optional<Spec> read_spec(const base::SourceFile& file, base::Diagnostics& diags) {
-  Tree tree = Tree::parse(file, diags);
+  // A spec named *.json is JSON (machine-written specs); anything else YAML.
+  bool json = file.name().size() >= 5 && file.name().compare(file.name().size() - 5, 5, ".json") == 0;
+  Tree tree = json ? Tree::parse_json(file, diags) : Tree::parse(file, diags);
   if (tree.root() == Tree::kNone) return std::nullopt;
   Spec spec = Reader(tree, diags).read();
   diags.sort();

@@ -34,6 +34,9 @@ class Tree {
   // Parses `file`; syntax errors, non-UTF-8 text and an empty document are
   // reported and leave root() == kNone.
   static Tree parse(const base::SourceFile& file, base::Diagnostics& diags);
+  // The same from a JSON spec (json_tree.cc): the same tree, positions of
+  // every value included.
+  static Tree parse_json(const base::SourceFile& file, base::Diagnostics& diags);
 
   uint32_t root() const { return root_; }
   const Node& node(uint32_t i) const { return nodes_[i]; }
@@ -42,10 +45,17 @@ class Tree {
 
  private:
   friend class TreeBuilder;
+  friend class JsonBuilder;
   std::vector<Node> nodes_;
   std::string arena_;
   uint32_t root_ = kNone;
 };
+
+// The document as JSON text (json_tree.cc): what a .json spec of the same
+// content holds. Plain scalars that are whole numbers or true/false become
+// JSON numbers and booleans, every other scalar a string; aliases are
+// written out.
+std::string to_json(const Tree& t);
 
 // Position of the first byte that is not UTF-8, or {0,0} when all are.
 base::Loc find_invalid_utf8(std::string_view text);

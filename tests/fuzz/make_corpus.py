@@ -79,6 +79,10 @@ specs = sorted(glob.glob(os.path.join(ROOT, "examples", "*.yaml")) +
                glob.glob(os.path.join(ROOT, "tests", "golden", "*", "*.yaml")))
 for s in specs:
     put("spec_fuzz", os.path.relpath(s, ROOT).replace("/", "_"), open(s, "rb").read())
+# The examples as JSON specs too.
+for s in sorted(glob.glob(os.path.join(ROOT, "examples", "*.yaml"))):
+    converted = subprocess.run([natc, "compile", s, "--format", "spec-json"], check=True, capture_output=True).stdout
+    put("spec_fuzz", "examples_" + os.path.basename(s)[:-5] + ".json", converted)
 
 snapshot = os.path.join(ROOT, "examples", "ci", "gateway.snapshot.json")
 put("snapshot_fuzz", "gateway.snapshot.json", open(snapshot, "rb").read())

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "helpers.h"
+#include "nft/build.h"
+#include "nft/render.h"
 #include "spec/reader.h"
 #include "spec/yaml_tree.h"
 
@@ -111,4 +113,44 @@ TEST_CASE("identifiers") {
   CHECK_FALSE(spec::is_identifier("my web"));
   CHECK_FALSE(spec::is_identifier(std::string(65, 'a')));
   CHECK(spec::is_identifier(std::string(64, 'a')));
+}
+
+namespace {
+std::string ruleset(const test::Result& r) { return nft::render_text(nft::build(r.ir)); }
+}  // namespace
+
+TEST_CASE("a JSON spec and the YAML spec of the same content compile to the same ruleset") {
+  for (const char* name : test::kExamples) {
+    CAPTURE(std::string(name));
+    std::string yaml = test::source_file(std::string("examples/") + name + ".yaml");
+    auto from_yaml = front(yaml);
+    REQUIRE(from_yaml.ok());
+    base::Diagnostics d;
+    std::string json = spec::to_json(spec::Tree::parse(base::SourceFile("x.yaml", yaml), d));
+    auto from_json = front(json, "x.json");
+    REQUIRE(from_json.ok());
+    CHECK(ruleset(from_json) == ruleset(from_yaml));
+    CHECK(from_json.codes() == from_yaml.codes());  // the same warnings
+  }
+}
+
+TEST_CASE("a JSON spec's diagnostics are at the value's line and column") {
+  auto r = front(
+      "{\n  \"version\": 1,\n  \"port_forwards\": [\n    {\"name\": \"w\", \"ingress\": \"eth0\", "
+      "\"protocol\": \"tcp\", \"port\": 70000, \"to\": \"10.0.0.5\", \"x\": true}]\n}\n",
+      "s.json");
+  REQUIRE(r.diags.all().size() == 2);
+  CHECK(r.codes() == "E1012 E1005");
+  CHECK(r.diags.all()[0].loc == base::Loc{4, 65});  // 70000
+  CHECK(r.diags.all()[1].loc == base::Loc{4, 90});  // "x"
+  // An escaped quote before a value does not move it.
+  auto esc = front("{\"version\": 1, \"interfaces\": {\"a\\\"b\": \"eth0\"}, \"subnets\": 5}", "s.json");
+  CHECK(esc.diags.all().back().loc == base::Loc{1, 59});  // 5
+  CHECK(front("", "s.json").codes() == "E1003");
+  CHECK(front("null", "s.json").codes() == "E1003");
+  auto syntax = front("{\"version\": 1,\n \"subnets\": [tru]}", "s.json");
+  CHECK(syntax.codes() == "E1001");
+  CHECK(syntax.diags.all()[0].loc == base::Loc{2, 17});
+  CHECK(front("{\"version\": 1} {}", "s.json").codes() == "E1001");                 // one document
+  CHECK(front("[" + std::string(100000, '[') + "]", "s.json").codes() == "E1001");  // deep, unclosed: no crash
 }
