@@ -45,6 +45,15 @@ struct Element {
 // live table's hash covers it; formatting as text is for what is printed.
 std::string part_bytes(const std::vector<Part>& parts);
 inline std::string element_key(const Element& e) { return part_bytes(e.key); }
+// The same identity without building a string: a hash of the key's parts,
+// and equality of keys, for hash sets of elements (plans of 200k elements).
+size_t key_hash(const std::vector<Part>& parts);
+struct ByKeyHash {
+  size_t operator()(const Element* e) const { return key_hash(e->key); }
+};
+struct ByKeyEqual {
+  bool operator()(const Element* a, const Element* b) const { return a->key == b->key; }
+};
 
 // What a set is for. It travels in the set's userdata and comes back from
 // the kernel, so nothing after the builder reads it from the set's name.

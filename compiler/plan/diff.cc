@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "nft/build.h"
 #include "nft/render.h"
@@ -37,17 +38,23 @@ bool same_definition(const nft::Set& a, const nft::Set& b) {
          a.counter == b.counter && a.role == b.role;
 }
 
-// Elements are identified by their keys' raw bytes (nft::element_key):
-// formatting 100k addresses as text just to compare them cost most of a plan.
-using nft::element_key;
+// Elements are identified by their keys (nft::element_key's bytes), in
+// hash sets that hash the parts in place: formatting 100k addresses as text
+// to compare them, or a heap string per key, cost most of a plan.
+using ByKey = std::unordered_set<const nft::Element*, nft::ByKeyHash, nft::ByKeyEqual>;
+
+ByKey by_key(const std::vector<nft::Element>& elements) {
+  ByKey out(elements.size());
+  for (const auto& e : elements) out.insert(&e);
+  return out;
+}
 
 bool same_elements(const nft::Set& a, const nft::Set& b) {
   if (a.elements.size() != b.elements.size()) return false;
-  std::unordered_map<std::string, const nft::Element*> by_key;
-  for (const auto& e : a.elements) by_key[element_key(e)] = &e;
+  ByKey keys = by_key(a.elements);
   return std::all_of(b.elements.begin(), b.elements.end(), [&](const nft::Element& e) {
-    auto it = by_key.find(element_key(e));
-    return it != by_key.end() && *it->second == e;
+    auto it = keys.find(&e);
+    return it != keys.end() && **it == e;
   });
 }
 
@@ -147,13 +154,14 @@ class Differ {
           continue;
         }
         for (const auto& e : s.elements) added_.push_back({&s, e});
-        if (l && l->known)
+        if (l && l->known) {
+          ByKey wanted = by_key(s.elements);
           for (const auto& e : l->set.elements) {
             removed_.push_back({&s, e});
-            bool kept = std::any_of(s.elements.begin(), s.elements.end(),
-                                    [&](const nft::Element& n) { return n.key == e.key && n.data == e.data; });
-            if (!kept) reset(l->set, e);
+            auto it = wanted.find(&e);
+            if (it == wanted.end() || (*it)->data != e.data) reset(l->set, e);
           }
+        }
         continue;
       }
       element_diff(s, l->set);
@@ -171,26 +179,25 @@ class Differ {
   // Elements by key: the same key with other data or another name is a
   // change (one element deleted, one added), never a reload.
   void element_diff(const nft::Set& want, const nft::Set& live) {
-    std::unordered_map<std::string, const nft::Element*> have;
-    have.reserve(live.elements.size());
-    for (const auto& e : live.elements) have[element_key(e)] = &e;
+    ByKey have = by_key(live.elements);
     std::vector<nft::Element> add, del;
     for (const auto& e : want.elements) {
-      auto it = have.find(element_key(e));
-      if (it != have.end() && *it->second == e) {
+      auto it = have.find(&e);
+      if (it != have.end() && **it == e) {
         have.erase(it);
         continue;
       }
       if (it != have.end()) {
-        del.push_back(*it->second);
-        removed_.push_back({&want, *it->second});
-        if (it->second->data != e.data) reset(want, *it->second);  // a rename alone resets nothing
+        const nft::Element* old = *it;
+        del.push_back(*old);
+        removed_.push_back({&want, *old});
+        if (old->data != e.data) reset(want, *old);  // a rename alone resets nothing
         have.erase(it);
       }
       add.push_back(e);
       added_.push_back({&want, e});
     }
-    for (const auto& [k, e] : have) {
+    for (const nft::Element* e : have) {
       del.push_back(*e);
       removed_.push_back({&want, *e});
       reset(want, *e);
