@@ -202,8 +202,7 @@ Tree Tree::parse_json(const base::SourceFile& file, base::Diagnostics& diags) {
   t.nodes_.reserve(text.size() / 12 + 16);
   t.arena_.reserve(text.size() / 2 + 16);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    diags.report(base::Code::EmptySpec, {1, 1}, "the spec is empty",
-                 "to remove everything natc manages, run 'natc destroy'");
+    report_empty_spec(diags);
     return t;
   }
   const char* seen = text.data();
@@ -216,8 +215,7 @@ Tree Tree::parse_json(const base::SourceFile& file, base::Diagnostics& diags) {
     return t;
   }
   if (t.root_ == kNone || t.nodes_[t.root_].kind == Kind::Null) {
-    diags.report(base::Code::EmptySpec, {1, 1}, "the spec is empty",
-                 "to remove everything natc manages, run 'natc destroy'");
+    report_empty_spec(diags);
     t.root_ = kNone;
   }
   return t;

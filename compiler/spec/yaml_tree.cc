@@ -186,6 +186,11 @@ std::optional<base::Loc> tab_in_indentation(std::string_view text, uint32_t upto
 
 }  // namespace
 
+void report_empty_spec(base::Diagnostics& diags) {
+  diags.report(base::Code::EmptySpec, {1, 1}, "the spec is empty",
+               "to remove everything natc manages, run 'natc destroy'");
+}
+
 Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
   Tree t;
   if (auto r = unreadable(file.text())) {
@@ -235,8 +240,7 @@ Tree Tree::parse(const base::SourceFile& file, base::Diagnostics& diags) {
     return t;
   }
   if (t.root_ == kNone || t.nodes_[t.root_].kind == Kind::Null) {
-    diags.report(base::Code::EmptySpec, {1, 1}, "the spec is empty",
-                 "to remove everything natc manages, run 'natc destroy'");
+    report_empty_spec(diags);
     t.root_ = kNone;
   }
   return t;

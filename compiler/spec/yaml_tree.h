@@ -57,6 +57,10 @@ class Tree {
 // written out.
 std::string to_json(const Tree& t);
 
+// E1003, worded once for YAML and JSON: an empty spec is not a request to
+// remove everything.
+void report_empty_spec(base::Diagnostics& diags);
+
 // Position of the first byte that is not UTF-8, or {0,0} when all are.
 base::Loc find_invalid_utf8(std::string_view text);
 

@@ -25,17 +25,20 @@ port_forwards:
   - {name: web, ingress: wan, protocol: tcp, port: 8080, to: "10.0.0.5:80"}
 """
 
+# IPv4 and IPv6 on one socket; an IPv4 client is named as IPv4.
 ECHO_SERVER = r"""
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
 s.listen(64)
 while True:
     c, addr = s.accept()
     try:
         c.recv(4096)
-        body = ("%s %s\n" % (sys.argv[2], addr[0])).encode()
+        who = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
+        body = ("%s %s\n" % (sys.argv[2], who)).encode()
         c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
     finally:
         c.close()

@@ -16,26 +16,6 @@ from topology import GATEWAY, main  # noqa: E402
 
 NATC = None
 
-# An echo server on every address of both families: '<tag> <client>'.
-ECHO6 = r"""
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", int(sys.argv[1])))
-s.listen(64)
-while True:
-    c, addr = s.accept()
-    try:
-        c.recv(4096)
-        who = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
-        body = ("%s %s\n" % (sys.argv[2], who)).encode()
-        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    finally:
-        c.close()
-"""
-
-
 class Case(GatewayCase):
     def setUp(self):
         import operator_test
@@ -43,10 +23,7 @@ class Case(GatewayCase):
         super().setUp()
 
     def serve(self, host, port, tag):
-        p = subprocess.Popen(["ip", "netns", "exec", self.t.ns[host], sys.executable, "-c", ECHO6, str(port), tag],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.t.procs.append(p)
-        self.t.wait_listening(host, port)
+        self.t.serve(host, port, tag)  # both families
 
     def gw(self, *argv):
         return self.t.run(self.t.ns["gw"], *argv)
