@@ -86,7 +86,7 @@ class Install(unittest.TestCase):
         self.assertEqual(self.complete("natc", "pl"), ["plan"])
         self.assertIn("--detailed-exitcode", self.complete("natc", "plan", "--d"))
         self.assertEqual(sorted(self.complete("natc", "plan", "--format", "")), ["json", "markdown", "text"])
-        self.assertEqual(sorted(self.complete("natc", "compile", "--format", "")), ["json", "text"])
+        self.assertEqual(sorted(self.complete("natc", "compile", "--format", "")), ["json", "spec-json", "text"])
         self.assertEqual(sorted(self.complete("natc", "status", "--format", "")), ["json", "prometheus", "text"])
         self.assertEqual(self.complete("natc", "vers"), ["version"])
         self.assertIn("examples", self.complete("natc", "apply", "ex"))
