@@ -224,7 +224,8 @@ class Flows(GatewayCase):
 
     def test_watch_streams_new_and_ended_translations(self):
         p = subprocess.Popen([NATC, "flows", "--watch", "--count", "2", "--format", "json", "--netns",
-                              self.t.ns["gw"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              self.t.ns["gw"], "--lock", os.path.join(self.dir, "lock")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
         time.sleep(0.5)  # listening
         flow = self.t.connect("inet", "203.0.113.1", 8080)  # new
