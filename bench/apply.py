@@ -3,9 +3,10 @@
 compiled script, at N port forwards, in throwaway network namespaces on
 the same machine in the same run. Root needed.
 
-For each N: a full apply into an empty namespace, and a one-change apply
-(one forward's target moved) onto the loaded table. Prints medians, the
-ratios, natc's phase timings (-v) and the one-change batch size. With
+For each N: a full apply into an empty namespace, a one-change apply (one
+forward's target moved) onto the loaded table, and an apply that changes
+nothing. Prints medians, the ratios, natc's phase timings (-v) and the
+one-change batch size. With
 --json natc applies the same specs as JSON specs (compile --format
 spec-json); nft -f gets the same script either way.
 
@@ -47,7 +48,7 @@ def timed(argv, input=None):
 
 def phases(stderr):
     m = re.search(r"natc: (.*)", stderr)
-    return {k.strip(): float(v) for k, v in re.findall(r"([a-z ]+) ([0-9.]+) ms", m.group(1))} if m else {}
+    return {k.strip(): float(v) for k, v in re.findall(r"([^,]+?) ([0-9.]+) ms", m.group(1))} if m else {}
 
 
 def arguments(runs, sizes):
@@ -79,6 +80,7 @@ def main():
                     f.write(sh(natc, "compile", yaml_path, "--format", "spec-json").stdout)
             spec, moved = spec[:-5] + ".json", moved[:-5] + ".json"
         nft_full, natc_full, nft_one, natc_one, commit_full, commit_one, ops_one = [], [], [], [], [], [], []
+        natc_same, phases_one, phases_same = [], [], []
         for _ in range(runs):
             sysctl_dir = tempfile.mkdtemp()
             with Netns() as ns:
@@ -94,14 +96,25 @@ def main():
                 t, r = timed([natc, "apply", moved, *common])
                 natc_one.append(t)
                 commit_one.append(phases(r.stderr).get("commit", 0) / 1000)
+                phases_one.append(phases(r.stderr))
                 ops_one.append(int(re.search(r"(\d+) kernel operations", r.stdout).group(1)))
+                t, r = timed([natc, "apply", moved, *common])
+                natc_same.append(t)
+                phases_same.append(phases(r.stderr))
         med = statistics.median
         print(f"{n} port forwards, {'JSON' if spec.endswith('.json') else 'YAML'} spec (median of {runs}):")
         print(f"  full apply:  nft -f {med(nft_full) * 1000:8.1f} ms   natc apply {med(natc_full) * 1000:8.1f} ms"
               f"  ({med(natc_full) / med(nft_full):.2f}x; of which commit {med(commit_full) * 1000:.1f} ms,"
               f" {med(commit_full) / med(nft_full):.2f}x)")
         print(f"  one change:  nft -f {med(nft_one) * 1000:8.1f} ms   natc apply {med(natc_one) * 1000:8.1f} ms"
-              f"  (commit {med(commit_one) * 1000:.2f} ms, {max(ops_one)} kernel operations)")
+              f"  ({med(natc_one) / med(nft_one):.2f}x; commit {med(commit_one) * 1000:.2f} ms,"
+              f" {max(ops_one)} kernel operations)")
+        print(f"  no change:   nft -f {med(nft_one) * 1000:8.1f} ms   natc apply {med(natc_same) * 1000:8.1f} ms"
+              f"  ({med(natc_same) / med(nft_one):.2f}x)")
+        for name, runs_phases in (("one change", phases_one), ("no change", phases_same)):
+            keys = list(runs_phases[0])
+            print(f"    {name} phases (ms): " +
+                  ", ".join(f"{k} {med([p.get(k, 0) for p in runs_phases]):.1f}" for k in keys))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "apply/window.h"
+#include "state/image.h"
 #include "sysctl/conf.h"
 #include "system/facts.h"
 
@@ -41,9 +42,8 @@ class Applier {
     if (r_.status == Status::Applied) return std::move(r_);  // at boot: the state before it is back
     if (!checks()) return std::move(r_);
     for (int attempt = 1;; ++attempt) {
-      kernel::Dump dump = sys_.kernel.dump();  // under one ruleset generation
-      kernel::Live live = sys_.kernel.decode(dump);
-      obs_.phase("read live");
+      std::optional<kernel::Dump> dump;
+      kernel::Live live = read_live(&dump);
       if (saved_ && !saved_moved(live)) return std::move(r_);
       std::string note;
       r_.plan = plan::against(fe_.ir, live, sys_, &note);  // diff, and the flows it would reset
@@ -52,10 +52,13 @@ class Applier {
       obs_.phase("plan");
       obs_.planned(r_.plan);
       if (!guard_sessions()) return std::move(r_);
-      if (r_.plan.empty()) return done(Status::Unchanged);
+      if (r_.plan.empty()) {
+        if (dump) remember(live.genid);  // the next apply can skip the dump
+        return done(Status::Unchanged);
+      }
       if (!asked_ && !obs_.approve(r_.plan)) return done(Status::Declined);
       asked_ = true;
-      if (o_.confirm && !open_window(dump, live)) return std::move(r_);
+      if (o_.confirm && !open_window(*dump, live)) return std::move(r_);
       if (auto retry = commit(attempt)) {
         close_window();
         if (*retry) continue;
@@ -84,6 +87,33 @@ class Applier {
       const base::Diagnostic& e = r_.errors.all()[0];
       d.report(e.code, e.loc, e.message, std::move(help));
       r_.errors = std::move(d);
+    }
+  }
+
+  // natc's table as it is now: from the image of the last apply while the
+  // ruleset has not changed since, else read whole (under one ruleset
+  // generation), which a confirmation window keeps for a rollback.
+  kernel::Live read_live(std::optional<kernel::Dump>* dump) {
+    std::string why = "a confirmation window keeps the whole table";
+    if (!o_.confirm) {
+      if (auto live = state::live_from_image(sys_.kernel, sys_.state, &why)) {
+        obs_.phase("read live (image)");
+        return std::move(*live);
+      }
+    }
+    *dump = sys_.kernel.dump();
+    kernel::Live live = sys_.kernel.decode(**dump);
+    obs_.phase("read live (dump: " + why + ")");
+    return live;
+  }
+
+  // What natc's table is at generation `genid`, for the next apply.
+  void remember(uint32_t genid) {
+    try {
+      state::write_image(sys_.state, sys_.kernel, genid, r_.plan.desired->sets);
+    } catch (const std::exception&) {
+      // No image: the next apply reads the table. An older one names an
+      // older generation, which the kernel has left, so it is never used.
     }
   }
 
@@ -221,6 +251,11 @@ class Applier {
     if (!o_.keep_flows && !r_.plan.resets.empty()) r_.flows_reset = sys_.conntrack.remove(r_.plan.resets);
     obs_.phase("conntrack");
     record();
+    obs_.phase("history");
+    // A batch moves the generation by one; the kernel skips an empty one.
+    const kernel::Batch& b = r_.plan.batch;
+    if (b.genid) remember(*b.genid + (b.ops.empty() ? 0 : 1));
+    obs_.phase("image");
     return done(Status::Applied);
   }
 

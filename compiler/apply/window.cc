@@ -142,16 +142,18 @@ std::optional<state::Entry> rollback_target(system::System& sys, std::optional<u
     *error = problem;
     return std::nullopt;
   }
+  state::Entry* target = nullptr;
   if (to) {
-    if (state::Entry* e = h.find(*to)) return *e;
-    *error = "history has no entry #" + std::to_string(*to) + " (natc history lists them)";
-    return std::nullopt;
+    target = h.find(*to);
+    if (!target) *error = "history has no entry #" + std::to_string(*to) + " (natc history lists them)";
+  } else {
+    // The settled state before the last one.
+    for (size_t i = h.entries.size(); i-- > 1 && !target;)
+      if (h.entries[i - 1].settled()) target = &h.entries[i - 1];
+    if (!target) *error = "history holds no earlier state to go back to (natc history lists what it has)";
   }
-  // The settled state before the last one.
-  for (size_t i = h.entries.size(); i-- > 1;)
-    if (h.entries[i - 1].settled()) return h.entries[i - 1];
-  *error = "history holds no earlier state to go back to (natc history lists what it has)";
-  return std::nullopt;
+  if (!target || !state::load_spec_text(sys.state, *target, error)) return std::nullopt;
+  return *target;
 }
 
 Recorded recorded(system::System& sys) {

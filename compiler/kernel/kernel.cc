@@ -1,6 +1,82 @@
 #include "kernel/kernel.h"
 
+#include <string_view>
+
 namespace natc::kernel {
+namespace {
+
+// FNV-1a, fed field by field.
+class Fnv {
+ public:
+  void byte(uint8_t b) { h_ = (h_ ^ b) * 0x100000001b3ull; }
+  void u64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) byte(uint8_t(v >> (8 * i)));
+  }
+  void text(std::string_view s) {
+    for (char c : s) byte(uint8_t(c));
+    byte(0xff);  // a separator: "ab","c" differs from "a","bc"
+  }
+  void parts(const std::vector<nft::Part>& parts) {
+    for (const auto& p : parts) {
+      byte(uint8_t(p.index()));
+      if (const auto* r = std::get_if<nft::AddrRange>(&p)) {
+        for (size_t i = 0; i < r->first.size(); ++i) byte(r->first.bytes[i]);
+        for (size_t i = 0; i < r->last.size(); ++i) byte(r->last.bytes[i]);
+      } else if (const auto* proto = std::get_if<nft::Proto>(&p)) {
+        byte(uint8_t(*proto));
+      } else {
+        uint16_t port = std::get<uint16_t>(p);
+        byte(uint8_t(port >> 8)), byte(uint8_t(port & 0xff));
+      }
+    }
+    byte(0xff);
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+// Spreads a hash over all 64 bits (splitmix64's finalizer), so that sums of
+// hashes, which do not depend on order, stay as good as the hashes.
+uint64_t spread(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t set_hash(const nft::Set& s) {
+  Fnv def;
+  def.text(s.name);
+  def.byte(uint8_t(s.family));
+  for (auto f : s.key) def.byte(uint8_t(f));
+  def.byte(0xff);
+  for (auto d : s.data) def.byte(uint8_t(d));
+  def.byte(0xff);
+  def.byte(uint8_t(s.interval) | uint8_t(s.counter) << 1);
+  def.byte(uint8_t(s.role));
+  uint64_t elements = 0;
+  for (const auto& e : s.elements) {
+    Fnv h;
+    h.parts(e.key);
+    h.parts(e.data);
+    h.text(e.entry);
+    elements += spread(h.value());
+  }
+  return spread(def.value() ^ spread(elements));
+}
+
+}  // namespace
+
+void finish_hash(Live& live) {
+  uint64_t sets = 0;
+  for (const auto& s : live.sets)
+    if (s.known) sets += set_hash(s.set);
+  Fnv h;
+  h.u64(live.rest_hash);
+  h.u64(sets);
+  live.hash = h.value();
+}
 
 std::optional<nft::Table> to_table(const Live& live) {
   nft::Table t;

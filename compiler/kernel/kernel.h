@@ -45,7 +45,15 @@ struct Live {
   // Objects natc did not write (another type, or unreadable): name and type.
   std::vector<std::pair<std::string, uint32_t>> other_objects;
   uint64_t hash = 0;  // of what natc owns: not sequence numbers, not counters
+  // The part of `hash` from everything but the sets natc can read (table,
+  // chains, rules, objects, unreadable sets); finish_hash() adds those.
+  uint64_t rest_hash = 0;
 };
+
+// live.hash from live.rest_hash and what the readable sets are (definition,
+// elements' keys, values and entries), in any order: the same whether the
+// sets came from a dump or from natc's image of what it wrote.
+void finish_hash(Live& live);
 
 // One change of a batch.
 struct Op {
@@ -121,6 +129,14 @@ class Kernel {
   virtual Live read() = 0;  // throws Error
   // The same as the kernel's messages, for a snapshot.
   virtual Dump dump() = 0;  // throws Error
+  // Where a generation number counts: this boot and this network namespace
+  // (its cookie, never reused while the machine is up). "" when the kernel
+  // cannot tell, or there is no kernel (a snapshot).
+  virtual std::string instance() = 0;
+  // natc's table without its sets (table, chains, rules, objects), read
+  // while the ruleset generation is still `genid`; nullopt once it moved or
+  // when there is no table. Throws Error.
+  virtual std::optional<Dump> dump_unchanged(uint32_t genid) = 0;
   // Messages of a dump (this kernel's, or one kept in a file) as Live.
   // Throws Error on a malformed message.
   virtual Live decode(const Dump& d) = 0;

@@ -21,22 +21,16 @@ namespace {
 
 using netlink::str;
 
-// FNV-1a: over message payloads past the netlink and nfgenmsg headers
-// (which hold sequence numbers and the generation rather than state), and
-// over elements' raw keys, values and entries.
+// FNV-1a over message payloads past the netlink and nfgenmsg headers
+// (which hold sequence numbers and the generation rather than state).
 class Hash {
  public:
   void message(const std::vector<uint8_t>& msg) {
-    for (size_t i = sizeof(nlmsghdr) + sizeof(nfgenmsg); i < msg.size(); ++i) byte(msg[i]);
-  }
-  void field(const std::string& s) {
-    for (char c : s) byte(uint8_t(c));
-    byte(0xff);  // a separator: "ab","c" differs from "a","bc"
+    for (size_t i = sizeof(nlmsghdr) + sizeof(nfgenmsg); i < msg.size(); ++i) h_ = (h_ ^ msg[i]) * 0x100000001b3ull;
   }
   uint64_t value() const { return h_; }
 
  private:
-  void byte(uint8_t b) { h_ = (h_ ^ b) * 0x100000001b3ull; }
   uint64_t h_ = 0xcbf29ce484222325ull;
 };
 
@@ -89,25 +83,6 @@ void object_of(const std::vector<uint8_t>& m, Live& live) {
     live.other_objects.push_back({*name, nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE)});
 }
 
-// Elements count packets: their bytes change with traffic, what natc owns
-// does not. Hash what they are (key, value, entry) in key order; the raw
-// messages only for sets natc cannot read.
-void hash_elements(const Live& live, const std::vector<std::vector<const std::vector<uint8_t>*>>& raw, Hash& h) {
-  for (size_t i = 0; i < live.sets.size(); ++i) {
-    const LiveSet& ls = live.sets[i];
-    if (!ls.known) {
-      for (const auto* m : raw[i]) h.message(*m);
-      continue;
-    }
-    std::vector<std::string> ids;
-    ids.reserve(ls.set.elements.size());
-    for (const auto& e : ls.set.elements)
-      ids.push_back(nft::element_key(e) + '\0' + nft::part_bytes(e.data) + '\0' + e.entry);
-    std::sort(ids.begin(), ids.end());
-    for (const auto& id : ids) h.field(id);
-  }
-}
-
 }  // namespace
 
 Live decode_live(const Dump& d) {
@@ -115,8 +90,11 @@ Live decode_live(const Dump& d) {
   Live live;
   live.genid = d.genid;
   live.table = !d.tables.empty();
+  // Elements count packets: their bytes change with traffic, what natc
+  // owns does not. Readable sets are hashed by what they are
+  // (finish_hash), the rest by their messages.
   Hash h;
-  for (const auto* list : {&d.tables, &d.chains, &d.sets, &d.rules, &d.objects})
+  for (const auto* list : {&d.tables, &d.chains, &d.rules, &d.objects})
     for (const auto& m : *list) h.message(m);
   for (const auto& m : d.objects) object_of(m, live);
   std::map<std::string, size_t> chain_index, set_index;
@@ -141,8 +119,13 @@ Live decode_live(const Dump& d) {
     LiveSet& ls = live.sets[it->second];
     if (ls.known && (r.foreign() || !netlink::decode_elements(s.get(), ls.set))) ls.known = false;
   }
-  hash_elements(live, raw_elements, h);
-  live.hash = h.value();
+  for (size_t i = 0; i < live.sets.size(); ++i) {
+    if (live.sets[i].known) continue;
+    h.message(d.sets[i]);
+    for (const auto* m : raw_elements[i]) h.message(*m);
+  }
+  live.rest_hash = h.value();
+  finish_hash(live);
   for (const auto& m : d.rules) {
     netlink::Readable readable_rule = readable(m, NFT_MSG_NEWRULE, "rule");
     netlink::RulePtr r(nftnl_rule_alloc());

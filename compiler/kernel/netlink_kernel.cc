@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -169,6 +170,25 @@ class NetlinkKernel : public Kernel {
     throw Error(EAGAIN, "the ruleset kept changing while natc read it");
   }
 
+  std::optional<Dump> dump_unchanged(uint32_t genid) override {
+    Dump d;
+    d.genid = genid;
+    bool interrupted = false;
+    if (read_genid(s_) != genid || !read_all(d, &interrupted, false)) return std::nullopt;
+    if (interrupted || read_genid(s_) != genid) return std::nullopt;
+    return d;
+  }
+
+  std::string instance() override {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string boot;
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (!std::getline(in, boot) || boot.empty() || getsockopt(s_.fd(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+      return "";
+    return boot + "/" + std::to_string(cookie);
+  }
+
   cotenancy::Ruleset others() override {
     for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
       Dump d;
@@ -190,7 +210,8 @@ class NetlinkKernel : public Kernel {
   cotenancy::Ruleset preview(const nft::Table& t) override { return kernel::preview(t); }
 
  private:
-  bool read_all(Dump& d, bool* interrupted) {
+  // natc's table, with its sets and their elements unless `sets` is false.
+  bool read_all(Dump& d, bool* interrupted, bool sets = true) {
     std::vector<char> page(kRequest);
     char* buf = page.data();
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, s_.next_seq());
@@ -201,17 +222,19 @@ class NetlinkKernel : public Kernel {
     for (auto& m : t.messages)
       if (reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type != NLMSG_ERROR) d.tables.push_back(std::move(m));
     Reply chains = ::natc::kernel::dump(s_, NFT_MSG_GETCHAIN, [](nlmsghdr*) {});
-    Reply sets = ::natc::kernel::dump(s_, NFT_MSG_GETSET,
-                                      [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName.c_str()); });
     Reply rules = ::natc::kernel::dump(s_, NFT_MSG_GETRULE,
                                        [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_RULE_TABLE, kTableName.c_str()); });
     Reply objects = ::natc::kernel::dump(s_, NFT_MSG_GETOBJ,
                                          [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_OBJ_TABLE, kTableName.c_str()); });
-    *interrupted = chains.interrupted || sets.interrupted || rules.interrupted || objects.interrupted;
+    *interrupted = chains.interrupted || rules.interrupted || objects.interrupted;
     d.objects = keep(std::move(objects.messages), NFTA_OBJ_TABLE, true);
     d.chains = keep(std::move(chains.messages), NFTA_CHAIN_TABLE, true);
-    d.sets = keep(std::move(sets.messages), NFTA_SET_TABLE, true);
     d.rules = keep(std::move(rules.messages), NFTA_RULE_TABLE, true);
+    if (!sets) return true;
+    Reply set_list = ::natc::kernel::dump(
+        s_, NFT_MSG_GETSET, [](nlmsghdr* n) { mnl_attr_put_strz(n, NFTA_SET_TABLE, kTableName.c_str()); });
+    *interrupted |= set_list.interrupted;
+    d.sets = keep(std::move(set_list.messages), NFTA_SET_TABLE, true);
     read_elements(d, interrupted);
     return true;
   }

@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include "state/image.h"
 #include "sysctl/conf.h"
 #include "system/facts.h"
 
@@ -19,7 +20,8 @@ Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, st
 Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, Against mode,
                  const guard::Session* caller) {
   Planned out;
-  kernel::Live live = sys.kernel.read();
+  std::string how;
+  kernel::Live live = state::read_live(sys.kernel, sys.state, &how);
   out.genid = live.genid;
   out.live_hash = live.hash;
   out.sysctls = sysctl::managed_values(sys.sysctls);

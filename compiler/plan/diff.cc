@@ -391,7 +391,9 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
 Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live).run(); }
 
 Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls) {
-  Plan p = diff(nft::build(ir), live);
+  auto desired = std::make_shared<const nft::Table>(nft::build(ir));
+  Plan p = diff(*desired, live);
+  p.desired = std::move(desired);
   p.sysctl = sysctl::plan(ir, sysctls);
   p.batch.genid = live.genid;
   return p;

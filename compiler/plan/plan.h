@@ -2,6 +2,7 @@
 // described per spec entry the way Terraform describes resources.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct Plan {
   std::vector<conntrack::Translation> resets;
   // What the lockout guard found: "this change would cut ..." (live plans).
   std::vector<std::string> cuts;
+  // What the batch makes natc's table (make()): what apply records in its
+  // image (state/image.h).
+  std::shared_ptr<const nft::Table> desired;
   bool empty() const { return batch.ops.empty() && sysctl.empty(); }
 };
 

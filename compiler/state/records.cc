@@ -1,5 +1,6 @@
 #include "state/records.h"
 
+#include "base/binary.h"
 #include "base/text.h"
 
 #include <algorithm>
@@ -32,12 +33,20 @@ T field(const json& j, const char* key) {
   return j.at(key).get<T>();
 }
 
+std::string spec_file_of(uint64_t n) { return "spec-" + std::to_string(n) + ".txt"; }
+
 Entry entry_of(const json& j) {
   Entry e;
   e.n = field<uint64_t>(j, "n");
   e.time = field<int64_t>(j, "time");
   e.spec = field<std::string>(j, "spec");
-  e.spec_text = field<std::string>(j, "spec_text");
+  if (j.contains("spec_text")) {
+    e.spec_text = field<std::string>(j, "spec_text");
+  } else {
+    e.spec_file = field<std::string>(j, "spec_file");
+    e.spec_checksum = field<uint64_t>(j, "spec_checksum");
+    if (e.spec_file != spec_file_of(e.n)) throw std::runtime_error("an entry's spec file is not its own");
+  }
   e.genid = field<uint32_t>(j, "genid");
   e.status = status_of(field<std::string>(j, "status"));
   e.note = field<std::string>(j, "note");
@@ -45,9 +54,13 @@ Entry entry_of(const json& j) {
 }
 
 json json_of(const Entry& e) {
-  return {{"n", e.n},         {"time", e.time},
-          {"spec", e.spec},   {"spec_text", e.spec_text},
-          {"genid", e.genid}, {"status", status_name(e.status)},
+  return {{"n", e.n},
+          {"time", e.time},
+          {"spec", e.spec},
+          {"spec_file", e.spec_file},
+          {"spec_checksum", e.spec_checksum},
+          {"genid", e.genid},
+          {"status", status_name(e.status)},
           {"note", e.note}};
 }
 
@@ -78,7 +91,11 @@ const Entry* History::last_settled() const {
 
 void History::add(Entry e) {
   entries.push_back(std::move(e));
-  if (entries.size() > kHistoryKept) entries.erase(entries.begin(), entries.end() - kHistoryKept);
+  if (entries.size() <= kHistoryKept) return;
+  auto end = entries.end() - kHistoryKept;
+  for (auto it = entries.begin(); it != end; ++it)
+    if (!it->spec_file.empty()) dropped.push_back(it->spec_file);
+  entries.erase(entries.begin(), end);
 }
 
 History read_history(Dir& d, std::string* problem) {
@@ -98,8 +115,29 @@ History read_history(Dir& d, std::string* problem) {
 
 void write_history(Dir& d, const History& h) {
   json entries = json::array();
-  for (const Entry& e : h.entries) entries.push_back(json_of(e));
+  for (const Entry& e : h.entries) {
+    Entry kept = e;
+    if (!e.spec_text.empty() || e.spec_file.empty()) {  // held in memory: written out now
+      kept.spec_file = spec_file_of(e.n);
+      kept.spec_checksum = base::checksum64(e.spec_text);
+      d.write(kept.spec_file, e.spec_text);
+    }
+    entries.push_back(json_of(kept));
+  }
   d.write(std::string(kHistoryFile), base::json_text(json{{"natc_history", kFormat}, {"entries", entries}}) + "\n");
+  for (const auto& f : h.dropped) d.remove(f);
+}
+
+bool load_spec_text(Dir& d, Entry& e, std::string* problem) {
+  if (e.spec_file.empty()) return true;  // held inline by an older natc
+  auto text = d.read(e.spec_file);
+  if (!text || base::checksum64(*text) != e.spec_checksum) {
+    *problem = d.where() + "/" + e.spec_file + (text ? " is not the spec #" : " is missing: the spec of #") +
+               std::to_string(e.n) + (text ? " applied" : " cannot be read");
+    return false;
+  }
+  e.spec_text = std::move(*text);
+  return true;
 }
 
 std::optional<Pending> read_pending(Dir& d, std::string* problem) {

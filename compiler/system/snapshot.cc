@@ -22,6 +22,8 @@ class SnapshotKernel : public kernel::Kernel {
   kernel::Live read() override { return live_; }
   kernel::Live decode(const kernel::Dump& d) override { return kernel::decode_live(d); }
   kernel::Dump dump() override { return dump_; }
+  std::string instance() override { return ""; }  // no image applies to a snapshot
+  std::optional<kernel::Dump> dump_unchanged(uint32_t) override { return std::nullopt; }
   cotenancy::Ruleset others() override { return {}; }
   void commit(const kernel::Batch&) override { throw kernel::Error(EROFS, "a snapshot cannot be changed"); }
   std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>&) override { return {}; }

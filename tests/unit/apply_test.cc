@@ -44,8 +44,12 @@ class Recorder : public apply::Observer {
   }
   void replanning() override { ++replans; }
   void note(std::string_view what) override { notes.emplace_back(what); }
+  void phase(std::string_view name) override {
+    if (name.starts_with("read live")) read = name;
+  }
   std::vector<plan::Plan> plans;
   std::vector<std::string> notes;
+  std::string read;  // how the live table was read
   int asked = 0, replans = 0;
   bool answer = true, held_while_asked = false;
 
@@ -107,6 +111,71 @@ TEST_CASE("a first apply writes the table and the sysctls, a second plans nothin
   CHECK(r2.status == Status::Unchanged);
   CHECK(again.asked == 0);
   CHECK(m.kernel.commits == 1);
+}
+
+TEST_CASE("an apply plans from the image of the last one while nobody else changed the ruleset") {
+  Machine m;
+  Recorder first;
+  REQUIRE(apply_text(m, kSpec, first).status == Status::Applied);
+  CHECK(first.read == "read live (dump: no image of the last apply)");
+  REQUIRE(m.state.files.count("image.bin"));
+
+  // Nothing changed: no dump, no commit.
+  Recorder again;
+  CHECK(apply_text(m, kSpec, again).status == Status::Unchanged);
+  CHECK(again.read == "read live (image)");
+  CHECK(m.kernel.reads == 1);
+  CHECK(m.kernel.commits == 1);
+
+  // A change planned from the image is exact, and leaves a new image.
+  std::string moved = with(kSpec, "10.0.0.10:443", "10.0.0.11:443");
+  Recorder change;
+  REQUIRE(apply_text(m, moved, change).status == Status::Applied);
+  CHECK(change.read == "read live (image)");
+  CHECK(change.plans.back().changes.size() == 1);
+  CHECK(listing(m) == listing(nft::build(test::front(moved).ir)));
+  CHECK(m.kernel.reads == 1);
+
+  // Someone else's commit: the image no longer describes the kernel, so
+  // the table is read whole, and the plan puts back what they removed.
+  m.kernel.table->sets[0].elements.pop_back();
+  ++m.kernel.genid;
+  Recorder after_foreign;
+  REQUIRE(apply_text(m, moved, after_foreign).status == Status::Applied);
+  CHECK(after_foreign.read == "read live (dump: the ruleset changed since natc's last apply)");
+  CHECK(after_foreign.plans.back().changes.size() == 1);
+  CHECK(listing(m) == listing(nft::build(test::front(moved).ir)));
+  CHECK(m.kernel.reads == 2);
+}
+
+TEST_CASE("an image that is damaged, from another boot, or missing its generation is not trusted") {
+  Machine m;
+  Recorder obs;
+  REQUIRE(apply_text(m, kSpec, obs).status == Status::Applied);
+  std::string good = m.state.files.at("image.bin");
+
+  m.state.files["image.bin"][good.size() / 2] ^= 1;
+  Recorder damaged;
+  CHECK(apply_text(m, kSpec, damaged).status == Status::Unchanged);
+  CHECK(damaged.read == "read live (dump: the image of the last apply is damaged (checksum mismatch))");
+  // An unchanged apply that read the table leaves an image again.
+  CHECK(m.state.files.at("image.bin") == good);
+
+  m.kernel.instance_id = "boot/2";  // a reboot, or another namespace
+  Recorder rebooted;
+  CHECK(apply_text(m, kSpec, rebooted).status == Status::Unchanged);
+  CHECK(rebooted.read == "read live (dump: the image is from another boot or network namespace)");
+
+  m.kernel.instance_id = "";  // a kernel that cannot say
+  Recorder unknown;
+  CHECK(apply_text(m, kSpec, unknown).status == Status::Unchanged);
+  CHECK(unknown.read == "read live (dump: no ruleset generation to trust here)");
+  CHECK_FALSE(m.state.files.count("image.bin"));
+
+  m.kernel.instance_id = "boot/2";
+  m.state.read_only = true;  // an image cannot be written: nothing else fails
+  Recorder read_only;
+  CHECK(apply_text(m, with(kSpec, "2222", "2223"), read_only).status == Status::Applied);
 }
 
 TEST_CASE("a ruleset that moves under the plan is planned again, and a third move gives up with E4002") {

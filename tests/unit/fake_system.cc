@@ -33,8 +33,11 @@ kernel::Live FakeKernel::live(const std::optional<nft::Table>& t, const Rules& r
     l.chains.push_back(std::move(lc));
   }
   if (unreadable_rule && !l.chains.empty()) l.chains[0].rules.push_back({999, std::nullopt});
-  // What natc owns, in a stable form: the listing.
-  l.hash = std::hash<std::string>()(nft::render_text(listed));
+  // What natc owns, in a stable form: the listing without the sets, which
+  // finish_hash adds as the real kernel's decoder does.
+  listed.sets.clear();
+  l.rest_hash = std::hash<std::string>()(nft::render_text(listed));
+  kernel::finish_hash(l);
   return l;
 }
 
@@ -44,7 +47,22 @@ kernel::Dump FakeKernel::dump() {
   d.genid = genid;
   if (moves_after_reads > 0 && --moves_after_reads == 0) ++genid;  // another writer, right after this read
   if (!table) return d;
-  dumps_.push_back({table, rules});
+  return named(table, d.genid);
+}
+
+std::optional<kernel::Dump> FakeKernel::dump_unchanged(uint32_t gen) {
+  if (gen != genid || !table) return std::nullopt;
+  ++partial_reads;
+  if (moves_after_reads > 0 && --moves_after_reads == 0) ++genid;
+  nft::Table t = *table;
+  t.sets.clear();
+  return named(t, gen);
+}
+
+kernel::Dump FakeKernel::named(std::optional<nft::Table> t, uint32_t gen) {
+  kernel::Dump d;
+  d.genid = gen;
+  dumps_.push_back({std::move(t), rules});
   // A whole table message with no attributes (snapshots check that much);
   // its sequence number says which copy it stands for.
   nlmsghdr h{};
@@ -115,7 +133,7 @@ void FakeKernel::commit(const kernel::Batch& b) {
     *this = before;
     throw;
   }
-  ++genid;
+  if (!b.ops.empty()) ++genid;  // the kernel skips an empty batch
 }
 
 void FakeKernel::apply(const kernel::Op& op) {

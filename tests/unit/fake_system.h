@@ -25,6 +25,8 @@ class FakeKernel : public kernel::Kernel {
   // (through a pending confirmation's JSON too).
   kernel::Dump dump() override;
   kernel::Live decode(const kernel::Dump& d) override;
+  std::string instance() override { return instance_id; }
+  std::optional<kernel::Dump> dump_unchanged(uint32_t gen) override;
   cotenancy::Ruleset others() override { return foreign; }
   void commit(const kernel::Batch& b) override;
   std::map<base::Addr, kernel::RouteTo> routes_to(const std::vector<base::Addr>& addrs) override;
@@ -37,6 +39,7 @@ class FakeKernel : public kernel::Kernel {
   std::optional<nft::Table> table;
   std::map<std::string, std::vector<std::pair<uint64_t, nft::Rule>>> rules;
   uint32_t genid = 1;
+  std::string instance_id = "boot/1";
   cotenancy::Ruleset foreign;
   std::vector<kernel::Listener> listening;
   std::optional<std::vector<kernel::Interface>> host_interfaces;  // nullopt: unknown, as in a snapshot
@@ -52,7 +55,7 @@ class FakeKernel : public kernel::Kernel {
   int moves_after_reads = 0;
 
   // What happened.
-  int reads = 0, commits = 0;
+  int reads = 0, commits = 0, partial_reads = 0;
   std::vector<kernel::Batch> batches;
 
   // The table with its rules in chain order, for comparing.
@@ -68,6 +71,7 @@ class FakeKernel : public kernel::Kernel {
   void apply(const kernel::Op& op);
   using Rules = std::map<std::string, std::vector<std::pair<uint64_t, nft::Rule>>>;
   kernel::Live live(const std::optional<nft::Table>& t, const Rules& r, uint32_t gen) const;
+  kernel::Dump named(std::optional<nft::Table> t, uint32_t gen);
   uint64_t next_handle_ = 1;
   std::vector<std::pair<std::optional<nft::Table>, Rules>> dumps_;
 };

@@ -3,6 +3,8 @@
 // that nothing else applies while a change waits.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include "apply/window.h"
@@ -161,6 +163,21 @@ TEST_CASE("rollback undoes a waiting change now, and otherwise goes back to an e
   CHECK(error == "history has no entry #9 (natc history lists them)");
 }
 
+TEST_CASE("a history written by an older natc, spec texts inline, still rolls back and moves them out") {
+  Machine m;
+  m.state.files[std::string(state::kHistoryFile)] =
+      std::string(R"({"natc_history": 1, "entries": [{"n": 1, "time": 5, "spec": "old.yaml", "spec_text": )") +
+      nlohmann::json(std::string(kFirst)).dump() + R"(, "genid": 0, "status": "applied", "note": ""}]})";
+  system::System s = m.sys();
+  std::string error;
+  auto old = apply::rollback_target(s, 1, &error);
+  REQUIRE(old);
+  CHECK(old->spec_text == kFirst);
+  REQUIRE(apply_spec(m, kSecond).status == Status::Applied);
+  CHECK(m.state.files.at("spec-1.txt") == kFirst);
+  CHECK(apply::rollback_target(s, 1, &error)->spec_text == kFirst);
+}
+
 TEST_CASE("a table with rules natc did not write cannot get a window: nothing is applied") {
   Machine m;
   REQUIRE(apply_spec(m, kFirst).status == Status::Applied);
@@ -183,6 +200,18 @@ TEST_CASE("history keeps the last ten states and a damaged file is started again
   REQUIRE(rec.history.entries.size() == state::kHistoryKept);
   CHECK(rec.history.entries.front().n == 3);
   CHECK(rec.history.entries.back().n == 12);
+  // Each spec's text is a file of its own, gone with its entry.
+  CHECK_FALSE(m.state.files.count("spec-2.txt"));
+  CHECK(m.state.files.count("spec-3.txt"));
+  CHECK(rec.history.entries.front().spec_text.empty());  // read only when needed
+  std::string error;
+  CHECK(apply::rollback_target(s, 3, &error)->spec_text.find("9002") != std::string::npos);
+  m.state.files["spec-3.txt"] += "#";
+  CHECK_FALSE(apply::rollback_target(s, 3, &error));
+  CHECK(error == "(memory)/spec-3.txt is not the spec #3 applied");
+  m.state.files.erase("spec-3.txt");
+  CHECK_FALSE(apply::rollback_target(s, 3, &error));
+  CHECK(error == "(memory)/spec-3.txt is missing: the spec of #3 cannot be read");
   m.state.files[std::string(state::kHistoryFile)] = "{\"natc_history\": 1, \"entries\": [{\"n\": \"x\"}]}";
   rec = apply::recorded(s);
   CHECK(rec.history.entries.empty());
