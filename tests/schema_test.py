@@ -97,6 +97,11 @@ def main():
         converted = subprocess.run([natc, "compile", path, "--format", "spec-json"], capture_output=True, text=True)
         if converted.returncode != 0 or list(validator.iter_errors(json.loads(converted.stdout))):
             failures.append(f"schema refuses example {path} as JSON")
+    # A spec directory: its files merged (compile --format spec-json) are one spec the schema accepts.
+    for d in sorted(glob.glob(os.path.join(ROOT, "examples", "*.d"))):
+        merged = subprocess.run([natc, "compile", d, "--format", "spec-json"], capture_output=True, text=True)
+        if merged.returncode != 0 or list(validator.iter_errors(json.loads(merged.stdout))):
+            failures.append(f"schema or natc refuses spec directory {d}")
     for path in bads:
         if schema_accepts(path):
             failures.append(f"schema accepts bad spec {path}")

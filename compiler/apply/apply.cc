@@ -269,7 +269,7 @@ class Applier {
     e.n = window_ ? window_->n : h.next_number();
     e.time = sys_.host.now_ms() / 1000;
     e.spec = fe_.file.name();
-    e.spec_text = fe_.file.text();
+    e.spec_text = fe_.spec_text();
     e.genid = r_.plan.batch.genid ? *r_.plan.batch.genid + 1 : 0;
     e.status = window_ ? state::Status::Pending : state::Status::Applied;
     e.note = o_.note;

@@ -60,13 +60,21 @@ void Diagnostics::forget(const std::set<Code>& codes) {
   }
 }
 
-void Diagnostics::merge(const Diagnostics& other) {
-  for (const Diagnostic& d : other.list_) report(d.code, d.loc, d.message, d.help, d.width);
+void Diagnostics::merge(const Diagnostics& other) { merge(other, 0); }
+
+void Diagnostics::merge(const Diagnostics& other, uint32_t lines) {
+  for (const Diagnostic& d : other.list_)
+    report(d.code, d.loc.line ? Loc{d.loc.line + lines, d.loc.col} : d.loc, d.message, d.help, d.width);
   for (const auto& [code, n] : other.dropped_) {
     (code_severity(code) == Severity::Error ? errors_ : warnings_) += n;
     kept_[code] += n;
     dropped_[code] += n;
   }
+}
+
+void Diagnostics::clamp(Loc last) {
+  for (Diagnostic& d : list_)
+    if (d.loc.line > last.line) d.loc = last;
 }
 
 void Diagnostics::sort() {
@@ -106,13 +114,14 @@ std::string render_text(const Diagnostics& diags, const SourceFile& file) {
   std::string out;
   std::string name = one_line(file.name());
   for (const Diagnostic& d : diags.all()) {
-    out += name;
-    if (d.loc.line) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col);
+    SourceFile::Place at = file.place(d.loc.line);
+    out += one_line(at.file);
+    if (d.loc.line) out += ":" + std::to_string(at.line) + ":" + std::to_string(d.loc.col);
     out += ": ";
     out += severity_word(code_severity(d.code));
     out += "[" + std::string(code_id(d.code)) + "]: " + one_line(d.message) + "\n";
     std::string_view line = file.line(d.loc.line);
-    if (d.loc.line && !line.empty()) out += excerpt(line, d, std::to_string(d.loc.line));
+    if (d.loc.line && !line.empty()) out += excerpt(line, d, std::to_string(at.line));
     if (!d.help.empty()) out += "  = help: " + one_line(d.help) + "\n";
   }
   for (const auto& [code, n] : diags.dropped())
@@ -130,11 +139,11 @@ std::string render_markdown(const Diagnostics& diags, const SourceFile& file) {
     }
     return out;
   };
-  std::string name = escaped(file.name());
   std::string out = "\n**" + summary(diags) + "**\n\n";
   for (const Diagnostic& d : diags.all()) {
-    out += "- " + name;
-    if (d.loc.line) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col);
+    SourceFile::Place at = file.place(d.loc.line);
+    out += "- " + escaped(at.file);
+    if (d.loc.line) out += ":" + std::to_string(at.line) + ":" + std::to_string(d.loc.col);
     out += " " + std::string(severity_word(code_severity(d.code))) + " " + std::string(code_id(d.code)) + ": " +
            escaped(d.message);
     if (!d.help.empty()) out += " — " + escaped(d.help);
@@ -148,9 +157,10 @@ std::string render_markdown(const Diagnostics& diags, const SourceFile& file) {
 nlohmann::json render_json(const Diagnostics& diags, const SourceFile& file) {
   nlohmann::json list = nlohmann::json::array();
   for (const Diagnostic& d : diags.all()) {
-    nlohmann::json j = {{"file", file.name()},     {"line", d.loc.line},
-                        {"column", d.loc.col},     {"severity", severity_word(code_severity(d.code))},
-                        {"code", code_id(d.code)}, {"message", d.message}};
+    SourceFile::Place at = file.place(d.loc.line);
+    nlohmann::json j = {{"file", std::string(at.file)}, {"line", at.line},
+                        {"column", d.loc.col},          {"severity", severity_word(code_severity(d.code))},
+                        {"code", code_id(d.code)},      {"message", d.message}};
     if (!d.help.empty()) j["help"] = d.help;
     list.push_back(std::move(j));
   }

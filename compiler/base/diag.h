@@ -74,7 +74,8 @@ enum class Severity { Error, Warning };
   X(UnknownHelper, "E2013", Error)          \
   X(StaticAddressMissing, "W3016", Warning) \
   X(HelperMissing, "W3017", Warning)        \
-  X(FtpWithoutHelper, "W3018", Warning)
+  X(FtpWithoutHelper, "W3018", Warning)     \
+  X(SpecFilesDisagree, "E1018", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,
@@ -115,6 +116,11 @@ class Diagnostics {
   void forget(const std::set<Code>& codes);
   // Adds what `other` reported (the live lints' warnings to the spec's).
   void merge(const Diagnostics& other);
+  // The same, positions moved `lines` down (a file of a spec directory).
+  void merge(const Diagnostics& other, uint32_t lines);
+  // Positions past `last` (a parser's "end of file" on the line after the
+  // last) are put at `last`, so that they stay in their own file.
+  void clamp(Loc last);
 
  private:
   std::vector<Diagnostic> list_;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 
 namespace natc::base {
 
@@ -12,6 +14,40 @@ SourceFile::SourceFile(std::string name, std::string text) : name_(std::move(nam
   line_starts_.push_back(0);
   for (size_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n') line_starts_.push_back(i + 1);
+}
+
+SourceFile::SourceFile(std::string name, const std::vector<Part>& parts) : name_(std::move(name)) {
+  size_t lines = 0;
+  for (const Part& p : parts) {
+    parts_.push_back({p.name, uint32_t(lines + 1), text_.size(), p.text.size(), p.stamp});
+    text_ += p.text;
+    if (!p.text.empty() && p.text.back() != '\n') text_ += '\n';
+    lines += size_t(std::count(p.text.begin(), p.text.end(), '\n')) + (!p.text.empty() && p.text.back() != '\n');
+  }
+  line_starts_.push_back(0);
+  for (size_t i = 0; i < text_.size(); ++i)
+    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+}
+
+SourceFile::Place SourceFile::place(uint32_t line) const {
+  if (parts_.empty() || line == 0) return {name_, line};
+  auto it =
+      std::upper_bound(parts_.begin(), parts_.end(), line, [](uint32_t l, const Span& s) { return l < s.first_line; });
+  if (it == parts_.begin()) return {name_, line};
+  --it;
+  return {it->name, line - it->first_line + 1};
+}
+
+std::vector<SourceFile::Part> SourceFile::parts() const {
+  std::vector<Part> out;
+  for (const Span& s : parts_) out.push_back({s.name, text_.substr(s.begin, s.size), s.stamp});
+  return out;
+}
+
+std::vector<std::pair<uint32_t, std::string>> SourceFile::part_lines() const {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  for (const Span& s : parts_) out.emplace_back(s.first_line, s.name);
+  return out;
 }
 
 std::string_view SourceFile::line(uint32_t line) const {
@@ -39,36 +75,64 @@ Loc loc_of_key(std::string_view text, std::string_view key) {
   return at == std::string_view::npos ? Loc{} : loc_at_byte(text, at);
 }
 
-bool read_file(const std::string& path, std::string* out, size_t max) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    errno = EISDIR;
-    return false;
-  }
-  // /proc files say they are empty: read until the end, but never past `max`.
+namespace {
+
+// Reads `fd` to its end, at most `max` bytes; closes it. /proc files say
+// they are empty: read until the end, not the size.
+bool read_fd(int fd, std::string* out, size_t max, struct stat* after = nullptr) {
   std::string text;
   char buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      errno = e;
-      if (n < 0) return false;
-      *out = std::move(text);
-      return true;
+    if (n > 0 && text.size() + size_t(n) <= max) {
+      text.append(buf, size_t(n));
+      continue;
     }
-    if (text.size() + size_t(n) > max) {
-      close(fd);
-      errno = EFBIG;
-      return false;
-    }
-    text.append(buf, size_t(n));
+    int e = n > 0 ? EFBIG : errno;
+    if (n == 0 && after && fstat(fd, after) < 0) n = -1, e = errno;
+    close(fd);
+    errno = e;
+    if (n != 0) return false;
+    *out = std::move(text);
+    return true;
   }
+}
+
+int open_file(const std::string& path, struct stat* st) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (fstat(fd, st) == 0 && S_ISDIR(st->st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    return -1;
+  }
+  return fd;
+}
+
+SourceFile::Stamp stamp_of(const struct stat& st) {
+  return {uint64_t(st.st_size), uint64_t(st.st_mtim.tv_sec) * 1000000000ull + uint64_t(st.st_mtim.tv_nsec),
+          uint64_t(st.st_ino), uint64_t(st.st_dev)};
+}
+
+}  // namespace
+
+bool read_file(const std::string& path, std::string* out, size_t max) {
+  struct stat st;
+  int fd = open_file(path, &st);
+  return fd >= 0 && read_fd(fd, out, max);
+}
+
+bool read_file(const std::string& path, std::string* out, std::optional<SourceFile::Stamp>* stamp, size_t max) {
+  struct stat before, after;
+  int fd = open_file(path, &before);
+  if (fd < 0 || !read_fd(fd, out, max, &after)) return false;
+  stamp->reset();
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  SourceFile::Stamp was = stamp_of(before);
+  if (was == stamp_of(after) && was.size == out->size() && after.st_mtim.tv_sec + 2 < now.tv_sec) *stamp = was;
+  return true;
 }
 
 }  // namespace natc::base

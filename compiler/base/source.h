@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,15 +19,49 @@ struct Loc {
 class SourceFile {
  public:
   SourceFile(std::string name, std::string text);
+  // A spec directory: `name` is the directory, and the text its files'
+  // texts one after another, each ending in a newline, so that a line
+  // number runs through them all; place() says which file and line it is.
+  // What identifies a file's content without reading it (Ninja's way):
+  // the key of the parse cache.
+  struct Stamp {
+    uint64_t size = 0, mtime_ns = 0, inode = 0, device = 0;
+    friend bool operator==(const Stamp&, const Stamp&) = default;
+  };
+  struct Part {
+    std::string name;
+    std::string text;
+    std::optional<Stamp> stamp;  // none: read from memory, or it changed while read
+  };
+  SourceFile(std::string name, const std::vector<Part>& parts);
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }
   // The text of 1-based line `line`, without its newline; empty past the end.
   std::string_view line(uint32_t line) const;
 
+  bool is_directory() const { return !parts_.empty(); }
+  // The file a line is in, and its line there (line 0: the whole spec).
+  struct Place {
+    std::string_view file;
+    uint32_t line;
+  };
+  Place place(uint32_t line) const;
+  // A directory's files, as they were read.
+  std::vector<Part> parts() const;
+  // The first line of each file, and its name, for a directory.
+  std::vector<std::pair<uint32_t, std::string>> part_lines() const;
+
  private:
+  struct Span {
+    std::string name;
+    uint32_t first_line;  // 1-based, in the whole text
+    size_t begin, size;   // bytes of the file as read
+    std::optional<Stamp> stamp;
+  };
   std::string name_;
   std::string text_;
   std::vector<size_t> line_starts_;
+  std::vector<Span> parts_;
 };
 
 // Positions in a JSON file natc reads (saved plans, snapshots): of byte
@@ -41,5 +76,10 @@ inline constexpr size_t kMaxFileBytes = size_t{512} << 20;
 // Reads a whole file; false (with errno set) when it cannot be read, is a
 // directory (EISDIR), or is larger than `max` (EFBIG).
 bool read_file(const std::string& path, std::string* out, size_t max = kMaxFileBytes);
+// The same, with the file's stamp when it did not change while it was read
+// and was last written over two seconds ago (newer, a change within the
+// same mtime tick could go unseen).
+bool read_file(const std::string& path, std::string* out, std::optional<SourceFile::Stamp>* stamp,
+               size_t max = kMaxFileBytes);
 
 }  // namespace natc::base

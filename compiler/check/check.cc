@@ -7,7 +7,7 @@ void run(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags) {
   interface_names(spec, diags);
   conntrack_values(spec, diags);
   forward_accept(ir, diags);
-  duplicate_forwards(ir, diags);
+  duplicate_forwards(spec, ir, diags);
   subnet_overlap(ir, diags);
   pool_ranges(ir, diags);
   translations(ir, diags);

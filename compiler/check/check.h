@@ -18,7 +18,7 @@ void run(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
 
 // Errors.
 void forward_accept(const ir::Ir& ir, base::Diagnostics& diags);
-void duplicate_forwards(const ir::Ir& ir, base::Diagnostics& diags);
+void duplicate_forwards(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
 void families(const spec::Spec& spec, base::Diagnostics& diags);  // also range lengths
 void interface_names(const spec::Spec& spec, base::Diagnostics& diags);
 void conntrack_values(const spec::Spec& spec, base::Diagnostics& diags);

@@ -23,7 +23,7 @@ bool collide(const ir::Forward& a, const ir::Forward& b) {
 
 // Two forwards that can claim the same packet would make one map key point at
 // two targets; the kernel takes whichever it finds first.
-void duplicate_forwards(const ir::Ir& ir, base::Diagnostics& diags) {
+void duplicate_forwards(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags) {
   // Bucketed by family, protocol, port and destination, so that 100k
   // forwards on port 443 of distinct addresses stay linear.
   struct Bucket {
@@ -50,7 +50,7 @@ void duplicate_forwards(const ir::Ir& ir, base::Diagnostics& diags) {
         diags.report(base::Code::DuplicateForward, f.port_loc,
                      "port " + std::string(ir::proto_name(m.proto)) + "/" + std::to_string(m.port) +
                          " is forwarded twice: by '" + g->entry.name + "' and by '" + f.entry.name + "'",
-                     "'" + g->entry.name + "' (line " + std::to_string(g->entry.loc.line) +
+                     "'" + g->entry.name + "' (" + spec::line_ref(spec.files, g->entry.loc) +
                          ") already forwards it; give one a different port, destination or allow_from");
         break;  // one report per forward is enough
       }

@@ -1,4 +1,6 @@
 // natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls -> flows.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -18,13 +20,25 @@ struct Options {
   Report report;
 };
 
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int run(const Options& o) {
-  std::string text;
-  if (!base::read_file(o.file, &text)) return fail("cannot read '" + o.file + "'");
   Phases phases(o.k.verbose);
-  plan::Loaded loaded = plan::read_saved(base::SourceFile(o.file, text));
   frontend::Frontend fe;
   bool json = o.report.format == Format::Json;
+  std::string text;
+  plan::Loaded loaded;
+  SpecCache cache(o.k);
+  if (is_directory(o.file)) {
+    if (!frontend::load_file(o.file, &fe, &cache.cache))
+      return fail("cannot read '" + o.file + "': " + std::strerror(errno));
+  } else {
+    if (!base::read_file(o.file, &text)) return fail("cannot read '" + o.file + "'");
+    loaded = plan::read_saved(base::SourceFile(o.file, text));
+  }
   if (loaded.is_plan() && !loaded.saved) {
     print_diagnostics(loaded.diags, base::SourceFile(o.file, text));
     if (json) std::cout << failed_json("the saved plan cannot be used (E4004)") << "\n";
@@ -32,7 +46,7 @@ int run(const Options& o) {
   }
   if (loaded.saved)
     frontend::load_text(loaded.saved->spec, loaded.saved->spec_text, &fe);
-  else
+  else if (!fe.file.is_directory())
     frontend::load_text(o.file, std::move(text), &fe);
   bool stop = stops(fe.diags, o.report.w);
   print_diagnostics(fe.diags, fe.file);
@@ -40,7 +54,7 @@ int run(const Options& o) {
     if (json) std::cout << failed_json(fe.diags.errors() ? "the spec has errors" : "warnings count as errors") << "\n";
     return fe.diags.errors() ? 1 : warnings_stop();
   }
-  phases.done("spec");
+  phases.done(cache.phase());
   apply::Options ao{.keep_flows = o.keep_flows, .force = o.force, .boot = o.boot, .caller = caller()};
   if (!o.confirm.empty() && !(ao.confirm = parse_duration(o.confirm)))
     return fail("--confirm takes a duration between 1s and 24h, like 90s, 5m or 1h (not '" + o.confirm + "')");
@@ -89,7 +103,7 @@ void add_apply(CLI::App& app, int* exit_code) {
   add_examples(*cmd, {{"natc apply /etc/natc/natc.yaml", "show the plan, ask, then commit it as one transaction"},
                       {"natc apply plan.json", "apply a plan saved by natc plan -o, exactly, without asking"},
                       {"natc apply natc.yaml --confirm 2m", "roll back in two minutes unless natc confirm runs"}});
-  cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, or a plan saved with 'natc plan -o'")->required();
+  cmd->add_option("SPEC_OR_PLAN", o->file, "a spec, a spec directory, or a plan saved with 'natc plan -o'")->required();
   cmd->add_flag("-y,--yes", o->k.yes, "apply without asking (a saved plan never asks)");
   cmd->add_flag("--keep-flows", o->keep_flows, "keep the flows of moved or removed port forwards");
   cmd->add_option("--confirm", o->confirm,

@@ -123,8 +123,14 @@ bool stops(base::Diagnostics& d, const WarningOptions& w) {
   return d.errors() || (w.as_errors && d.warnings());
 }
 
-bool load_spec(const std::string& path, frontend::Frontend* fe, const WarningOptions& w) {
-  if (!frontend::load_file(path, fe)) {
+std::string SpecCache::phase() const {
+  size_t files = cache.hits + cache.misses;
+  if (!files) return "spec";
+  return "spec (" + std::to_string(cache.hits) + " of " + std::to_string(files) + " files from the parse cache)";
+}
+
+bool load_spec(const std::string& path, frontend::Frontend* fe, const WarningOptions& w, spec::ParseCache* cache) {
+  if (!frontend::load_file(path, fe, cache)) {
     fail("cannot read '" + path + "': " + std::strerror(errno));
     return false;
   }

@@ -14,6 +14,7 @@
 #include "base/diag.h"
 #include "frontend/frontend.h"
 #include "plan/saved.h"
+#include "state/file_dir.h"
 #include "system/real.h"
 
 namespace CLI {
@@ -56,7 +57,17 @@ int warnings_stop();
 
 // Loads a spec and prints its diagnostics (stderr, so stdout stays a clean
 // script or document); false when it cannot be read or stops (above).
-bool load_spec(const std::string& path, frontend::Frontend* fe, const WarningOptions& w = {});
+bool load_spec(const std::string& path, frontend::Frontend* fe, const WarningOptions& w = {},
+               spec::ParseCache* cache = nullptr);
+
+// The parse cache of spec directories, in the state directory (--state-dir).
+struct SpecCache {
+  explicit SpecCache(const KernelOptions& k) : dir(state::file_dir(k.system.state_dir)), cache(*dir) {}
+  std::unique_ptr<state::Dir> dir;
+  spec::ParseCache cache;
+  // For -v: "spec" and, when a directory was read, how much came from the cache.
+  std::string phase() const;
+};
 void print_diagnostics(const base::Diagnostics& d, const base::SourceFile& file);
 // The live lints' warnings, or why they were skipped.
 void print_warnings(const base::Diagnostics& d, std::string_view skipped, const base::SourceFile& file);

@@ -47,10 +47,13 @@ int compile(const Options& o) {
     return 0;
   }
   if (o.format == Format::SpecJson) {
-    // The spec itself, converted: the same reader takes it as a .json file.
+    // The spec itself, converted: the same reader takes it as a .json file
+    // (a spec directory's files merged into one).
     base::Diagnostics ignored;
     bool json = fe.file.name().ends_with(".json");
-    spec::Tree t = json ? spec::Tree::parse_json(fe.file, ignored) : spec::Tree::parse(fe.file, ignored);
+    spec::Tree t = fe.file.is_directory() ? spec::Tree::parse_directory(fe.file, ignored)
+                   : json                 ? spec::Tree::parse_json(fe.file, ignored)
+                                          : spec::Tree::parse(fe.file, ignored);
     std::cout << spec::to_json(t) << "\n";
     return 0;
   }
@@ -72,7 +75,7 @@ void add_compile(CLI::App& app, int* exit_code) {
                       {"natc compile natc.yaml --format json | nft -j -f -", "the same as nft JSON"},
                       {"natc compile natc.yaml --format spec-json > natc.json",
                        "the spec itself as JSON, which natc reads the same"}});
-  cmd->add_option("SPEC", o->spec, "the spec file")->required();
+  cmd->add_option("SPEC", o->spec, "the spec file, or a spec directory")->required();
   add_format_option(*cmd, &o->format, {Format::Text, Format::Json, Format::SpecJson});
   add_warning_options(*cmd, &o->w);
   cmd->add_flag("--sysctl", o->sysctl_only, "print only the sysctl.d file");

@@ -27,7 +27,8 @@ struct Options {
 
 int run(const Options& o) {
   frontend::Frontend fe;
-  if (!load_spec(o.spec, &fe, o.w)) return 1;
+  SpecCache cache(o.k);
+  if (!load_spec(o.spec, &fe, o.w, &cache.cache)) return 1;
   plan::Planned p;
   try {
     bool live = o.state == "live";
@@ -68,7 +69,7 @@ int run(const Options& o) {
   }
   if (stop) return p.errors.errors() ? 1 : warnings_stop();  // a plan apply would refuse: not saved
   if (!o.out.empty()) {
-    plan::Saved saved{o.spec, fe.file.text(), p.genid, p.live_hash, p.sysctls, p.sysctl_file};
+    plan::Saved saved{o.spec, fe.spec_text(), p.genid, p.live_hash, p.sysctls, p.sysctl_file};
     try {
       base::write_file_atomically(o.out, base::json_text(plan::to_json(saved, p.plan)) + "\n", 0600);
     } catch (const base::FileError& e) {
@@ -88,7 +89,7 @@ void add_plan(CLI::App& app, int* exit_code) {
                       {"natc plan natc.yaml -o plan.json", "... saved for natc apply plan.json"},
                       {"natc plan natc.yaml --state gateway.snapshot.json --format markdown",
                        "in CI, against a snapshot, without root"}});
-  cmd->add_option("SPEC", o->spec, "the spec file")->required();
+  cmd->add_option("SPEC", o->spec, "the spec file, or a spec directory")->required();
   cmd->add_option("--state", o->state, "live (the kernel) or a snapshot FILE")->capture_default_str();
   cmd->add_option("-o,--out", o->out, "save the plan for 'natc apply PLAN'");
   cmd->add_flag("--detailed-exitcode", o->detailed, "exit 0: no changes, 2: changes, 1: error");

@@ -23,8 +23,10 @@ struct Options {
 int validate(const Options& o) {
   frontend::Frontend fe;
   Phases phases(o.k.verbose);
-  if (!frontend::load_file(o.spec, &fe)) return fail("cannot read '" + o.spec + "': " + std::strerror(errno));
-  phases.done("spec");
+  SpecCache cache(o.k);
+  if (!frontend::load_file(o.spec, &fe, &cache.cache))
+    return fail("cannot read '" + o.spec + "': " + std::strerror(errno));
+  phases.done(cache.phase());
   if (o.live && fe.ok()) {
     try {
       auto machine = system::open_for_reading(o.k.system);
@@ -52,7 +54,7 @@ void add_validate(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("validate", "check a spec and print its diagnostics");
   add_examples(*cmd, {{"natc validate natc.yaml", "every error and lint at file:line:col; exit 1 on an error"},
                       {"natc validate natc.yaml --live", "... and the lints that read this machine"}});
-  cmd->add_option("SPEC", o->spec, "the spec file")->required();
+  cmd->add_option("SPEC", o->spec, "the spec file, or a spec directory")->required();
   add_format_option(*cmd, &o->format);
   add_warning_options(*cmd, &o->w);
   cmd->add_flag("--live", o->live,

@@ -31,7 +31,8 @@ std::string quote(std::string_view s) { return "'" + base::clip(s, 80) + "'"; }
 
 class Reader {
  public:
-  Reader(const Tree& t, base::Diagnostics& d) : t_(t), d_(d) {}
+  Reader(const Tree& t, base::Diagnostics& d, const std::vector<std::pair<uint32_t, std::string>>& files)
+      : t_(t), d_(d), files_(files) {}
   Spec read();
 
  private:
@@ -120,6 +121,7 @@ class Reader {
 
   const Tree& t_;
   base::Diagnostics& d_;
+  const std::vector<std::pair<uint32_t, std::string>>& files_;
   // Names seen so far, per section: where each was first defined.
   std::unordered_map<std::string_view, std::unordered_map<std::string_view, Loc>> names_;
 };
@@ -202,7 +204,7 @@ At<std::string> Reader::name(uint32_t i, std::string_view section) {
   auto [it, fresh] = names_[section].emplace(text(i), loc(i));
   if (!fresh) {
     error(Code::DuplicateName, i, "duplicate " + std::string(section) + " name " + quote(out.v),
-          "first defined at line " + std::to_string(it->second.line));
+          "first defined at " + line_ref(files_, it->second));
     out.set = false;
   }
   return out;
@@ -685,6 +687,14 @@ Spec Reader::read() {
 
 }  // namespace
 
+std::string line_ref(const std::vector<std::pair<uint32_t, std::string>>& files, base::Loc at) {
+  auto it =
+      std::upper_bound(files.begin(), files.end(), at.line, [](uint32_t l, const auto& f) { return l < f.first; });
+  if (it == files.begin()) return "line " + std::to_string(at.line);
+  --it;
+  return "line " + std::to_string(at.line - it->first + 1) + " of " + it->second;
+}
+
 bool is_identifier(std::string_view s) {
   if (s.empty() || s.size() > 64 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -692,12 +702,16 @@ bool is_identifier(std::string_view s) {
   });
 }
 
-std::optional<Spec> read_spec(const base::SourceFile& file, base::Diagnostics& diags) {
+std::optional<Spec> read_spec(const base::SourceFile& file, base::Diagnostics& diags, ParseCache* cache) {
   // A spec named *.json is JSON (machine-written specs); anything else YAML.
   bool json = file.name().size() >= 5 && file.name().compare(file.name().size() - 5, 5, ".json") == 0;
-  Tree tree = json ? Tree::parse_json(file, diags) : Tree::parse(file, diags);
+  auto files = file.part_lines();
+  Tree tree = file.is_directory() ? Tree::parse_directory(file, diags, cache)
+              : json              ? Tree::parse_json(file, diags)
+                                  : Tree::parse(file, diags);
   if (tree.root() == Tree::kNone) return std::nullopt;
-  Spec spec = Reader(tree, diags).read();
+  Spec spec = Reader(tree, diags, files).read();
+  spec.files = std::move(files);
   diags.sort();
   return spec;
 }

@@ -15,6 +15,8 @@
 
 namespace natc::spec {
 
+class ParseCache;
+
 enum class Kind : uint8_t { Null, Scalar, Seq, Map };
 
 class Tree {
@@ -38,6 +40,13 @@ class Tree {
   // every value included.
   static Tree parse_json(const base::SourceFile& file, base::Diagnostics& diags);
 
+  // A spec directory's files, each parsed alone and moved to its lines in
+  // `whole`, merged into one tree (directory.cc): mappings merge key by
+  // key, lists concatenate, a value set in two files must be the same.
+  // With `cache`, a file whose stamp matches its cache entry is not parsed
+  // again, and a file that parsed cleanly is kept there (spec/cache.h).
+  static Tree parse_directory(const base::SourceFile& whole, base::Diagnostics& diags, ParseCache* cache = nullptr);
+
   uint32_t root() const { return root_; }
   const Node& node(uint32_t i) const { return nodes_[i]; }
   std::string_view scalar(uint32_t i) const { return std::string_view(arena_).substr(nodes_[i].text, nodes_[i].len); }
@@ -46,6 +55,8 @@ class Tree {
  private:
   friend class TreeBuilder;
   friend class JsonBuilder;
+  friend class TreeMerger;
+  friend class TreeCodec;
   std::vector<Node> nodes_;
   std::string arena_;
   uint32_t root_ = kNone;

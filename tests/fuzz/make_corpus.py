@@ -84,6 +84,15 @@ for s in sorted(glob.glob(os.path.join(ROOT, "examples", "*.yaml"))):
     converted = subprocess.run([natc, "compile", s, "--format", "spec-json"], check=True, capture_output=True).stdout
     put("spec_fuzz", "examples_" + os.path.basename(s)[:-5] + ".json", converted)
 
+# A spec directory as history and saved plans keep it (a bundle): the
+# gateway example split before its port_forwards, the second file in JSON.
+text = open(os.path.join(ROOT, "examples", "gateway.yaml"), "rb").read()
+head, forwards = text.split(b"\nport_forwards:", 1)
+files = [(b"d/00-base.yaml", head + b"\n"), (b"d/10-forwards.yaml", b"version: 1\nport_forwards:" + forwards)]
+bundle = b"\0natc-spec-directory 1\n" + b"".join(
+    b"%d %d\n" % (len(n), len(t)) + n + t for n, t in files)
+put("spec_fuzz", "bundle_gateway.yaml", bundle)
+
 snapshot = os.path.join(ROOT, "examples", "ci", "gateway.snapshot.json")
 put("snapshot_fuzz", "gateway.snapshot.json", open(snapshot, "rb").read())
 for ex in ("port-forward", "masquerade", "gateway"):

@@ -24,10 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string ruleset = natc::nft::render_text(t);
   out += ruleset + natc::base::json_text(natc::nft::render_json(t)) + natc::sysctl::render_conf(fe.ir);
   if (!json) {
-    // A valid YAML spec converted to JSON (compile --format spec-json) is
-    // the same spec: the same ruleset.
+    // A valid YAML spec (or spec directory bundle) converted to JSON
+    // (compile --format spec-json) is the same spec: the same ruleset.
     natc::base::Diagnostics ignored;
-    std::string converted = natc::spec::to_json(natc::spec::Tree::parse(fe.file, ignored));
+    std::string converted =
+        natc::spec::to_json(fe.file.is_directory() ? natc::spec::Tree::parse_directory(fe.file, ignored)
+                                                   : natc::spec::Tree::parse(fe.file, ignored));
     natc::frontend::Frontend again;
     natc::frontend::load_text("fuzz.json", converted, &again);
     if (!again.ok() || natc::nft::render_text(natc::nft::build(again.ir)) != ruleset) __builtin_trap();

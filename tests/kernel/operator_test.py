@@ -354,5 +354,75 @@ class StateImage(GatewayCase):
         self.assertIn("read live (image)", r.stderr)
 
 
+class SpecDirectory(GatewayCase):
+    """Issue 12: a spec directory applies as the one file it splits, its
+    history rolls back, a bad file is named, and the parse cache is used,
+    and ignored when damaged."""
+
+    def write_dir(self, files):
+        d = os.path.join(self.dir, "natc.d")
+        os.makedirs(d, exist_ok=True)
+        old = time.time() - 60  # files written seconds ago are not cached
+        for name, text in files.items():
+            path = os.path.join(d, name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.utime(path, (old, old))
+        return d
+
+    BASE = ("version: 1\ninterfaces: {wan: eth0, lan: eth1}\nforwarding:\n  policy: drop\nsubnets:\n"
+            "  - {name: office, cidr: 10.0.0.0/24, egress: wan, snat: masquerade}\n")
+    WEB = "port_forwards:\n  - {name: web, ingress: wan, protocol: tcp, port: 8080, to: \"10.0.0.5:80\"}\n"
+
+    def test_directory_applies_as_one_file_and_rolls_back(self):
+        self.apply(GATEWAY)
+        single = ruleset_of(self.t, "gw")
+        self.natc("destroy", "--yes")
+        d = self.write_dir({"00-base.yaml": self.BASE, "10-web.yaml": self.WEB, "README.txt": "not a spec"})
+        r = self.natc("apply", d, "--yes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(ruleset_of(self.t, "gw"), single)
+        # The web server moves, in its own file; rollback puts back the directory as it was.
+        self.write_dir({"10-web.yaml": self.WEB.replace("10.0.0.5:80", "10.0.0.6:80")})
+        r = self.natc("apply", d, "--yes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotEqual(ruleset_of(self.t, "gw"), single)
+        r = self.natc("rollback", "--yes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(ruleset_of(self.t, "gw"), single)
+
+    def test_bad_file_is_named_and_changes_nothing(self):
+        d = self.write_dir({"00-base.yaml": self.BASE, "10-web.yaml": self.WEB,
+                            "20-dup.yaml": self.WEB.replace("8080", "8081")})
+        r = self.natc("apply", d, "--yes")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(os.path.join(d, "20-dup.yaml") + ":2:12: error[E1009]", r.stderr)
+        self.assertIn("first defined at line 2 of " + os.path.join(d, "10-web.yaml"), r.stderr)
+        self.assertIsNone(ruleset_of(self.t, "gw"))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))  # no cache for a spec with errors
+
+    def test_parse_cache_used_and_rewritten_when_damaged(self):
+        d = self.write_dir({"00-base.yaml": self.BASE, "10-web.yaml": self.WEB})
+        def validate():
+            r = self.natc("validate", d, "-v")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stderr
+        self.assertIn("spec (0 of 2 files from the parse cache)", validate())
+        self.assertIn("spec (2 of 2 files from the parse cache)", validate())
+        state = os.path.join(self.dir, "state")
+        entries = sorted(f for f in os.listdir(state) if f.startswith("parse-"))
+        self.assertEqual(len(entries), 2)
+        with open(os.path.join(state, entries[0]), "r+b") as f:
+            f.seek(60)
+            f.write(b"\x00\xff\x00")
+        self.assertIn("spec (1 of 2 files from the parse cache)", validate())
+        self.assertIn("spec (2 of 2 files from the parse cache)", validate())
+        # An edited file is read again.
+        self.write_dir({"10-web.yaml": self.WEB.replace("8080", "8088")})
+        self.assertIn("spec (1 of 2 files from the parse cache)", validate())
+        r = subprocess.run([NATC, "compile", d], capture_output=True, text=True, timeout=60)
+        self.assertIn("8088", r.stdout)
+
+
 if __name__ == "__main__":
     main(globals())
