@@ -46,6 +46,17 @@ def timed(argv, input=None):
     return time.perf_counter() - start, r
 
 
+def peak_rss_mib(argv):
+    """Runs argv (natc itself, not through another program) and returns its
+    peak resident set size in MiB, from the kernel's accounting at exit."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {p.returncode}")
+    return usage.ru_maxrss / 1024
+
+
 def phases(stderr):
     m = re.search(r"natc: (.*)", stderr)
     return {k.strip(): float(v) for k, v in re.findall(r"([^,]+?) ([0-9.]+) ms", m.group(1))} if m else {}
@@ -80,7 +91,7 @@ def main():
                     f.write(sh(natc, "compile", yaml_path, "--format", "spec-json").stdout)
             spec, moved = spec[:-5] + ".json", moved[:-5] + ".json"
         nft_full, natc_full, nft_one, natc_one, commit_full, commit_one, ops_one = [], [], [], [], [], [], []
-        natc_same, phases_one, phases_same = [], [], []
+        natc_same, phases_one, phases_same, rss_full = [], [], [], []
         for _ in range(runs):
             sysctl_dir = tempfile.mkdtemp()
             with Netns() as ns:
@@ -101,6 +112,10 @@ def main():
                 t, r = timed([natc, "apply", moved, *common])
                 natc_same.append(t)
                 phases_same.append(phases(r.stderr))
+            with Netns() as ns:  # a full apply again, for its peak memory
+                rss_full.append(peak_rss_mib([natc, "apply", spec, "--netns", ns.name, "--yes", "--sysctl-dir",
+                                              sysctl_dir, "--lock", os.path.join(work, "lock"), "--state-dir",
+                                              os.path.join(work, "state-rss")]))
         med = statistics.median
         print(f"{n} port forwards, {'JSON' if spec.endswith('.json') else 'YAML'} spec (median of {runs}):")
         print(f"  full apply:  nft -f {med(nft_full) * 1000:8.1f} ms   natc apply {med(natc_full) * 1000:8.1f} ms"
@@ -111,6 +126,7 @@ def main():
               f" {max(ops_one)} kernel operations)")
         print(f"  no change:   nft -f {med(nft_one) * 1000:8.1f} ms   natc apply {med(natc_same) * 1000:8.1f} ms"
               f"  ({med(natc_same) / med(nft_one):.2f}x)")
+        print(f"  peak RSS of a full apply: {med(rss_full):.0f} MiB")
         for name, runs_phases in (("one change", phases_one), ("no change", phases_same)):
             keys = list(runs_phases[0])
             print(f"    {name} phases (ms): " +
