@@ -64,7 +64,8 @@ class Cotenancy(unittest.TestCase):
             f.write(GATEWAY)
 
     def natc(self, *args):
-        r = subprocess.run([NATC, *args, "--netns", self.gw], capture_output=True, text=True)
+        r = subprocess.run([NATC, *args, "--netns", self.gw, "--state-dir", os.path.join(self.dir, "state"),
+                            "--lock", os.path.join(self.dir, "lock")], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, f"natc {' '.join(args)}:\n{r.stdout}\n{r.stderr}")
         return r
 
