@@ -248,7 +248,9 @@ class ConntrackAware(unittest.TestCase):
         second = self.t.connect("lan", "203.0.113.2", 7100)
         self.assertEqual(first.say("x"), "far x")
         self.assertEqual(second.say("y"), "far y")
-        r = subprocess.run([NATC, "validate", spec, "--live", "--netns", self.t.ns["gw"]], capture_output=True, text=True)
+        r = subprocess.run([NATC, "validate", spec, "--live", "--netns", self.t.ns["gw"], "--state-dir",
+                            os.path.join(self.dir, "state"), "--lock", os.path.join(self.dir, "lock")],
+                           capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("warning[W3010]: SNAT pool 'tiny' carries 2 flows to 203.0.113.2 tcp/7100 now, of about 2", r.stderr)
 

@@ -241,7 +241,8 @@ docker:
             present = [p for i, p in enumerate(specs) if f"tcp . {9000 + 10 * round_ + i} " in listing]
             self.assertEqual(len(present), 1, listing)
             plan = subprocess.run([NATC, "plan", present[0], "--detailed-exitcode", "--netns", self.t.ns["gw"],
-                                   "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir], capture_output=True, text=True)
+                                   "--sysctl-dir", self.sysctl_dir, "--state-dir", self.state_dir, "--lock", self.lock],
+                                  capture_output=True, text=True)
             self.assertEqual(plan.returncode, 0, plan.stdout)
 
     def test_a_commit_that_loses_the_race_plans_again_and_wins(self):
