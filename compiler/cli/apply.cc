@@ -1,7 +1,6 @@
 // natc apply SPEC|PLAN: read live -> diff -> one batch -> sysctls -> flows.
-#include <sys/stat.h>
-
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -20,11 +19,6 @@ struct Options {
   Report report;
 };
 
-bool is_directory(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 int run(const Options& o) {
   Phases phases(o.k.verbose);
   frontend::Frontend fe;
@@ -32,12 +26,12 @@ int run(const Options& o) {
   std::string text;
   plan::Loaded loaded;
   SpecCache cache(o.k);
-  if (is_directory(o.file)) {
-    if (!frontend::load_file(o.file, &fe, &cache.cache))
-      return fail("cannot read '" + o.file + "': " + std::strerror(errno));
-  } else {
-    if (!base::read_file(o.file, &text)) return fail("cannot read '" + o.file + "'");
+  if (base::read_file(o.file, &text)) {
     loaded = plan::read_saved(base::SourceFile(o.file, text));
+  } else if (errno != EISDIR) {
+    return fail("cannot read '" + o.file + "'");
+  } else if (!frontend::load_file(o.file, &fe, &cache.cache)) {  // a spec directory
+    return fail("cannot read '" + o.file + "': " + std::strerror(errno));
   }
   if (loaded.is_plan() && !loaded.saved) {
     print_diagnostics(loaded.diags, base::SourceFile(o.file, text));

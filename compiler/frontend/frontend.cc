@@ -1,7 +1,6 @@
 #include "frontend/frontend.h"
 
 #include <dirent.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -77,12 +76,12 @@ bool load_directory(std::string path, Frontend* fe, spec::ParseCache* cache) {
 }  // namespace
 
 bool load_file(const std::string& path, Frontend* fe, spec::ParseCache* cache) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_directory(path, fe, cache);
   std::string text;
-  if (!base::read_file(path, &text)) return false;
-  load_text(path, std::move(text), fe);
-  return true;
+  if (base::read_file(path, &text)) {
+    load_text(path, std::move(text), fe);
+    return true;
+  }
+  return errno == EISDIR && load_directory(path, fe, cache);
 }
 
 void load_text(std::string name, std::string text, Frontend* fe) {

@@ -16,21 +16,6 @@ class Fnv {
     for (char c : s) byte(uint8_t(c));
     byte(0xff);  // a separator: "ab","c" differs from "a","bc"
   }
-  void parts(const std::vector<nft::Part>& parts) {
-    for (const auto& p : parts) {
-      byte(uint8_t(p.index()));
-      if (const auto* r = std::get_if<nft::AddrRange>(&p)) {
-        for (size_t i = 0; i < r->first.size(); ++i) byte(r->first.bytes[i]);
-        for (size_t i = 0; i < r->last.size(); ++i) byte(r->last.bytes[i]);
-      } else if (const auto* proto = std::get_if<nft::Proto>(&p)) {
-        byte(uint8_t(*proto));
-      } else {
-        uint16_t port = std::get<uint16_t>(p);
-        byte(uint8_t(port >> 8)), byte(uint8_t(port & 0xff));
-      }
-    }
-    byte(0xff);
-  }
   uint64_t value() const { return h_; }
 
  private:
@@ -58,8 +43,8 @@ uint64_t set_hash(const nft::Set& s) {
   uint64_t elements = 0;
   for (const auto& e : s.elements) {
     Fnv h;
-    h.parts(e.key);
-    h.parts(e.data);
+    h.u64(nft::key_hash(e.key));
+    h.u64(nft::key_hash(e.data));
     h.text(e.entry);
     elements += spread(h.value());
   }
