@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <tuple>
+#include <utility>
 
 namespace natc::nft {
 namespace {
@@ -41,13 +41,56 @@ Rule rule(std::string comment, std::vector<Stmt> head, S&&... tail) {
   return {std::move(head), std::move(comment)};
 }
 
+// The keys a set's elements already hold: an open-addressing table of
+// indices into the set's elements (so the vector may grow), keys compared
+// only where hashes meet. 100k forwards: no string, no node per key.
+class KeyIndex {
+ public:
+  // Whether `key` is new; if so, the caller appends its element next.
+  bool insert(const std::vector<Element>& elements, const std::vector<Part>& key) {
+    if ((used_ + 1) * 2 > slots_.size()) grow();
+    auto hash = uint32_t(key_hash(key));
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.index == 0) {
+        s = {uint32_t(elements.size() + 1), hash};
+        ++used_;
+        return true;
+      }
+      if (s.hash == hash && elements[s.index - 1].key == key) return false;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t index = 0;  // element index + 1; 0: free
+    uint32_t hash = 0;
+  };
+
+  void grow() {
+    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(std::max<size_t>(16, slots_.size() * 2)));
+    size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == 0) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].index != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
+};
+
 // A (daddr . l4proto . dport) set, each key once: the first entry names it.
 class TargetSet {
  public:
   TargetSet(std::string name, Family f) { set_.name = std::move(name), set_.family = f; }
   void add(const ir::Addr& a, Proto p, uint16_t port, const std::string& entry) {
-    if (!seen_.emplace(a, p, port).second) return;
-    set_.elements.push_back({{one(a), p, port}, {}, entry});
+    std::vector<Part> key{one(a), p, port};
+    if (!seen_.insert(set_.elements, key)) return;
+    set_.elements.push_back({std::move(key), {}, entry});
   }
   bool empty() const { return set_.elements.empty(); }
   Set take(Role role, bool counter = false) {
@@ -59,7 +102,7 @@ class TargetSet {
 
  private:
   Set set_;
-  std::set<std::tuple<ir::Addr, Proto, uint16_t>> seen_;
+  KeyIndex seen_;
 };
 
 class Builder {
@@ -96,7 +139,7 @@ class Builder {
     bool destination, sources;
     Set map;
     std::set<Proto> protocols;
-    std::set<std::string> keys;  // of the elements, each once
+    KeyIndex keys;  // of the elements, each once
   };
 
   void forwards(Family f) {
@@ -139,13 +182,14 @@ class Builder {
     for (const ir::PortMap& m : fw.ports) {
       for (const auto& src : sources) {
         Element e{{}, {one(fw.to), m.to_port}, fw.entry.name};
+        e.key.reserve(4);
         if (src) e.key.push_back(*src);
         if (fw.destination) e.key.push_back(one(*fw.destination));
         e.key.push_back(m.proto);
         e.key.push_back(m.port);
         // One key once: forwards on different interfaces may share a port,
         // and the output hook has no interface to tell them apart.
-        if (!g.keys.insert(element_key(e)).second) continue;
+        if (!g.keys.insert(g.map.elements, e.key)) continue;
         g.map.elements.push_back(std::move(e));
         g.protocols.insert(m.proto);
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -43,7 +44,7 @@ bool same_definition(const nft::Set& a, const nft::Set& b) {
 // to compare them, or a heap string per key, cost most of a plan.
 using ByKey = std::unordered_set<const nft::Element*, nft::ByKeyHash, nft::ByKeyEqual>;
 
-ByKey by_key(const std::vector<nft::Element>& elements) {
+ByKey by_key(std::span<const nft::Element> elements) {
   ByKey out(elements.size());
   for (const auto& e : elements) out.insert(&e);
   return out;
@@ -179,9 +180,16 @@ class Differ {
   // Elements by key: the same key with other data or another name is a
   // change (one element deleted, one added), never a reload.
   void element_diff(const nft::Set& want, const nft::Set& live) {
-    ByKey have = by_key(live.elements);
+    // A set read back from the image or the kernel mostly holds its
+    // elements in the order the builder makes them: the equal head and
+    // tail are skipped in one pass, and only the rest is hashed.
+    std::span<const nft::Element> w = want.elements, l = live.elements;
+    while (!w.empty() && !l.empty() && w.front() == l.front()) w = w.subspan(1), l = l.subspan(1);
+    while (!w.empty() && !l.empty() && w.back() == l.back()) w = w.first(w.size() - 1), l = l.first(l.size() - 1);
+    if (w.empty() && l.empty()) return;
+    ByKey have = by_key(l);
     std::vector<nft::Element> add, del;
-    for (const auto& e : want.elements) {
+    for (const auto& e : w) {
       auto it = have.find(&e);
       if (it != have.end() && **it == e) {
         have.erase(it);

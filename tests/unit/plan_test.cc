@@ -96,6 +96,52 @@ TEST_CASE("a set whose role changed is recreated; an unchanged one is left alone
   CHECK(recreated);
 }
 
+TEST_CASE("elements diff by key whatever order the live set holds them in") {
+  std::string spec = "version: 1\nport_forwards:\n";
+  for (int i = 0; i < 40; ++i)
+    spec += "  - {name: f" + std::to_string(i) + ", ingress: eth0, protocol: tcp, port: " + std::to_string(1000 + i) +
+            ", to: 10.0.0." + std::to_string(i + 1) + "}\n";
+  nft::Table want = table_of(spec);
+  auto map = [](nft::Table& t) -> nft::Set& {
+    for (nft::Set& s : t.sets)
+      if (s.role == nft::Role::DnatMap) return s;
+    FAIL("no DNAT map");
+    return t.sets[0];
+  };
+  REQUIRE(map(want).elements.size() == 40);
+  auto element_ops = [](const plan::Plan& p) {
+    std::vector<std::pair<kernel::Op::Kind, size_t>> out;
+    for (const auto& op : p.batch.ops)
+      if (op.kind == kernel::Op::Kind::AddElems || op.kind == kernel::Op::Kind::DelElems)
+        out.emplace_back(op.kind, op.elements.size());
+    return out;
+  };
+  using K = kernel::Op::Kind;
+  nft::Table live = want;
+  std::reverse(map(live).elements.begin(), map(live).elements.end());  // as a kernel's hash set may dump them
+  CHECK(plan::diff(want, live_of(live)).batch.ops.empty());
+  // One element changed in the middle, the rest in order or reversed: one
+  // delete and one add, and nothing else.
+  for (bool reversed : {false, true}) {
+    CAPTURE(reversed);
+    nft::Table moved = want;
+    std::get<uint16_t>(map(moved).elements[17].data.back()) = 81;
+    if (reversed) std::reverse(map(moved).elements.begin(), map(moved).elements.end());
+    plan::Plan p = plan::diff(want, live_of(moved));
+    CHECK(element_ops(p) == std::vector<std::pair<K, size_t>>{{K::DelElems, 1}, {K::AddElems, 1}});
+    REQUIRE(p.resets.size() == 1);
+    CHECK(p.resets[0].entry == "f17");
+  }
+  // An element gone from the head and one added at the tail.
+  nft::Table shifted = want;
+  auto& elements = map(shifted).elements;
+  elements.push_back(elements.front());
+  std::get<uint16_t>(elements.back().key.back()) = 2000;
+  elements.erase(elements.begin());
+  CHECK(element_ops(plan::diff(want, live_of(shifted))) ==
+        std::vector<std::pair<K, size_t>>{{K::DelElems, 1}, {K::AddElems, 1}});
+}
+
 TEST_CASE("flow counts land on the changed forward that resets them") {
   nft::Table now = table_of(kForwards);
   std::string moved = kForwards;
