@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 namespace natc::base {
@@ -18,6 +19,16 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t* out) {
 }  // namespace
 
 std::string_view family_name(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
+
+size_t AddrHash::operator()(const Addr& a) const {
+  uint64_t lo = 0, hi = 0;
+  std::memcpy(&lo, a.bytes.data(), 8);
+  std::memcpy(&hi, a.bytes.data() + 8, 8);
+  uint64_t h = (lo ^ hi * 0x9e3779b97f4a7c15ull) + uint64_t(a.family);  // splitmix64's finish
+  h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ h >> 27) * 0x94d049bb133111ebull;
+  return size_t(h ^ h >> 31);
+}
 
 std::optional<Addr> parse_addr(std::string_view text) {
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;

@@ -20,6 +20,10 @@ struct Addr {
   friend bool operator==(const Addr&, const Addr&) = default;
   friend auto operator<=>(const Addr&, const Addr&) = default;
 };
+// For hash tables keyed by address (1M conntrack flows by host).
+struct AddrHash {
+  size_t operator()(const Addr& a) const;
+};
 std::optional<Addr> parse_addr(std::string_view text);
 std::string to_string(const Addr& a);
 // a + 1 (false on overflow) and a - b as a saturating 64-bit count.

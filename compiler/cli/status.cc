@@ -19,12 +19,14 @@ struct Options {
 };
 
 int run(const Options& o) {
+  Phases phases(o.k.verbose);
   std::optional<frontend::Frontend> fe;
   if (!o.spec.empty() && !load_spec(o.spec, &fe.emplace())) return 1;
+  if (fe) phases.done("spec");
   status::Report r;
   try {
     auto machine = system::open_for_reading(o.k.system);
-    r = status::collect(machine->get(), fe ? &*fe : nullptr);
+    r = status::collect(machine->get(), fe ? &*fe : nullptr, [&](std::string_view p) { phases.done(p); });
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -34,6 +36,7 @@ int run(const Options& o) {
     std::cout << base::json_text(status::render_json(r)) << "\n";
   else
     std::cout << status::render_text(r);
+  phases.done("output");
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "conntrack/flows.h"
 
+#include <utility>
+
 namespace natc::conntrack {
 
 std::string state_name(const Flow& f) {
@@ -22,22 +24,33 @@ bool matches(const Translation& t, const Flow& f) {
   return f.reply.src == t.target && f.reply.sport == t.target_port;
 }
 
-FlowIndex::FlowIndex(const std::vector<Flow>& flows) {
-  for (const Flow& f : flows) {
-    ++by_target_[{f.proto, f.orig.dport, f.reply.src, f.reply.sport}][f.orig.dst];
-    ++by_target_[{0, 0, f.reply.src, 0}][f.orig.dst];  // every protocol and port: static NAT
+size_t TranslationIndex::KeyHash::operator()(const Key& k) const {
+  return base::AddrHash{}(k.target) ^ (uint64_t(k.proto) << 32 | uint64_t(k.port) << 16 | k.target_port);
+}
+
+TranslationIndex::TranslationIndex(std::vector<Translation> translations)
+    : translations_(std::move(translations)), next_(translations_.size(), kEnd) {
+  heads_.reserve(translations_.size());
+  // From the back, so each key's list runs in index order.
+  for (size_t i = translations_.size(); i-- > 0;) {
+    const Translation& t = translations_[i];
+    Key k = t.proto ? Key{t.proto, t.port, t.target_port, t.target} : Key{0, 0, 0, t.target};
+    auto [it, fresh] = heads_.try_emplace(k, uint32_t(i));
+    if (!fresh) next_[i] = std::exchange(it->second, uint32_t(i));
   }
 }
 
-size_t FlowIndex::count(const Translation& t) const {
-  auto it = by_target_.find({t.proto, t.port, t.target, t.target_port});
-  if (it == by_target_.end()) return 0;
-  if (t.destination) {
-    auto d = it->second.find(*t.destination);
-    return d == it->second.end() ? 0 : d->second;
-  }
-  size_t n = 0;
-  for (const auto& [dst, count] : it->second) n += count;
+std::optional<size_t> TranslationIndex::first(const Flow& f) const {
+  std::optional<size_t> found;
+  each_match(f, [&](size_t i) {
+    if (!found || i < *found) found = i;
+  });
+  return found;
+}
+
+std::vector<size_t> TranslationIndex::count(const std::vector<Flow>& flows) const {
+  std::vector<size_t> n(translations_.size(), 0);
+  for (const Flow& f : flows) each_match(f, [&](size_t i) { ++n[i]; });
   return n;
 }
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "base/net.h"
@@ -70,16 +70,48 @@ class Table {
   virtual void watch(const std::function<bool(Event, const Flow&)>& each);
 };
 
-// Counts flows per translation in one pass over the table, so counting
-// for 100k port forwards is 100k lookups, not 100k scans.
-class FlowIndex {
+// Translations indexed by what their flows share (protocol, port as the
+// flow arrived, the target answering in the reply direction), so a flow
+// finds the translations that made it in one or two lookups: 100k forwards
+// and 1M flows are 2M lookups, not 10^11 comparisons.
+class TranslationIndex {
  public:
-  explicit FlowIndex(const std::vector<Flow>& flows);
-  size_t count(const Translation& t) const;
+  explicit TranslationIndex(std::vector<Translation> translations);
+  const std::vector<Translation>& translations() const { return translations_; }
+  // The first translation (by index) that translated `f` (matches()).
+  std::optional<size_t> first(const Flow& f) const;
+  // How many of `flows` each translation translated, by index.
+  std::vector<size_t> count(const std::vector<Flow>& flows) const;
 
  private:
-  // (proto, original dport, reply source, reply sport) -> original destination -> flows
-  std::map<std::tuple<uint8_t, uint16_t, base::Addr, uint16_t>, std::map<base::Addr, size_t>> by_target_;
+  struct Key {
+    uint8_t proto = 0;
+    uint16_t port = 0, target_port = 0;
+    base::Addr target;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  static constexpr uint32_t kEnd = UINT32_MAX;
+
+  // Calls each(i) for every translation i that matches `f`: those of its
+  // exact key, then the static NAT ones of its target alone.
+  template <class F>
+  void each_match(const Flow& f, F&& each) const {
+    auto walk = [&](const Key& k) {
+      auto it = heads_.find(k);
+      for (uint32_t i = it == heads_.end() ? kEnd : it->second; i != kEnd; i = next_[i])
+        if (!translations_[i].destination || *translations_[i].destination == f.orig.dst) each(size_t(i));
+    };
+    Key exact{f.proto, f.orig.dport, f.reply.sport, f.reply.src}, any{0, 0, 0, f.reply.src};
+    walk(exact);
+    if (!(exact == any)) walk(any);
+  }
+
+  std::vector<Translation> translations_;
+  std::unordered_map<Key, uint32_t, KeyHash> heads_;  // first translation of each key
+  std::vector<uint32_t> next_;                        // the next one of the same key, or kEnd
 };
 
 }  // namespace natc::conntrack

@@ -10,7 +10,7 @@ Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, st
   Plan p = make(ir, live, sys.sysctls);
   if (p.resets.empty()) return p;
   try {
-    count_flows(p, conntrack::FlowIndex(sys.conntrack.flows()));
+    count_flows(p, sys.conntrack.flows());
   } catch (const conntrack::Error& e) {
     *note = std::string(e.what()) + "; flow counts unknown";
   }

@@ -418,10 +418,13 @@ Plan destroy(const kernel::Live& live, sysctl::Store& sysctls) {
   return p;
 }
 
-void count_flows(Plan& p, const conntrack::FlowIndex& flows) {
+void count_flows(Plan& p, const std::vector<conntrack::Flow>& flows) {
   if (p.resets.empty()) return;
+  std::set<conntrack::Translation> unique(p.resets.begin(), p.resets.end());
+  conntrack::TranslationIndex index({unique.begin(), unique.end()});
+  std::vector<size_t> counts = index.count(flows);
   std::map<std::string, size_t> per_entry;
-  for (const auto& t : std::set(p.resets.begin(), p.resets.end())) per_entry[t.entry] += flows.count(t);
+  for (size_t i = 0; i < counts.size(); ++i) per_entry[index.translations()[i].entry] += counts[i];
   for (auto& c : p.changes)
     if (auto it = per_entry.find(c.entry); it != per_entry.end()) c.flows_reset = it->second;
 }

@@ -58,7 +58,7 @@ Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls);
 Plan destroy(const kernel::Live& live, sysctl::Store& sysctls);
 // Notes on each changed port forward how many of its flows apply will
 // reset ("47 flows will be reset").
-void count_flows(Plan& p, const conntrack::FlowIndex& flows);
+void count_flows(Plan& p, const std::vector<conntrack::Flow>& flows);
 // make() against a system's sysctls, with the flows from its conntrack
 // table counted; `note` says why, when they could not be.
 Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, std::string* note);

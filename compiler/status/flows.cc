@@ -31,6 +31,7 @@ bool in(const std::optional<base::Prefix>& p, const base::Addr& a) { return !p |
 }  // namespace
 
 Attribution::Attribution(const kernel::Live& live) {
+  std::vector<conntrack::Translation> forwards;
   std::set<std::string> seen;
   auto entry = [&](const std::string& name) {
     if (seen.insert(name).second) entries_.push_back(name);
@@ -52,7 +53,7 @@ Attribution::Attribution(const kernel::Live& live) {
   for (const auto& ls : live.sets)
     for (const auto& e : ls.set.elements) {
       if (auto t = plan::translation_of(ls.set, e)) {
-        forwards_.push_back(*t);
+        forwards.push_back(*t);
         entry(t->entry);
       } else if (ls.set.role == nft::Role::StaticSnat && e.key.size() == 1) {
         if (const auto* host = std::get_if<base::AddrRange>(&e.key[0])) {
@@ -66,13 +67,14 @@ Attribution::Attribution(const kernel::Live& live) {
         }
       }
     }
+  forwards_ = conntrack::TranslationIndex(std::move(forwards));
 }
 
 std::optional<Translated> Attribution::of(const conntrack::Flow& f) const {
   bool dnat = f.status & conntrack::kDstNat, snat = f.status & conntrack::kSrcNat;
   if (dnat)
-    for (const auto& t : forwards_)
-      if (conntrack::matches(t, f)) return Translated{t.entry, snat ? "dnat+snat" : "dnat", f};
+    if (auto i = forwards_.first(f))
+      return Translated{forwards_.translations()[*i].entry, snat ? "dnat+snat" : "dnat", f};
   // Sent to the gateway itself: the reply comes from the redirect's port.
   if (dnat)
     for (const auto& r : redirects_)

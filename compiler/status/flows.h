@@ -31,9 +31,11 @@ class Attribution {
   // The entries that can translate (forwards, subnets, static NAT,
   // redirects), each once.
   const std::vector<std::string>& entries() const { return entries_; }
+  // Whether natc's table has redirect rules.
+  bool redirects() const { return !redirects_.empty(); }
 
  private:
-  std::vector<conntrack::Translation> forwards_;
+  conntrack::TranslationIndex forwards_{{}};
   std::vector<std::pair<std::string, base::AddrRange>> subnets_;
   std::vector<std::pair<std::string, base::AddrRange>> statics_;  // static NAT hosts, by private address
   // A redirect rule: its protocol and ports, the source it takes (none:

@@ -1,7 +1,7 @@
 #include "status/status.h"
 
 #include <algorithm>
-#include <set>
+#include <unordered_map>
 
 #include "base/proto.h"
 #include "ir/lower.h"
@@ -54,15 +54,16 @@ void count_pools(const kernel::Live& live, const std::vector<conntrack::Flow>& f
 }
 
 void count_ports(const std::vector<conntrack::Flow>& flows, Report& r) {
-  std::map<std::pair<uint8_t, uint16_t>, uint64_t> ports;
+  std::unordered_map<uint32_t, uint64_t> ports;  // proto << 16 | port
   for (const auto& f : flows)
-    if (f.orig.dport) ++ports[{f.proto, f.orig.dport}];
-  std::vector<std::pair<std::pair<uint8_t, uint16_t>, uint64_t>> sorted(ports.begin(), ports.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.second > b.second; });
-  for (size_t i = 0; i < sorted.size() && i < kTopPorts; ++i) {
-    auto [proto, port] = sorted[i].first;
-    r.ports.push_back({base::proto_name(proto), std::to_string(port), sorted[i].second});
-  }
+    if (f.orig.dport) ++ports[uint32_t(f.proto) << 16 | f.orig.dport];
+  std::vector<std::pair<uint32_t, uint64_t>> sorted(ports.begin(), ports.end());
+  // The busiest first; among equals, by protocol and port.
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto& a, auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  for (size_t i = 0; i < sorted.size() && i < kTopPorts; ++i)
+    r.ports.push_back(
+        {base::proto_name(uint8_t(sorted[i].first >> 16)), std::to_string(sorted[i].first & 0xffff), sorted[i].second});
 }
 
 void timeouts(system::System& sys, const frontend::Frontend* fe, Report& r) {
@@ -79,34 +80,75 @@ void timeouts(system::System& sys, const frontend::Frontend* fe, Report& r) {
   }
 }
 
-// One host of a static NAT (private : public): the flows it opened and the
-// ones opened to it; the detail is the entry's first pair.
-void static_entry(Count& c, const nft::Element& e, const std::vector<conntrack::Flow>& flows) {
+// Flows per address, as the original source or the reply's source (a flow
+// once per address): what a static NAT host opened and what was opened to it.
+using ByHost = std::unordered_map<ir::Addr, uint64_t, base::AddrHash>;
+ByHost flows_by_host(const std::vector<conntrack::Flow>& flows) {
+  ByHost out;
+  for (const auto& f : flows) {
+    ++out[f.orig.src];
+    if (f.reply.src != f.orig.src) ++out[f.reply.src];
+  }
+  return out;
+}
+
+// One host of a static NAT (private : public): its flows; the detail is
+// the entry's first pair.
+void static_entry(Count& c, const nft::Element& e, const ByHost& by_host) {
   const auto* priv = std::get_if<ir::AddrRange>(&e.key[0]);
   const auto* pub = std::get_if<ir::AddrRange>(&e.data[0]);
   if (!priv || !pub) return;
   if (c.name.empty()) c.detail = base::to_string(pub->first) + " <-> " + base::to_string(priv->first);
   c.name = e.entry;
-  for (const auto& f : flows) c.flows += f.orig.src == priv->first || f.reply.src == priv->first;
+  if (auto it = by_host.find(priv->first); it != by_host.end()) c.flows += it->second;
 }
+
+// The subnets' ranges, each with its entry's count. A flow counts for
+// every range holding its source; when no two ranges overlap (subnets on
+// different egresses may), it finds its one range by binary search.
+class SubnetRanges {
+ public:
+  void add(const ir::AddrRange& range, Count* c) { ranges_.emplace_back(range, c); }
+  void count(const std::vector<conntrack::Flow>& flows) {
+    std::sort(ranges_.begin(), ranges_.end(), [](auto& a, auto& b) { return a.first.first < b.first.first; });
+    bool disjoint = true;
+    for (size_t i = 1; i < ranges_.size(); ++i) disjoint &= !ranges_[i - 1].first.overlaps(ranges_[i].first);
+    for (const auto& f : flows) {
+      // Masqueraded or translated: not the subnet's own address answering.
+      if (ranges_.empty() || f.reply.dst == f.orig.src) continue;
+      if (!disjoint) {
+        for (auto& [range, c] : ranges_) c->flows += range.contains(f.orig.src);
+        continue;
+      }
+      auto it = std::upper_bound(ranges_.begin(), ranges_.end(), f.orig.src,
+                                 [](const ir::Addr& a, auto& r) { return a < r.first.first; });
+      if (it != ranges_.begin() && std::prev(it)->first.contains(f.orig.src)) ++std::prev(it)->second->flows;
+    }
+  }
+
+ private:
+  std::vector<std::pair<ir::AddrRange, Count*>> ranges_;
+};
 
 }  // namespace
 
 void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r) {
   auto traffic = traffic_of(live);
   std::map<std::string, Count> forwards, subnets, statics, npts;
-  conntrack::FlowIndex index(flows);
-  std::set<conntrack::Translation> counted;  // one per allow_from range would count twice
+  std::vector<conntrack::Translation> translations;
+  std::optional<ByHost> by_host;  // only with static NAT
+  SubnetRanges ranges;
   for (const auto& ls : live.sets) {
     for (const auto& e : ls.set.elements) {
       if (auto t = plan::translation_of(ls.set, e); t && ls.set.role == nft::Role::DnatMap) {
         Count& c = forwards[t->entry];
         c.name = t->entry;
-        if (counted.insert(*t).second) c.flows += index.count(*t);
+        translations.push_back(std::move(*t));
         continue;
       }
       if (ls.set.role == nft::Role::StaticSnat && e.key.size() == 1 && e.data.size() == 1) {
-        static_entry(statics[e.entry], e, flows);
+        if (!by_host) by_host = flows_by_host(flows);
+        static_entry(statics[e.entry], e, *by_host);
         continue;
       }
       if (ls.set.role == nft::Role::NptAccept && e.key.size() == 1 && ls.set.name.starts_with("npt6_in_")) {
@@ -121,14 +163,22 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
       Count& c = subnets[e.entry];
       c.name = e.entry;
       c.detail = base::to_string(*range);
-      for (const auto& f : flows) c.flows += range->contains(f.orig.src) && f.reply.dst != f.orig.src;
+      ranges.add(*range, &c);
     }
   }
+  // One per allow_from range would count twice: each translation once.
+  std::sort(translations.begin(), translations.end());
+  translations.erase(std::unique(translations.begin(), translations.end()), translations.end());
+  conntrack::TranslationIndex index(std::move(translations));
+  std::vector<size_t> counts = index.count(flows);
+  for (size_t i = 0; i < counts.size(); ++i) forwards[index.translations()[i].entry].flows += counts[i];
+  ranges.count(flows);
   // Redirects are rules, not set elements: their flows, named like `natc flows` names them.
   std::map<std::string, Count> redirects;
   Attribution who(live);
-  for (const auto& f : flows)
-    if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
+  if (who.redirects())
+    for (const auto& f : flows)
+      if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
   for (auto& [name, c] : redirects) c.name = name, r.redirects.push_back(c);
   count_pools(live, flows, r);
   auto with_traffic = [&](Count& c) {
@@ -142,16 +192,22 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
   count_ports(flows, r);
 }
 
-Report collect(system::System& sys, const frontend::Frontend* fe) {
+Report collect(system::System& sys, const frontend::Frontend* fe, const std::function<void(std::string_view)>& phase) {
+  auto done = [&](std::string_view name) {
+    if (phase) phase(name);
+  };
   Report r;
   r.alert_ratio = double(fe ? fe->ir.alert_percent : spec::kAlertPercent) / 100.0;
   kernel::Live live = sys.kernel.read();
+  done("read live");
   std::vector<conntrack::Flow> flows = sys.conntrack.flows();
+  done("conntrack");
   r.count = sys.sysctls.number("net.netfilter.nf_conntrack_count");
   r.max = sys.sysctls.number("net.netfilter.nf_conntrack_max");
   timeouts(sys, fe, r);
   r.drops = sys.conntrack.stats();
   count_entries(live, flows, r);
+  done("count");
   std::string problem;
   if (auto p = state::read_pending(sys.state, &problem))
     r.pending = Report::Pending{p->n, std::max<int64_t>(0, (p->deadline_ms - sys.host.now_ms() + 999) / 1000)};
@@ -159,6 +215,7 @@ Report collect(system::System& sys, const frontend::Frontend* fe) {
     plan::Plan p = plan::make(fe->ir, live, sys.sysctls);
     r.drift = !p.empty();
     r.drift_summary = plan::summary(p);
+    done("drift");
   }
   return r;
 }

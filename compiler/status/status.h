@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -48,8 +50,10 @@ struct Report {
 };
 
 // Reads everything a report says; `fe` (a spec, optional) adds the
-// timeouts it sets, its alert threshold and drift.
-Report collect(system::System& sys, const frontend::Frontend* fe);
+// timeouts it sets, its alert threshold and drift. `phase` (optional) is
+// told as each phase ends (-v).
+Report collect(system::System& sys, const frontend::Frontend* fe,
+               const std::function<void(std::string_view)>& phase = {});
 
 // The per-entry part, from natc's live table and the flows: pure.
 void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r);

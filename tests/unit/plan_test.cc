@@ -148,8 +148,8 @@ TEST_CASE("flow counts land on the changed forward that resets them") {
   moved.replace(moved.find("10.0.0.5:8080"), 13, "10.0.0.9:8080");
   plan::Plan p = plan::diff(table_of(moved), live_of(now));
   REQUIRE(p.resets.size() == 1);
-  conntrack::FlowIndex flows({test::dnat_flow("198.51.100.1", "203.0.113.5", 80, "10.0.0.5", 8080),
-                              test::dnat_flow("198.51.100.2", "203.0.113.9", 80, "10.0.0.5", 8080)});
+  std::vector<conntrack::Flow> flows({test::dnat_flow("198.51.100.1", "203.0.113.5", 80, "10.0.0.5", 8080),
+                                      test::dnat_flow("198.51.100.2", "203.0.113.9", 80, "10.0.0.5", 8080)});
   plan::count_flows(p, flows);
   int with_counts = 0;
   for (const auto& c : p.changes) {
@@ -170,10 +170,10 @@ static_nat: [{name: mail, public: 203.0.113.70, private: 10.0.0.7, interface: et
   plan::Plan p = plan::diff(table_of(moved), live_of(table_of(spec)));
   REQUIRE(p.resets.size() == 1);
   CHECK(p.resets[0].proto == 0);
-  conntrack::FlowIndex flows({test::dnat_flow("198.51.100.1", "203.0.113.70", 25, "10.0.0.7", 25),
-                              test::dnat_flow("198.51.100.2", "203.0.113.70", 443, "10.0.0.7", 443),
-                              test::dnat_flow("198.51.100.3", "203.0.113.9", 25, "10.0.0.7", 25)});
-  CHECK(flows.count(p.resets[0]) == 2);
+  std::vector<conntrack::Flow> flows({test::dnat_flow("198.51.100.1", "203.0.113.70", 25, "10.0.0.7", 25),
+                                      test::dnat_flow("198.51.100.2", "203.0.113.70", 443, "10.0.0.7", 443),
+                                      test::dnat_flow("198.51.100.3", "203.0.113.9", 25, "10.0.0.7", 25)});
+  CHECK(conntrack::TranslationIndex({p.resets[0]}).count(flows) == std::vector<size_t>{2});
 }
 
 TEST_CASE("a changed helper object goes after the rules that name it, and comes back before them") {
