@@ -31,8 +31,6 @@ class Attribution {
   // The entries that can translate (forwards, subnets, static NAT,
   // redirects), each once.
   const std::vector<std::string>& entries() const { return entries_; }
-  // Whether natc's table has redirect rules.
-  bool redirects() const { return !redirects_.empty(); }
 
  private:
   conntrack::TranslationIndex forwards_{{}};

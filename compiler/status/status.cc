@@ -17,8 +17,8 @@ constexpr size_t kTopPorts = 10;
 
 // Packets and bytes per entry: the counters of natc's counting sets (the
 // forward accepts and the subnet sets), summed by element entry.
-std::map<std::string, nft::Counter> traffic_of(const kernel::Live& live) {
-  std::map<std::string, nft::Counter> traffic;
+std::unordered_map<std::string, nft::Counter> traffic_of(const kernel::Live& live) {
+  std::unordered_map<std::string, nft::Counter> traffic;
   for (const auto& ls : live.sets)
     if (ls.set.counter)
       for (const auto& e : ls.set.elements)
@@ -134,7 +134,8 @@ class SubnetRanges {
 
 void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r) {
   auto traffic = traffic_of(live);
-  std::map<std::string, Count> forwards, subnets, statics, npts;
+  // By name; hashed (100k forwards), sorted once at the end.
+  std::unordered_map<std::string, Count> forwards, subnets, statics, npts;
   std::vector<conntrack::Translation> translations;
   std::optional<ByHost> by_host;  // only with static NAT
   SubnetRanges ranges;
@@ -174,21 +175,32 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
   for (size_t i = 0; i < counts.size(); ++i) forwards[index.translations()[i].entry].flows += counts[i];
   ranges.count(flows);
   // Redirects are rules, not set elements: their flows, named like `natc flows` names them.
+  // (Naming every flow indexes every forward again: only with redirect rules.)
   std::map<std::string, Count> redirects;
-  Attribution who(live);
-  if (who.redirects())
+  bool redirecting = false;
+  for (const auto& lc : live.chains)
+    for (const auto& lr : lc.rules)
+      if (lr.rule)
+        for (const auto& st : lr.rule->stmts) redirecting |= std::holds_alternative<nft::Redirect>(st);
+  if (redirecting) {
+    Attribution who(live);
     for (const auto& f : flows)
       if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
+  }
   for (auto& [name, c] : redirects) c.name = name, r.redirects.push_back(c);
   count_pools(live, flows, r);
   auto with_traffic = [&](Count& c) {
     if (auto it = traffic.find(c.name); it != traffic.end()) c.traffic = it->second;
     return c;
   };
-  for (auto& [k, c] : forwards) r.forwards.push_back(with_traffic(c));
-  for (auto& [k, c] : subnets) r.subnets.push_back(with_traffic(c));
-  for (auto& [k, c] : statics) r.statics.push_back(with_traffic(c));
-  for (auto& [k, c] : npts) r.npts.push_back(with_traffic(c));
+  auto sorted = [&](std::unordered_map<std::string, Count>& by_name, std::vector<Count>& out) {
+    for (auto& [k, c] : by_name) out.push_back(with_traffic(c));
+    std::sort(out.begin(), out.end(), [](const Count& a, const Count& b) { return a.name < b.name; });
+  };
+  sorted(forwards, r.forwards);
+  sorted(subnets, r.subnets);
+  sorted(statics, r.statics);
+  sorted(npts, r.npts);
   count_ports(flows, r);
 }
 
