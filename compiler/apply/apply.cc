@@ -273,13 +273,13 @@ class Applier {
     e.genid = r_.plan.batch.genid ? *r_.plan.batch.genid + 1 : 0;
     e.status = window_ ? state::Status::Pending : state::Status::Applied;
     e.note = o_.note;
-    h.add(e);
+    r_.entry = e.n;
+    h.add(std::move(e));  // the spec's text once, not twice
     try {
       state::write_history(sys_.state, h);
     } catch (const std::exception& ex) {
       obs_.note(std::string("history not recorded: ") + ex.what());
     }
-    r_.entry = e.n;
     if (window_) r_.deadline_ms = window_->deadline_ms;
   }
 

@@ -78,9 +78,11 @@ Loc loc_of_key(std::string_view text, std::string_view key) {
 namespace {
 
 // Reads `fd` to its end, at most `max` bytes; closes it. /proc files say
-// they are empty: read until the end, not the size.
-bool read_fd(int fd, std::string* out, size_t max, struct stat* after = nullptr) {
+// they are empty: read until the end, not the size; `st`'s size (a regular
+// file's) is room made first, so a 12 MB spec is not copied as it grows.
+bool read_fd(int fd, std::string* out, size_t max, const struct stat& st, struct stat* after = nullptr) {
   std::string text;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) text.reserve(std::min(size_t(st.st_size), max));
   char buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -118,15 +120,16 @@ SourceFile::Stamp stamp_of(const struct stat& st) {
 }  // namespace
 
 bool read_file(const std::string& path, std::string* out, size_t max) {
-  struct stat st;
+  struct stat st {};
   int fd = open_file(path, &st);
-  return fd >= 0 && read_fd(fd, out, max);
+  return fd >= 0 && read_fd(fd, out, max, st);
 }
 
 bool read_file(const std::string& path, std::string* out, std::optional<SourceFile::Stamp>* stamp, size_t max) {
-  struct stat before, after;
+  struct stat before {
+  }, after{};
   int fd = open_file(path, &before);
-  if (fd < 0 || !read_fd(fd, out, max, &after)) return false;
+  if (fd < 0 || !read_fd(fd, out, max, before, &after)) return false;
   stamp->reset();
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);

@@ -47,6 +47,7 @@ class Lowerer {
     for (const auto& p : s_.snat_pools) pool(p);
     for (const auto& r : s_.forwarding.rules) rule(r);
     for (const auto& sub : s_.subnets) subnet(sub);
+    ir_.forwards.reserve(s_.port_forwards.size());
     for (const auto& f : s_.port_forwards) forward(f);
     for (const auto& r : s_.redirects) redirect(r);
     for (const auto& x : s_.static_nat) static_nat(x);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -75,7 +76,11 @@ struct Op {
   std::string chain;     // AddChain/DelChain/AddRule/DelRule
   nft::Chain chain_def;  // AddChain (also updates a policy)
   nft::Set set;          // AddSet/DelSet; AddElems/DelElems: definition + `elements`
+  // AddElems/DelElems: the elements, owned, or borrowed (a whole new set's)
+  // from the plan's table, which every batch made from it lives within.
   std::vector<nft::Element> elements;
+  std::span<const nft::Element> borrowed;
+  std::span<const nft::Element> items() const { return elements.empty() ? borrowed : std::span(elements); }
   nft::Rule rule;         // AddRule
   uint64_t handle = 0;    // DelRule
   nft::CtHelper helper;   // AddObj/DelObj (DelObj: its name)

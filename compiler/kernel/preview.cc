@@ -120,7 +120,7 @@ Dump dump_of(const nft::Table& t, uint32_t genid) {
     d.sets.push_back(message(NFT_MSG_NEWSET, [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, def.get()); }));
     // One message per element keeps each under netlink's 64 KiB attribute.
     for (const nft::Element& e : s.elements) {
-      auto elems = netlink::encode_elements(s, {e});
+      auto elems = netlink::encode_elements(s, std::span(&e, 1));
       d.elements.push_back(
           message(NFT_MSG_NEWSETELEM, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, elems.get()); }));
     }

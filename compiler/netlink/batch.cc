@@ -124,14 +124,13 @@ class Builder {
   // Split so each message's element attribute stays under 64 KiB.
   void elements(const Op& op) {
     bool add = op.kind == K::AddElems;
-    for (size_t start = 0; start < op.elements.size();) {
+    std::span<const nft::Element> all = op.items();
+    for (size_t start = 0; start < all.size();) {
       size_t bytes = 0, end = start;
-      while (end < op.elements.size() &&
-             (end == start || bytes + element_size(op.set, op.elements[end]) < kElementBytesPerMessage))
-        bytes += element_size(op.set, op.elements[end++]);
-      std::vector<nft::Element> part(op.elements.begin() + long(start), op.elements.begin() + long(end));
+      while (end < all.size() && (end == start || bytes + element_size(op.set, all[end]) < kElementBytesPerMessage))
+        bytes += element_size(op.set, all[end++]);
       std::vector<std::string> entries;
-      SetPtr s = encode_elements(op.set, part, &entries);
+      SetPtr s = encode_elements(op.set, all.subspan(start, end - start), &entries);
       nlmsghdr* nlh = message(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0, op.entry,
                               [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, s.get()); });
       size_t i = 0;

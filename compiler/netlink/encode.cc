@@ -78,7 +78,7 @@ nftnl_set_elem* new_element(const nft::Set& set, const nft::Element& e, bool key
 
 // Interval sets without concatenation use the rbtree backend: a start
 // element per range and an end element (flag INTERVAL_END) one past it.
-void add_rbtree_elements(nftnl_set* s, const nft::Set& set, const std::vector<nft::Element>& elements,
+void add_rbtree_elements(nftnl_set* s, const nft::Set& set, std::span<const nft::Element> elements,
                          std::vector<std::string>* nests) {
   for (const nft::Element& e : elements) {
     nftnl_set_elem_add(s, new_element(set, e, false));
@@ -408,7 +408,7 @@ SetPtr encode_set(const nft::Set& s, uint32_t id) {
   return set;
 }
 
-SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements, std::vector<std::string>* nests) {
+SetPtr encode_elements(const nft::Set& s, std::span<const nft::Element> elements, std::vector<std::string>* nests) {
   SetPtr set(nftnl_set_alloc());
   nftnl_set* p = set.get();
   nftnl_set_set_u32(p, NFTNL_SET_FAMILY, NFPROTO_INET);

@@ -2,6 +2,7 @@
 // them, so that `nft list` prints natc's rules as natc renders them.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ SetPtr encode_set(const nft::Set& s, uint32_t id);
 // A set object carrying `elements` of `s` (for NEWSETELEM / DELSETELEM).
 // Interval sets get their start/end element pairs. `nests`, if given,
 // receives the spec entry of each element nest the message will carry.
-SetPtr encode_elements(const nft::Set& s, const std::vector<nft::Element>& elements,
+SetPtr encode_elements(const nft::Set& s, std::span<const nft::Element> elements,
                        std::vector<std::string>* nests = nullptr);
 RulePtr encode_rule(const std::string& chain, const nft::Rule& r);
 // A ct helper object; `definition` false: its name alone, for a delete.

@@ -18,8 +18,7 @@ using K = kernel::Op::Kind;
 
 Op set_op(K kind, const nft::Set& def, std::vector<nft::Element> elements = {}) {
   Op op{kind};
-  op.set = def;
-  op.set.elements.clear();
+  op.set = def.definition();
   op.elements = std::move(elements);
   op.entry = "set " + def.name;
   return op;
@@ -154,11 +153,11 @@ class Differ {
           p_.changes.push_back({Action::Change, "set " + s.name, "recreated: its definition changed"});
           continue;
         }
-        for (const auto& e : s.elements) added_.push_back({&s, e});
+        for (const auto& e : s.elements) added_.push_back({&s, &e});
         if (l && l->known) {
           ByKey wanted = by_key(s.elements);
           for (const auto& e : l->set.elements) {
-            removed_.push_back({&s, e});
+            removed_.push_back({&s, &e});
             auto it = wanted.find(&e);
             if (it == wanted.end() || (*it)->data != e.data) reset(l->set, e);
           }
@@ -172,7 +171,7 @@ class Differ {
       if (wanted) continue;
       del_sets_.push_back(l.set);
       rewrite_all_ = true;  // rules may still refer to it
-      for (const auto& e : l.set.elements) removed_.push_back({nullptr, e}), reset(l.set, e);
+      for (const auto& e : l.set.elements) removed_.push_back({nullptr, &e}), reset(l.set, e);
       if (l.set.elements.empty()) p_.changes.push_back({Action::Remove, "set " + l.set.name, ""});
     }
   }
@@ -198,16 +197,16 @@ class Differ {
       if (it != have.end()) {
         const nft::Element* old = *it;
         del.push_back(*old);
-        removed_.push_back({&want, *old});
+        removed_.push_back({&want, old});
         if (old->data != e.data) reset(want, *old);  // a rename alone resets nothing
         have.erase(it);
       }
       add.push_back(e);
-      added_.push_back({&want, e});
+      added_.push_back({&want, &e});
     }
     for (const nft::Element* e : have) {
       del.push_back(*e);
-      removed_.push_back({&want, *e});
+      removed_.push_back({&want, e});
       reset(want, *e);
     }
     if (!del.empty()) del_elems_.push_back(set_op(K::DelElems, want, std::move(del)));
@@ -277,7 +276,9 @@ class Differ {
     }
     for (const auto* s : new_sets_) {
       ops.push_back(set_op(K::AddSet, *s));
-      if (!s->elements.empty()) ops.push_back(set_op(K::AddElems, *s, s->elements));
+      if (s->elements.empty()) continue;
+      ops.push_back(set_op(K::AddElems, *s));
+      ops.back().borrowed = s->elements;
     }
     for (auto& op : add_elems_) ops.push_back(std::move(op));
     for (const nft::Chain& c : want_.chains) {
@@ -310,15 +311,15 @@ class Differ {
     struct Both {
       std::vector<const nft::Element*> add, del;
     };
-    std::unordered_map<std::string, Both> by_entry;
-    std::vector<std::string> order;
-    auto slot = [&](const std::string& name) -> Both& {
+    std::unordered_map<std::string_view, Both> by_entry;  // names held by the elements
+    std::vector<std::string_view> order;
+    auto slot = [&](std::string_view name) -> Both& {
       auto [it, fresh] = by_entry.try_emplace(name);
       if (fresh) order.push_back(name);
       return it->second;
     };
-    for (const auto& [s, e] : removed_) slot(e.entry).del.push_back(&e);
-    for (const auto& [s, e] : added_) slot(e.entry).add.push_back(&e);
+    for (const auto& [s, e] : removed_) slot(e->entry).del.push_back(e);
+    for (const auto& [s, e] : added_) slot(e->entry).add.push_back(e);
     auto list = [](const std::vector<const nft::Element*>& v) {
       if (v.size() > 3)
         return human(*v.front()) + " … " + human(*v.back()) + " (" + std::to_string(v.size()) + " elements)";
@@ -331,7 +332,7 @@ class Differ {
     };
     for (const auto& name : order) {
       const Both& b = by_entry[name];
-      std::string entry = name.empty() ? "(unnamed)" : name;
+      std::string entry = name.empty() ? "(unnamed)" : std::string(name);
       if (!b.add.empty() && !b.del.empty())
         p_.changes.push_back({Action::Change, entry, list(b.del) + "  ⇒  " + list(b.add)});
       else if (!b.add.empty())
@@ -357,7 +358,8 @@ class Differ {
   std::vector<const nft::Chain*> new_chains_;
   std::vector<const kernel::LiveChain*> del_chains_;
   std::vector<Op> del_elems_, add_elems_;
-  std::vector<std::pair<const nft::Set*, nft::Element>> added_, removed_;
+  // Elements of the wanted and the live table, which outlive the plan's making.
+  std::vector<std::pair<const nft::Set*, const nft::Element*>> added_, removed_;
 };
 
 }  // namespace

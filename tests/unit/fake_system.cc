@@ -122,7 +122,7 @@ void FakeKernel::commit(const kernel::Batch& b) {
   }
   if (!refuse_entry.empty())
     for (const kernel::Op& op : b.ops)
-      for (const nft::Element& e : op.elements)
+      for (const nft::Element& e : op.items())
         if (op.kind == kernel::Op::Kind::AddElems && e.entry == refuse_entry)
           throw kernel::Error(EEXIST, "File exists", refuse_entry);
   // All or nothing: apply to a copy.
@@ -168,7 +168,7 @@ void FakeKernel::apply(const kernel::Op& op) {
       break;
     case K::AddElems:
       if (set == table->sets.end()) throw kernel::Error(ENOENT, "No such file or directory");
-      for (const nft::Element& e : op.elements) {
+      for (const nft::Element& e : op.items()) {
         bool dup = std::any_of(set->elements.begin(), set->elements.end(),
                                [&](auto& x) { return nft::element_key(x) == nft::element_key(e); });
         if (dup) throw kernel::Error(EEXIST, "File exists", e.entry);
@@ -177,7 +177,7 @@ void FakeKernel::apply(const kernel::Op& op) {
       break;
     case K::DelElems:
       if (set == table->sets.end()) throw kernel::Error(ENOENT, "No such file or directory");
-      for (const nft::Element& e : op.elements) {
+      for (const nft::Element& e : op.items()) {
         auto it = std::find_if(set->elements.begin(), set->elements.end(),
                                [&](auto& x) { return nft::element_key(x) == nft::element_key(e); });
         if (it == set->elements.end()) throw kernel::Error(ENOENT, "No such file or directory", e.entry);

@@ -113,7 +113,7 @@ TEST_CASE("elements diff by key whatever order the live set holds them in") {
     std::vector<std::pair<kernel::Op::Kind, size_t>> out;
     for (const auto& op : p.batch.ops)
       if (op.kind == kernel::Op::Kind::AddElems || op.kind == kernel::Op::Kind::DelElems)
-        out.emplace_back(op.kind, op.elements.size());
+        out.emplace_back(op.kind, op.items().size());
     return out;
   };
   using K = kernel::Op::Kind;
