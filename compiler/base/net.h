@@ -10,7 +10,7 @@
 
 namespace natc::base {
 
-enum class Family { V4, V6 };
+enum class Family : uint8_t { V4, V6 };
 std::string_view family_name(Family f);  // "IPv4" / "IPv6"
 
 struct Addr {
