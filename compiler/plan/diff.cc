@@ -83,7 +83,10 @@ std::string rule_text(const nft::Rule& r) {
 
 class Differ {
  public:
-  Differ(const nft::Table& desired, const kernel::Live& live) : want_(desired), live_(live) {}
+  // `borrow`: the plan will hold `desired` (make()), so a new set's
+  // elements go into the batch by reference, not by copy.
+  Differ(const nft::Table& desired, const kernel::Live& live, bool borrow)
+      : want_(desired), live_(live), borrow_(borrow) {}
 
   Plan run() {
     if (!live_.table) {
@@ -277,8 +280,8 @@ class Differ {
     for (const auto* s : new_sets_) {
       ops.push_back(set_op(K::AddSet, *s));
       if (s->elements.empty()) continue;
-      ops.push_back(set_op(K::AddElems, *s));
-      ops.back().borrowed = s->elements;
+      ops.push_back(set_op(K::AddElems, *s, borrow_ ? std::vector<nft::Element>{} : s->elements));
+      if (borrow_) ops.back().borrowed = s->elements;
     }
     for (auto& op : add_elems_) ops.push_back(std::move(op));
     for (const nft::Chain& c : want_.chains) {
@@ -348,6 +351,7 @@ class Differ {
 
   const nft::Table& want_;
   const kernel::Live& live_;
+  bool borrow_;
   Plan p_;
   bool rewrite_all_ = false;
   std::set<std::string> rewrite_;
@@ -398,11 +402,11 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
   return t;
 }
 
-Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live).run(); }
+Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live, false).run(); }
 
 Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls) {
   auto desired = std::make_shared<const nft::Table>(nft::build(ir));
-  Plan p = diff(*desired, live);
+  Plan p = Differ(*desired, live, true).run();
   p.desired = std::move(desired);
   p.sysctl = sysctl::plan(ir, sysctls);
   p.batch.genid = live.genid;

@@ -41,7 +41,8 @@ struct Plan {
   // What the lockout guard found: "this change would cut ..." (live plans).
   std::vector<std::string> cuts;
   // What the batch makes natc's table (make()): what apply records in its
-  // image (state/image.h).
+  // image (state/image.h). The batch's new sets borrow their elements from
+  // it: a copy of the plan shares it, so its batch stays good.
   std::shared_ptr<const nft::Table> desired;
   bool empty() const { return batch.ops.empty() && sysctl.empty(); }
 };
@@ -49,7 +50,8 @@ struct Plan {
 // The translation a DNAT map element makes, if `e` is one.
 std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nft::Element& e);
 
-// The ruleset part: what turns `live` into `desired`.
+// The ruleset part: what turns `live` into `desired` (the batch holds
+// copies: `desired` may go before it is committed).
 Plan diff(const nft::Table& desired, const kernel::Live& live);
 // The whole change for a spec: ruleset and sysctls, stamped with the
 // generation it was planned against.

@@ -130,6 +130,23 @@ class SubnetRanges {
   std::vector<std::pair<ir::AddrRange, Count*>> ranges_;
 };
 
+// Redirects are rules, not set elements: their flows, named like `natc
+// flows` names them. Naming every flow indexes every forward again: only
+// with redirect rules.
+void count_redirects(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r) {
+  bool redirecting = false;
+  for (const auto& lc : live.chains)
+    for (const auto& lr : lc.rules)
+      if (lr.rule)
+        for (const auto& st : lr.rule->stmts) redirecting |= std::holds_alternative<nft::Redirect>(st);
+  if (!redirecting) return;
+  std::map<std::string, Count> redirects;
+  Attribution who(live);
+  for (const auto& f : flows)
+    if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
+  for (auto& [name, c] : redirects) c.name = name, r.redirects.push_back(c);
+}
+
 }  // namespace
 
 void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>& flows, Report& r) {
@@ -174,20 +191,7 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
   std::vector<size_t> counts = index.count(flows);
   for (size_t i = 0; i < counts.size(); ++i) forwards[index.translations()[i].entry].flows += counts[i];
   ranges.count(flows);
-  // Redirects are rules, not set elements: their flows, named like `natc flows` names them.
-  // (Naming every flow indexes every forward again: only with redirect rules.)
-  std::map<std::string, Count> redirects;
-  bool redirecting = false;
-  for (const auto& lc : live.chains)
-    for (const auto& lr : lc.rules)
-      if (lr.rule)
-        for (const auto& st : lr.rule->stmts) redirecting |= std::holds_alternative<nft::Redirect>(st);
-  if (redirecting) {
-    Attribution who(live);
-    for (const auto& f : flows)
-      if (auto t = who.of(f); t && t->kind == "redirect") ++redirects[t->entry].flows;
-  }
-  for (auto& [name, c] : redirects) c.name = name, r.redirects.push_back(c);
+  count_redirects(live, flows, r);
   count_pools(live, flows, r);
   auto with_traffic = [&](Count& c) {
     if (auto it = traffic.find(c.name); it != traffic.end()) c.traffic = it->second;

@@ -142,6 +142,36 @@ TEST_CASE("elements diff by key whatever order the live set holds them in") {
         std::vector<std::pair<K, size_t>>{{K::DelElems, 1}, {K::AddElems, 1}});
 }
 
+TEST_CASE("a batch outlives the table it was planned from; make()'s borrows from the table its plan keeps") {
+  nft::Table t = table_of(kForwards);
+  size_t elements = 0;
+  for (const auto& s : t.sets) elements += s.elements.size();
+  kernel::Live empty;  // no table at all
+  auto batch_elements = [](const plan::Plan& p) {
+    size_t n = 0;
+    for (const auto& op : p.batch.ops) n += op.items().size();
+    return n;
+  };
+  plan::Plan p;
+  {
+    nft::Table gone = t;
+    p = plan::diff(gone, empty);  // rollback's way: the table goes before the commit
+  }
+  CHECK(batch_elements(p) == elements);
+  test::FakeKernel k;
+  k.commit(p.batch);
+  CHECK(plan::diff(t, k.read()).batch.ops.empty());
+  auto fe = test::front(kForwards);
+  test::FakeSystem sys;
+  plan::Plan made = plan::make(fe.ir, empty, sys.sysctls);
+  plan::Plan copy = made;
+  made = plan::Plan{};  // a copy shares the table its batch borrows from
+  CHECK(batch_elements(copy) == elements);
+  bool borrowed = false;
+  for (const auto& op : copy.batch.ops) borrowed |= !op.borrowed.empty() && op.elements.empty();
+  CHECK(borrowed);
+}
+
 TEST_CASE("flow counts land on the changed forward that resets them") {
   nft::Table now = table_of(kForwards);
   std::string moved = kForwards;
