@@ -126,8 +126,8 @@ bool read_file(const std::string& path, std::string* out, size_t max) {
 }
 
 bool read_file(const std::string& path, std::string* out, std::optional<SourceFile::Stamp>* stamp, size_t max) {
-  struct stat before {
-  }, after{};
+  struct stat before {};
+  struct stat after {};
   int fd = open_file(path, &before);
   if (fd < 0 || !read_fd(fd, out, max, before, &after)) return false;
   stamp->reset();
