@@ -50,10 +50,7 @@ int compile(const Options& o) {
     // The spec itself, converted: the same reader takes it as a .json file
     // (a spec directory's files merged into one).
     base::Diagnostics ignored;
-    bool json = fe.file.name().ends_with(".json");
-    spec::Tree t = fe.file.is_directory() ? spec::Tree::parse_directory(fe.file, ignored)
-                   : json                 ? spec::Tree::parse_json(fe.file, ignored)
-                                          : spec::Tree::parse(fe.file, ignored);
+    spec::Tree t = spec::Tree::read(fe.file, ignored);
     std::cout << spec::to_json(t) << "\n";
     return 0;
   }

@@ -146,6 +146,11 @@ class TreeMerger {
   Tree out_;
 };
 
+Tree Tree::read(const base::SourceFile& file, base::Diagnostics& diags, ParseCache* cache) {
+  if (file.is_directory()) return parse_directory(file, diags, cache);
+  return file.name().ends_with(".json") ? parse_json(file, diags) : parse(file, diags);
+}
+
 Tree Tree::parse_directory(const base::SourceFile& whole, base::Diagnostics& diags, ParseCache* cache) {
   TreeMerger merger(whole, diags);
   auto lines = whole.part_lines();
@@ -160,7 +165,7 @@ Tree Tree::parse_directory(const base::SourceFile& whole, base::Diagnostics& dia
     }
     base::SourceFile file(parts[i].name, parts[i].text);
     base::Diagnostics own;
-    Tree t = file.name().ends_with(".json") ? parse_json(file, own) : parse(file, own);
+    Tree t = read(file, own);
     bool empty = t.root_ == kNone && own.all().size() == 1 && own.all()[0].code == base::Code::EmptySpec;
     if (empty) continue;  // a file of comments only: nothing in it
     any = true;

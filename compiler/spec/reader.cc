@@ -707,12 +707,8 @@ bool is_identifier(std::string_view s) {
 }
 
 std::optional<Spec> read_spec(const base::SourceFile& file, base::Diagnostics& diags, ParseCache* cache) {
-  // A spec named *.json is JSON (machine-written specs); anything else YAML.
-  bool json = file.name().size() >= 5 && file.name().compare(file.name().size() - 5, 5, ".json") == 0;
   auto files = file.part_lines();
-  Tree tree = file.is_directory() ? Tree::parse_directory(file, diags, cache)
-              : json              ? Tree::parse_json(file, diags)
-                                  : Tree::parse(file, diags);
+  Tree tree = Tree::read(file, diags, cache);  // *.json: JSON (machine-written specs); anything else YAML
   if (tree.root() == Tree::kNone) return std::nullopt;
   Spec spec = Reader(tree, diags, files).read();
   spec.files = std::move(files);

@@ -46,6 +46,9 @@ class Tree {
   // With `cache`, a file whose stamp matches its cache entry is not parsed
   // again, and a file that parsed cleanly is kept there (spec/cache.h).
   static Tree parse_directory(const base::SourceFile& whole, base::Diagnostics& diags, ParseCache* cache = nullptr);
+  // Whichever of the three `file` is: a spec directory, a file named
+  // *.json, or YAML.
+  static Tree read(const base::SourceFile& file, base::Diagnostics& diags, ParseCache* cache = nullptr);
 
   uint32_t root() const { return root_; }
   const Node& node(uint32_t i) const { return nodes_[i]; }
