@@ -19,7 +19,8 @@ SourceFile::SourceFile(std::string name, std::string text) : name_(std::move(nam
 SourceFile::SourceFile(std::string name, const std::vector<Part>& parts) : name_(std::move(name)) {
   size_t lines = 0;
   for (const Part& p : parts) {
-    parts_.push_back({p.name, uint32_t(lines + 1), text_.size(), p.text.size(), p.stamp});
+    parts_.push_back({text_.size(), p.text.size(), p.stamp});
+    part_lines_.emplace_back(uint32_t(lines + 1), p.name);
     text_ += p.text;
     if (!p.text.empty() && p.text.back() != '\n') text_ += '\n';
     lines += size_t(std::count(p.text.begin(), p.text.end(), '\n')) + (!p.text.empty() && p.text.back() != '\n');
@@ -29,24 +30,22 @@ SourceFile::SourceFile(std::string name, const std::vector<Part>& parts) : name_
     if (text_[i] == '\n') line_starts_.push_back(i + 1);
 }
 
-SourceFile::Place SourceFile::place(uint32_t line) const {
-  if (parts_.empty() || line == 0) return {name_, line};
-  auto it =
-      std::upper_bound(parts_.begin(), parts_.end(), line, [](uint32_t l, const Span& s) { return l < s.first_line; });
-  if (it == parts_.begin()) return {name_, line};
+std::optional<SourceFile::Place> place_in(const SourceFile::Lines& files, uint32_t line) {
+  auto it = std::upper_bound(files.begin(), files.end(), line, [](uint32_t l, const auto& f) { return l < f.first; });
+  if (it == files.begin()) return std::nullopt;
   --it;
-  return {it->name, line - it->first_line + 1};
+  return SourceFile::Place{it->second, line - it->first + 1};
+}
+
+SourceFile::Place SourceFile::place(uint32_t line) const {
+  if (line == 0) return {name_, line};
+  return place_in(part_lines_, line).value_or(Place{name_, line});
 }
 
 std::vector<SourceFile::Part> SourceFile::parts() const {
   std::vector<Part> out;
-  for (const Span& s : parts_) out.push_back({s.name, text_.substr(s.begin, s.size), s.stamp});
-  return out;
-}
-
-std::vector<std::pair<uint32_t, std::string>> SourceFile::part_lines() const {
-  std::vector<std::pair<uint32_t, std::string>> out;
-  for (const Span& s : parts_) out.emplace_back(s.first_line, s.name);
+  for (size_t i = 0; i < parts_.size(); ++i)
+    out.push_back({part_lines_[i].second, text_.substr(parts_[i].begin, parts_[i].size), parts_[i].stamp});
   return out;
 }
 

@@ -48,21 +48,27 @@ class SourceFile {
   Place place(uint32_t line) const;
   // A directory's files, as they were read.
   std::vector<Part> parts() const;
-  // The first line of each file, and its name, for a directory.
-  std::vector<std::pair<uint32_t, std::string>> part_lines() const;
+  // The first line of each file (1-based, in the whole text), and its
+  // name, for a directory.
+  using Lines = std::vector<std::pair<uint32_t, std::string>>;
+  const Lines& part_lines() const { return part_lines_; }
 
  private:
   struct Span {
-    std::string name;
-    uint32_t first_line;  // 1-based, in the whole text
-    size_t begin, size;   // bytes of the file as read
+    size_t begin, size;  // bytes of the file as read
     std::optional<Stamp> stamp;
   };
   std::string name_;
   std::string text_;
   std::vector<size_t> line_starts_;
-  std::vector<Span> parts_;
+  std::vector<Span> parts_;  // beside part_lines_, one each
+  Lines part_lines_;
 };
+
+// The file of `files` (SourceFile::part_lines(), which a spec keeps) that
+// holds line `line` of the whole text, and its line there; none before
+// the first file's first line.
+std::optional<SourceFile::Place> place_in(const SourceFile::Lines& files, uint32_t line);
 
 // Positions in a JSON file natc reads (saved plans, snapshots): of byte
 // `byte` (0-based), and of the first `"key"` (no position when absent).

@@ -153,7 +153,7 @@ Tree Tree::read(const base::SourceFile& file, base::Diagnostics& diags, ParseCac
 
 Tree Tree::parse_directory(const base::SourceFile& whole, base::Diagnostics& diags, ParseCache* cache) {
   TreeMerger merger(whole, diags);
-  auto lines = whole.part_lines();
+  const auto& lines = whole.part_lines();
   auto parts = whole.parts();
   bool any = false;
   for (size_t i = 0; i < parts.size(); ++i) {

@@ -31,8 +31,7 @@ std::string quote(std::string_view s) { return "'" + base::clip(s, 80) + "'"; }
 
 class Reader {
  public:
-  Reader(const Tree& t, base::Diagnostics& d, const std::vector<std::pair<uint32_t, std::string>>& files)
-      : t_(t), d_(d), files_(files) {}
+  Reader(const Tree& t, base::Diagnostics& d, const base::SourceFile::Lines& files) : t_(t), d_(d), files_(files) {}
   Spec read();
 
  private:
@@ -121,7 +120,7 @@ class Reader {
 
   const Tree& t_;
   base::Diagnostics& d_;
-  const std::vector<std::pair<uint32_t, std::string>>& files_;
+  const base::SourceFile::Lines& files_;
   // Names seen so far, per section: where each was first defined.
   std::unordered_map<std::string_view, std::unordered_map<std::string_view, Loc>> names_;
 };
@@ -691,12 +690,9 @@ Spec Reader::read() {
 
 }  // namespace
 
-std::string line_ref(const std::vector<std::pair<uint32_t, std::string>>& files, base::Loc at) {
-  auto it =
-      std::upper_bound(files.begin(), files.end(), at.line, [](uint32_t l, const auto& f) { return l < f.first; });
-  if (it == files.begin()) return "line " + std::to_string(at.line);
-  --it;
-  return "line " + std::to_string(at.line - it->first + 1) + " of " + it->second;
+std::string line_ref(const base::SourceFile::Lines& files, base::Loc at) {
+  auto in = base::place_in(files, at.line);
+  return in ? "line " + std::to_string(in->line) + " of " + std::string(in->file) : "line " + std::to_string(at.line);
 }
 
 bool is_identifier(std::string_view s) {

@@ -194,11 +194,11 @@ struct Spec {
   std::vector<std::string> broken_pools;
   // A spec directory: the first line of each file in the whole text, and
   // its name (base::SourceFile::part_lines); empty for one file.
-  std::vector<std::pair<uint32_t, std::string>> files;
+  base::SourceFile::Lines files;
 };
 
 // "line 12", or "line 3 of 20-forwards.yaml" in a spec directory: for
 // messages that point at another entry.
-std::string line_ref(const std::vector<std::pair<uint32_t, std::string>>& files, base::Loc at);
+std::string line_ref(const base::SourceFile::Lines& files, base::Loc at);
 
 }  // namespace natc::spec
