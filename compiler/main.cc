@@ -32,6 +32,7 @@ int run(int argc, char** argv) {
   natc::cli::add_status(app, &exit_code);    // conntrack usage, drops, flows per entry, drift
   natc::cli::add_flows(app, &exit_code);     // the translated flows themselves; flows reset ENTRY
   natc::cli::add_version(app, &exit_code);   // natc's, its libraries' and the kernel's versions
+  natc::cli::add_ha(app, &exit_code);        // what keepalived runs when a pair's node changes state
   natc::cli::add_generate(app, &exit_code);  // hidden: completion and man page from this table
   natc::cli::add_guard(app, &exit_code);     // hidden: the process behind a confirmation window
   // A mistyped command would otherwise read as "a subcommand is required".

@@ -154,8 +154,13 @@ class Applier {
   // forwards would take (errors).
   bool checks() {
     auto lints = system::live_lints(*fe_.spec, fe_.ir, sys_);
-    obs_.warnings(lints.diags, lints.skipped);  // other tables, memory, pools
-    base::Diagnostics captured = system::captures(fe_.ir, sys_);
+    // Errors among them (a virtual address in no subnet of its interface)
+    // stop the apply with the captured ports.
+    base::Diagnostics warnings, captured = system::captures(fe_.ir, sys_);
+    for (const base::Diagnostic& x : lints.diags.all())
+      (base::code_severity(x.code) == base::Severity::Error ? captured : warnings)
+          .report(x.code, x.loc, x.message, x.help, x.width);
+    obs_.warnings(warnings, lints.skipped);  // other tables, memory, pools
     obs_.phase("live checks");
     if (!captured.errors()) return true;
     r_.status = Status::Failed;
@@ -246,6 +251,7 @@ class Applier {
                                                   "so the new one stays: run natc apply again"));
     }
     obs_.phase("sysctl");
+    if (!pair_files()) return std::move(r_);
     // After the commit, so new connections already take the new rule;
     // only the moved forwards' old flows go, never a flush.
     if (!o_.keep_flows && !r_.plan.resets.empty()) r_.flows_reset = sys_.conntrack.remove(r_.plan.resets);
@@ -257,6 +263,27 @@ class Applier {
     if (b.genid) remember(*b.genid + (b.ops.empty() ? 0 : 1));
     obs_.phase("image");
     return done(Status::Applied);
+  }
+
+  // The pair's daemons' files, after the ruleset they go with; a daemon
+  // whose file changed is reloaded. A file that cannot be written fails
+  // the apply; the ruleset and sysctls stay (the next apply writes it).
+  bool pair_files() {
+    if (r_.plan.ha.empty()) return true;
+    if (!sys_.ha) {
+      failed(Code::HaFiles, "", "this machine cannot write the gateway pair's files");
+      return false;
+    }
+    try {
+      for (const std::string& n : ha::apply(r_.plan.ha, *sys_.ha)) obs_.note(n);
+    } catch (const ha::Error& e) {
+      close_window();
+      failed(Code::HaFiles, "",
+             std::string(e.what()) + "; the ruleset and sysctls are applied: fix it and run natc apply again");
+      return false;
+    }
+    obs_.phase("ha files");
+    return true;
   }
 
   // The history entry: the spec, when, the generation natc left (a
@@ -311,7 +338,7 @@ Result destroy(system::System& sys, Observer& obs) {
     return r;  // Failed
   }
   kernel::Live live = sys.kernel.read();
-  r.plan = plan::destroy(live, sys.sysctls);
+  r.plan = plan::destroy(live, sys.sysctls, sys.ha);
   obs.planned(r.plan);
   if (r.plan.empty()) {
     r.status = Result::Status::Unchanged;
@@ -332,6 +359,8 @@ Result destroy(system::System& sys, Observer& obs) {
     if (file) sys.sysctls.write_file(*file);
     throw;
   }
+  if (sys.ha && !r.plan.ha.empty())
+    for (const std::string& n : ha::apply(r.plan.ha, *sys.ha)) obs.note(n);
   r.status = Result::Status::Applied;
   return r;
 }

@@ -75,7 +75,17 @@ enum class Severity { Error, Warning };
   X(StaticAddressMissing, "W3016", Warning) \
   X(HelperMissing, "W3017", Warning)        \
   X(FtpWithoutHelper, "W3018", Warning)     \
-  X(SpecFilesDisagree, "E1018", Error)
+  X(SpecFilesDisagree, "E1018", Error)      \
+  X(HaVridReused, "E2014", Error)           \
+  X(HaVipSubnet, "E2015", Error)            \
+  X(HaNodeAddress, "E2016", Error)          \
+  X(HaSyncTraffic, "E2017", Error)          \
+  X(HaMasquerade, "W3019", Warning)         \
+  X(HaSlowAdverts, "W3020", Warning)        \
+  X(HaNoStrictTcp, "W3021", Warning)        \
+  X(HaDaemon, "W3022", Warning)             \
+  X(HaPeer, "W3023", Warning)               \
+  X(HaFiles, "E4008", Error)
 
 enum class Code : uint16_t {
 #define NATC_ENUM(name, id, sev) name,

@@ -11,6 +11,7 @@ void run(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags) {
   subnet_overlap(ir, diags);
   pool_ranges(ir, diags);
   translations(ir, diags);
+  ha(ir, diags);
   // Lints judge a spec that works; on a broken one they are noise.
   if (diags.errors() == 0) lints(spec, ir, diags);
   diags.sort();

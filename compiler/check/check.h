@@ -28,6 +28,10 @@ void pool_ranges(const ir::Ir& ir, base::Diagnostics& diags);
 // with port forwards and SNAT addresses, helper kinds.
 void translations(const ir::Ir& ir, base::Diagnostics& diags);
 
+// A gateway pair's offline checks: virtual addresses, router ids, the sync
+// link, forwards to a node's own address; masquerade, slow adverts.
+void ha(const ir::Ir& ir, base::Diagnostics& diags);
+
 // Warnings.
 void lints(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
 
@@ -56,11 +60,25 @@ struct LiveFacts {
   std::optional<std::vector<Interface>> interfaces;
   // The spec's helper kinds whose kernel module this machine lacks.
   std::vector<std::string> missing_helpers;
+  // A gateway pair (the spec has `ha:`): its daemons and its peer.
+  struct Pair {
+    bool keepalived_installed = false, keepalived_running = false;
+    bool conntrackd_installed = false, conntrackd_running = false;
+    std::optional<Route> peer_route;  // none: unreachable
+    std::string hash;                 // this spec's pair hash
+    // What the peer's keepalived file says (--peer-config), if given.
+    std::optional<std::string> peer_file;
+    std::string peer_file_name;
+  };
+  std::optional<Pair> pair;
 };
 // Warnings that need the machine: conntrack memory against MemTotal,
 // max against buckets, pool capacity against the flows of now, and the
 // co-tenancy lints below.
 void live_lints(const spec::Spec& spec, const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
+// The pair on this machine: daemons, the peer, the virtual addresses'
+// subnets on their interfaces, the peer's spec (W3022, W3023, E2015).
+void ha_live(const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);
 // Other tables that drop natc's traffic (W3011), claim its forwarded ports
 // (W3012) or translate its subnets differently (W3013).
 void cotenancy_lints(const ir::Ir& ir, const LiveFacts& facts, base::Diagnostics& diags);

@@ -136,6 +136,7 @@ void live_lints(const spec::Spec& s, const ir::Ir& ir, const LiveFacts& f, base:
                  " loaded, built in or installed)",
              "install the kernel's modules package, or --allow W3017 if it is built in; apply fails without it");
   }
+  ha_live(ir, f, d);
   if (f.interfaces) {
     missing_interfaces(ir, *f.interfaces, d);
     masquerade_static_live(ir, *f.interfaces, d);

@@ -92,6 +92,20 @@ void add_kernel_options(CLI::App& cmd, KernelOptions* o) {
       ->capture_default_str();
   cmd.add_option("--state-dir", o->system.state_dir, "where natc keeps its history and pending confirmations")
       ->capture_default_str();
+  // A gateway pair's daemons (spec `ha:`): where their files are.
+  ha::Paths& ha = o->system.ha;
+  cmd.add_option("--keepalived-conf", ha.keepalived_conf, "natc's keepalived file (spec ha:)")
+      ->type_name("FILE")
+      ->capture_default_str();
+  cmd.add_option("--conntrackd-conf", ha.conntrackd_conf, "natc's conntrackd file (spec ha:)")
+      ->type_name("FILE")
+      ->capture_default_str();
+  cmd.add_option("--keepalived-pid", ha.keepalived_pid, "keepalived's pid file, to reload it")
+      ->type_name("FILE")
+      ->capture_default_str();
+  cmd.add_option("--ha-dir", ha.run_dir, "conntrackd's socket, lock and log, and the state keepalived reported")
+      ->type_name("DIR")
+      ->capture_default_str();
 }
 
 void print_diagnostics(const base::Diagnostics& d, const base::SourceFile& file) {

@@ -60,6 +60,9 @@ void add_validate(CLI::App& app, int* exit_code) {
   cmd->add_flag("--live", o->live,
                 "also check the spec against this machine (memory, conntrack, pool load, other tables)");
   add_kernel_options(*cmd, &o->k);
+  cmd->add_option("--peer-config", o->k.system.ha.peer_conf,
+                  "with --live: the peer's keepalived file (natc's), to check both nodes run the same spec")
+      ->type_name("FILE");
   cmd->callback([o, exit_code] { *exit_code = validate(*o); });
 }
 

@@ -55,6 +55,7 @@ struct Subnet {
   Prefix cidr;
   IfMatch egress;
   SnatKind snat = SnatKind::Masquerade;
+  bool vip = false;        // masquerade in the spec, SNAT to the pair's virtual address here
   Addr to;                 // SnatKind::To
   size_t pool = SIZE_MAX;  // SnatKind::Pool: index into Ir::pools
   bool docker = false;     // lowered from docker.bridges
@@ -148,6 +149,33 @@ struct Sysctl {
   Entry entry;  // the spec entry that asks for it
 };
 
+// A gateway pair: keepalived moves the virtual addresses, conntrackd the
+// flows. `priority` and `peer` are this node's; everything else is the
+// pair's (shared() says so).
+struct Vip {
+  Loc loc;
+  IfMatch iface;
+  Addr addr;
+  uint8_t len = 0;  // prefix length on the interface
+  uint8_t vrid = 0;
+};
+struct Ha {
+  Loc loc;
+  Addr peer;
+  IfMatch sync;
+  uint8_t priority = 100;
+  uint32_t advert_ms = 1000;
+  std::vector<Vip> vips;
+  bool state_sync = true;
+  bool strict_tcp = true;
+  // The virtual address a subnet's SNAT takes on `egress`, if there is one.
+  const Vip* vip_on(const IfMatch& egress, Family f) const {
+    for (const Vip& v : vips)
+      if (v.iface.name == egress.name && v.addr.family == f) return &v;
+    return nullptr;
+  }
+};
+
 struct Ir {
   bool drop_policy = false;
   std::vector<ForwardRule> rules;
@@ -161,6 +189,7 @@ struct Ir {
   std::vector<Sysctl> sysctls;  // ip_forward first
   uint64_t alert_percent = spec::kAlertPercent;
   std::vector<uint16_t> management_ports{spec::kManagementPort};  // the lockout guard's
+  std::optional<Ha> ha;
 };
 
 // /proc/sys path of a dotted sysctl key: net.ipv4.ip_forward -> net/ipv4/ip_forward

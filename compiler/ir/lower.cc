@@ -46,6 +46,7 @@ class Lowerer {
     ir_.drop_policy = s_.forwarding.policy.v == spec::Policy::Drop;
     for (const auto& p : s_.snat_pools) pool(p);
     for (const auto& r : s_.forwarding.rules) rule(r);
+    if (s_.ha) ha(*s_.ha);  // before the subnets: their masquerade may become SNAT to a virtual address
     for (const auto& sub : s_.subnets) subnet(sub);
     ir_.forwards.reserve(s_.port_forwards.size());
     for (const auto& f : s_.port_forwards) forward(f);
@@ -120,7 +121,27 @@ class Lowerer {
         break;
       }
     }
+    // Masquerade takes this node's own address, which the peer does not
+    // have: after a failover every flow would be dead. The pair's virtual
+    // address on the egress moves with the flows.
+    if (out.snat == SnatKind::Masquerade && ir_.ha && out.egress.kind == IfMatch::Kind::Is)
+      if (const Vip* v = ir_.ha->vip_on(out.egress, out.cidr.addr.family))
+        out.snat = SnatKind::To, out.to = v->addr, out.vip = true;
     ir_.subnets.push_back(std::move(out));
+  }
+
+  void ha(const spec::Ha& h) {
+    Ha out;
+    out.loc = h.loc;
+    out.peer = h.peer.v;
+    out.sync = iface(h.sync_interface);
+    out.priority = uint8_t(h.priority.v);
+    out.advert_ms = uint32_t(h.advert_ms.v);
+    out.state_sync = h.state_sync.v;
+    out.strict_tcp = h.strict_tcp.v;
+    for (const spec::VirtualAddress& v : h.virtual_addresses)
+      out.vips.push_back({v.loc, iface(v.interface), v.address.v, uint8_t(v.len.v), uint8_t(v.vrid.v)});
+    ir_.ha = std::move(out);
   }
 
   Forward forward_core(const spec::Target& to, const std::vector<spec::At<spec::Proto>>& protos,
@@ -245,6 +266,11 @@ class Lowerer {
     // so that NAT never lands on a host that would not forward its packets.
     if (v4) ir_.sysctls.push_back({"net.ipv4.ip_forward", "1", *v4});
     if (v6) ir_.sysctls.push_back({"net.ipv6.conf.all.forwarding", "1", *v6});
+    // conntrackd does not replicate TCP window tracking (it moves with
+    // every packet): on the node that takes over, the first packets of a
+    // flow would be out of the window it knows, and invalid.
+    if (ir_.ha && ir_.ha->state_sync)
+      ir_.sysctls.push_back({"net.netfilter.nf_conntrack_tcp_be_liberal", "1", {"ha", ir_.ha->loc}});
     if (!s_.conntrack) return;
     const spec::Conntrack& c = *s_.conntrack;
     if (c.max.set)

@@ -211,6 +211,7 @@ class RuleDecoder {
   void payload(nftnl_expr* e) {
     uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
              len = u32(e, NFTNL_EXPR_PAYLOAD_LEN), reg = word_of(u32(e, NFTNL_EXPR_PAYLOAD_DREG));
+    if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == kTcpFlagsOffset && len == 1) return tcp_flags();
     if (base == NFT_PAYLOAD_TRANSPORT_HEADER && (off == 0 || off == 2) && len == 2) {
       regs_[reg] = {off == 2 ? Field::Dport : Field::Sport, Family::V4};
       return;
@@ -224,6 +225,22 @@ class RuleDecoder {
       regs_[reg] = {Field::Daddr, f};
     else
       fail();
+  }
+
+  // tcp flags & (fin|syn|rst|ack) != syn, behind its `meta l4proto tcp`.
+  void tcp_flags() {
+    nftnl_expr* bw = peek();
+    if (l4_guard_ != ir::Proto::Tcp || name(bw) != "bitwise") return fail();
+    ++i_;
+    nftnl_expr* c = peek();
+    if (name(c) != "cmp" || u32(c, NFTNL_EXPR_CMP_OP) != NFT_CMP_NEQ) return fail();
+    ++i_;
+    uint32_t mlen = 0, clen = 0;
+    const uint8_t* mask = data(bw, NFTNL_EXPR_BITWISE_MASK, &mlen);
+    const uint8_t* value = data(c, NFTNL_EXPR_CMP_DATA, &clen);
+    if (mlen != 1 || clen != 1 || mask[0] != kTcpFlagsMask || value[0] != kTcpSyn) return fail();
+    l4_guard_.reset();
+    rule_.stmts.push_back(nft::TcpNotSyn{});
   }
 
   // A compare on register 0 ends a single-field match.
@@ -283,6 +300,8 @@ class RuleDecoder {
     pending_ct_.reset();
     if (key == NFT_CT_STATE && bits == (NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED)))
       rule_.stmts.push_back(nft::CtEstablished{});
+    else if (key == NFT_CT_STATE && bits == NF_CT_STATE_INVALID_BIT)
+      rule_.stmts.push_back(nft::CtInvalid{});
     else if (key == NFT_CT_STATUS && bits == IPS_DST_NAT)
       rule_.stmts.push_back(nft::CtDnat{});
     else
@@ -398,8 +417,13 @@ class RuleDecoder {
     uint32_t reg = u32(e, NFTNL_EXPR_IMM_DREG);
     if (reg == NFT_REG_VERDICT) {
       flush_l4();
-      if (u32(e, NFTNL_EXPR_IMM_VERDICT) != NF_ACCEPT) return fail();
-      rule_.stmts.push_back(nft::Accept{});
+      uint32_t v = u32(e, NFTNL_EXPR_IMM_VERDICT);
+      if (v == NF_ACCEPT)
+        rule_.stmts.push_back(nft::Accept{});
+      else if (v == NF_DROP)
+        rule_.stmts.push_back(nft::Drop{});
+      else
+        fail();
       return;
     }
     uint32_t len = 0;

@@ -113,6 +113,9 @@ class RuleEncoder {
                      ct_bits(NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
                    },
                    [&](const nft::CtDnat&) { ct_bits(NFT_CT_STATUS, IPS_DST_NAT); },
+                   [&](const nft::CtInvalid&) { ct_bits(NFT_CT_STATE, NF_CT_STATE_INVALID_BIT); },
+                   [&](const nft::TcpNotSyn&) { tcp_not_syn(); },
+                   [&](const nft::Drop&) { verdict(NF_DROP); },
                    [&](const nft::FibLocal&) { fib_local(); },
                    [&](const nft::Lookup& l) { lookup(l, false); },
                    [&](const nft::Accept&) { verdict(NF_ACCEPT); },
@@ -229,6 +232,19 @@ class RuleEncoder {
     nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
     nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
     cmp(NFT_CMP_NEQ, &zero, 4);
+  }
+  // As nft writes it: the protocol, then the flags byte masked and compared.
+  void tcp_not_syn() {
+    l4proto(ir::Proto::Tcp);
+    payload(NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1, NFT_REG_1);
+    uint8_t mask = kTcpFlagsMask, zero = 0, syn = kTcpSyn;
+    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 1);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+    cmp(NFT_CMP_NEQ, &syn, 1);
   }
   void fib_oif(const nft::FibOif& f) {
     nftnl_expr* e = add(nftnl_expr_alloc("fib"));

@@ -15,6 +15,11 @@ inline constexpr uint32_t kTypeInetProto = 12;
 inline constexpr uint32_t kTypeInetService = 13;
 inline constexpr uint32_t kTypeBits = 6;  // concatenations pack ids 6 bits each
 
+// The TCP header's flags byte, and the flags `tcp flags & (fin|syn|rst|ack)` keeps.
+inline constexpr uint32_t kTcpFlagsOffset = 13;
+inline constexpr uint8_t kTcpFlagsMask = 0x17;  // fin 0x01, syn 0x02, rst 0x04, ack 0x10
+inline constexpr uint8_t kTcpSyn = 0x02;
+
 uint32_t field_len(nft::Field f, nft::Family fam);  // bytes, unpadded
 uint32_t addr_len(nft::Family fam);
 uint32_t addr_offset(nft::Family fam, bool source);  // in the network header

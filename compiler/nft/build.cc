@@ -116,7 +116,8 @@ class Builder {
     // flow (not only its first) is counted once, against its entry.
     // Static NAT first: its addresses are its own, every port (check/
     // refuses a port forward from one of them); its SNAT before the subnets'.
-    helpers();  // first in prerouting: a helper is assigned before any DNAT
+    if (ir_.ha && ir_.ha->strict_tcp) strict_tcp();  // before anything else can take the packet
+    helpers();                                       // first in prerouting: a helper is assigned before any DNAT
     for (Family f : {Family::V4, Family::V6}) statics(f);
     for (Family f : {Family::V4, Family::V6}) forwards(f);
     for (const ir::Redirect& r : ir_.redirects) redirect(r);  // after the forwards: a forward wins its port
@@ -133,6 +134,18 @@ class Builder {
   }
 
  private:
+  // --- a gateway pair ---------------------------------------------------------
+  // keepalived adds the virtual address a few milliseconds before the
+  // notify commits conntrackd's flows into the kernel; a mid-flow packet in
+  // that gap would make a new, wrong-way entry (for a local address: a
+  // reset from this node). Only a SYN opens a TCP flow, and nothing that
+  // conntrack finds invalid is forwarded. The nat chain sees only a flow's
+  // first packet: a mid-flow one there has no entry yet.
+  void strict_tcp() {
+    pre_.rules.push_back(rule("ha: a TCP flow starts with SYN", {}, TcpNotSyn{}, Drop{}));
+    fwd_.rules.push_back(rule("ha: invalid", {}, CtInvalid{}, Drop{}));
+  }
+
   // --- port forwards: one map per (ingress, destination?, sources?) --------
   struct DnatGroup {
     IfMatch ingress;

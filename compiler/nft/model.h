@@ -119,6 +119,15 @@ struct CtEstablished {
 struct CtDnat {
   friend bool operator==(const CtDnat&, const CtDnat&) = default;
 };  // ct status dnat
+struct CtInvalid {
+  friend bool operator==(const CtInvalid&, const CtInvalid&) = default;
+};  // ct state invalid
+struct TcpNotSyn {
+  friend bool operator==(const TcpNotSyn&, const TcpNotSyn&) = default;
+};  // tcp flags & (fin|syn|rst|ack) != syn: a TCP packet that opens no connection
+struct Drop {
+  friend bool operator==(const Drop&, const Drop&) = default;
+};
 struct FibLocal {
   friend bool operator==(const FibLocal&, const FibLocal&) = default;
 };               // fib daddr type local
@@ -170,8 +179,9 @@ struct Nat {           // snat|dnat ip to ADDR[:PORTS] | to KEY map @set
   friend bool operator==(const Nat&, const Nat&) = default;
 };
 
-using Stmt = std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal, Lookup, Accept,
-                          Masquerade, Nat, Redirect, FibOif, PrefixRewrite, Notrack, HelperSet>;
+using Stmt =
+    std::variant<IfName, L4Proto, AddrMatch, PortMatch, CtEstablished, CtDnat, FibLocal, Lookup, Accept, Masquerade,
+                 Nat, Redirect, FibOif, PrefixRewrite, Notrack, HelperSet, CtInvalid, TcpNotSyn, Drop>;
 
 struct Rule {
   std::vector<Stmt> stmts;

@@ -80,6 +80,16 @@ json stmt(const Stmt& s) {
           [](const CtDnat&) {
             return match({{"ct", {{"key", "status"}}}}, "dnat", "in");
           },
+          [](const CtInvalid&) {
+            return match({{"ct", {{"key", "state"}}}}, "invalid", "in");
+          },
+          [](const TcpNotSyn&) {
+            json flags = {{"&", {payload("tcp", "flags"), {"fin", "syn", "rst", "ack"}}}};
+            return match(flags, "syn", "!=");
+          },
+          [](const Drop&) {
+            return json{{"drop", nullptr}};
+          },
           [](const FibLocal&) {
             return match({{"fib", {{"result", "type"}, {"flags", {"daddr"}}}}}, "local");
           },

@@ -7,7 +7,7 @@
 namespace natc::plan {
 
 Plan against(const ir::Ir& ir, const kernel::Live& live, system::System& sys, std::string* note) {
-  Plan p = make(ir, live, sys.sysctls);
+  Plan p = make(ir, live, sys.sysctls, sys.ha);
   if (p.resets.empty()) return p;
   try {
     count_flows(p, sys.conntrack.flows());
@@ -27,7 +27,7 @@ Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, 
   out.sysctls = sysctl::managed_values(sys.sysctls);
   out.sysctl_file = sys.sysctls.file();
   if (mode == Against::Snapshot) {
-    out.plan = make(ir, live, sys.sysctls);
+    out.plan = make(ir, live, sys.sysctls, sys.ha);
     return out;
   }
   auto lints = system::live_lints(spec, ir, sys);

@@ -404,22 +404,24 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
 
 Plan diff(const nft::Table& desired, const kernel::Live& live) { return Differ(desired, live, false).run(); }
 
-Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls) {
+Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls, ha::Host* ha) {
   auto desired = std::make_shared<const nft::Table>(nft::build(ir));
   Plan p = Differ(*desired, live, true).run();
   p.desired = std::move(desired);
   p.sysctl = sysctl::plan(ir, sysctls);
+  p.ha = ha::plan(ir, ha, ha ? ha->paths() : ha::Paths{});
   p.batch.genid = live.genid;
   return p;
 }
 
-Plan destroy(const kernel::Live& live, sysctl::Store& sysctls) {
+Plan destroy(const kernel::Live& live, sysctl::Store& sysctls, ha::Host* ha) {
   Plan p;
   if (live.table) {
     p.batch.ops.push_back({K::DelTable});
     p.changes.push_back({Action::Remove, "table", "inet natc and everything in it"});
   }
   p.sysctl.remove_file = sysctls.file().has_value();
+  if (ha) p.ha = ha::destroy(*ha);
   p.batch.genid = live.genid;
   return p;
 }

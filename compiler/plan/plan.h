@@ -35,6 +35,7 @@ struct Plan {
   kernel::Batch batch;
   std::vector<Change> changes;
   sysctl::Plan sysctl;
+  ha::Plan ha;  // the pair's daemons' files
   // Port forwards whose target moves or goes away: their old flows are
   // deleted after the commit, so new connections take the new rule.
   std::vector<conntrack::Translation> resets;
@@ -44,7 +45,7 @@ struct Plan {
   // image (state/image.h). The batch's new sets borrow their elements from
   // it: a copy of the plan shares it, so its batch stays good.
   std::shared_ptr<const nft::Table> desired;
-  bool empty() const { return batch.ops.empty() && sysctl.empty(); }
+  bool empty() const { return batch.ops.empty() && sysctl.empty() && ha.empty(); }
 };
 
 // The translation a DNAT map element makes, if `e` is one.
@@ -55,9 +56,11 @@ std::optional<conntrack::Translation> translation_of(const nft::Set& s, const nf
 Plan diff(const nft::Table& desired, const kernel::Live& live);
 // The whole change for a spec: ruleset and sysctls, stamped with the
 // generation it was planned against.
-Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls);
-// Deleting natc's table, if there is one, and its sysctl.d file.
-Plan destroy(const kernel::Live& live, sysctl::Store& sysctls);
+// With `ha`, the pair's files are compared with what it holds; without,
+// each is planned (a snapshot does not hold them).
+Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls, ha::Host* ha = nullptr);
+// Deleting natc's table, if there is one, its sysctl.d file and the pair's files.
+Plan destroy(const kernel::Live& live, sysctl::Store& sysctls, ha::Host* ha = nullptr);
 // Notes on each changed port forward how many of its flows apply will
 // reset ("47 flows will be reset").
 void count_flows(Plan& p, const std::vector<conntrack::Flow>& flows);

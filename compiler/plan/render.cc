@@ -14,6 +14,16 @@ std::string flows(size_t n) { return std::to_string(n) + (n == 1 ? " flow" : " f
 
 const std::string kFile(sysctl::kFileName);
 
+// "~ file /etc/keepalived/conf.d/natc.conf (keepalived): rewritten"
+std::string ha_line(const ha::File& f) {
+  std::string what = f.remove ? "- file " : f.old ? "~ file " : "+ file ";
+  std::string how = f.remove                   ? ""
+                    : !f.old                   ? ": written"
+                    : ha::is_natc_file(*f.old) ? ": rewritten"
+                                               : ": replaced (it was not natc's)";
+  return what + base::one_line(f.path) + " (" + std::string(ha::daemon_name(f.daemon)) + ")" + how;
+}
+
 }  // namespace
 
 std::string summary(const Plan& p) {
@@ -21,6 +31,7 @@ std::string summary(const Plan& p) {
   for (const auto& c : p.changes) (c.action == Action::Add ? add : c.action == Action::Change ? change : remove)++;
   change += p.sysctl.changes.size() + (p.sysctl.write_file ? 1 : 0);
   remove += p.sysctl.remove_file ? 1 : 0;
+  for (const auto& f : p.ha.files) (f.remove ? remove : f.old ? change : add)++;
   if (add + change + remove == 0) return "No changes. The kernel matches the spec.";
   return "Plan: " + std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
          std::to_string(remove) + " to remove.";
@@ -39,6 +50,7 @@ std::string render_text(const Plan& p) {
     out += "  ~ sysctl " + s.key + ": " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + "\n";
   if (p.sysctl.write_file) out += "  ~ file " + kFile + ": rewritten\n";
   if (p.sysctl.remove_file) out += "  - file " + kFile + "\n";
+  for (const auto& f : p.ha.files) out += "  " + ha_line(f) + "\n";
   for (const auto& c : p.cuts) out += "  ! " + base::one_line(c) + "\n";
   return out + summary(p) + "\n";
 }
@@ -63,6 +75,7 @@ std::string render_markdown(const Plan& p, const std::string& spec) {
   for (const auto& s : p.sysctl.changes)
     out += "| ✏️ | `" + s.key + "` | " + (s.from.empty() ? "(unset)" : s.from) + " → " + s.to + " |\n";
   if (p.sysctl.write_file) out += "| ✏️ | `" + kFile + "` | rewritten |\n";
+  for (const auto& f : p.ha.files) out += "| 📄 | `" + cell(f.path) + "` | " + cell(ha_line(f)) + " |\n";
   for (const auto& c : p.cuts) out += "| ❗ | lockout guard | " + cell(c) + " |\n";
   return out;
 }
@@ -80,11 +93,19 @@ nlohmann::json render_json(const Plan& p) {
   }
   nlohmann::json sysctls = nlohmann::json::array();
   for (const auto& s : p.sysctl.changes) sysctls.push_back({{"key", s.key}, {"from", s.from}, {"to", s.to}});
+  nlohmann::json ha_files = nlohmann::json::array();
+  for (const auto& f : p.ha.files)
+    ha_files.push_back({{"path", f.path},
+                        {"daemon", ha::daemon_name(f.daemon)},
+                        {"action", f.remove ? "remove"
+                                   : f.old  ? "write"
+                                            : "create"}});
   return {{"changes", std::move(changes)},
           {"sysctls", std::move(sysctls)},
           {"sysctl_file", p.sysctl.write_file    ? "write"
                           : p.sysctl.remove_file ? "remove"
                                                  : "unchanged"},
+          {"ha_files", ha_files},
           {"operations", p.batch.ops.size()},
           {"guard", p.cuts},
           {"summary", summary(p)}};

@@ -117,6 +117,10 @@ class Reader {
   void conntrack(uint32_t i, Spec& s);
   void timeouts(uint32_t i, Conntrack& c);
   void safety(uint32_t i, Spec& s);
+  void ha(uint32_t i, Spec& s);
+  void virtual_address(uint32_t i, VirtualAddress& out);
+  At<uint64_t> bounded(uint32_t i, std::string_view what, uint64_t lo, uint64_t hi);
+  At<uint64_t> interval_ms(uint32_t i);
 
   const Tree& t_;
   base::Diagnostics& d_;
@@ -659,6 +663,92 @@ void Reader::safety(uint32_t i, Spec& s) {
   if (fields(i, "safety", kSafety, out)) s.safety = std::move(out);
 }
 
+At<uint64_t> Reader::bounded(uint32_t i, std::string_view what, uint64_t lo, uint64_t hi) {
+  At<uint64_t> v = integer(i, what);
+  if (v.set && (v.v < lo || v.v > hi)) {
+    error(Code::BadValue, i, std::string(what) + " " + quote(text(i)) + " is out of range",
+          "it is " + std::to_string(lo) + " to " + std::to_string(hi));
+    v.set = false;
+  }
+  return v;
+}
+
+// "200ms", "1s", "1.5s" or whole seconds; VRRPv3 counts in centiseconds,
+// up to 40.95 s.
+At<uint64_t> Reader::interval_ms(uint32_t i) {
+  if (!scalar(i, "an interval (200ms, 1s)")) return {};
+  std::string_view s = text(i);
+  uint64_t scale = 1000;
+  if (s.ends_with("ms")) {
+    scale = 1, s.remove_suffix(2);
+  } else if (s.ends_with("s")) {
+    s.remove_suffix(1);
+  }
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot), frac = dot == std::string_view::npos ? "" : s.substr(dot + 1);
+  uint64_t w = 0, f = 0;
+  bool ok = !whole.empty() && whole.size() <= 6 && frac.size() <= 3 && (dot == std::string_view::npos || !frac.empty());
+  ok = ok && std::from_chars(whole.data(), whole.data() + whole.size(), w).ptr == whole.data() + whole.size();
+  ok = ok &&
+       (frac.empty() || std::from_chars(frac.data(), frac.data() + frac.size(), f).ptr == frac.data() + frac.size());
+  if (ok && scale == 1 && !frac.empty()) ok = false;
+  for (size_t k = frac.size(); k < 3; ++k) f *= 10;
+  uint64_t ms = w * scale + (scale == 1 ? 0 : f);
+  if (!ok || ms < 10 || ms > 40950 || ms % 10 != 0) {
+    error(Code::BadValue, i, quote(text(i)) + " is not an advert interval",
+          "VRRP counts in hundredths of a second, from 10ms to 40.95s: e.g. 200ms or 1s");
+    return {};
+  }
+  return {ms, loc(i), true};
+}
+
+void Reader::virtual_address(uint32_t i, VirtualAddress& out) {
+  if (!scalar(i, "an address with its prefix length (203.0.113.50/24)")) return;
+  std::string_view s = text(i);
+  size_t slash = s.find('/');
+  auto a = base::parse_addr(s.substr(0, slash));
+  uint64_t len = 0;
+  std::string_view l = slash == std::string_view::npos ? "" : s.substr(slash + 1);
+  auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), len);
+  if (!a || l.empty() || ec != std::errc() || p != l.data() + l.size() ||
+      len > (a->family == base::Family::V4 ? 32 : 128)) {
+    error(Code::BadAddress, i, quote(s) + " is not an address with its prefix length",
+          "write the address as it goes on the interface, e.g. 203.0.113.50/24");
+    return;
+  }
+  out.address = {*a, loc(i), true};
+  out.len = {len, loc(i), true};
+}
+
+void Reader::ha(uint32_t i, Spec& s) {
+  static constexpr Key<VirtualAddress> kVip[] = {
+      {"interface", true, [](Reader& r, uint32_t v, VirtualAddress& x) { x.interface = r.interface(v); }},
+      {"address", true, [](Reader& r, uint32_t v, VirtualAddress& x) { r.virtual_address(v, x); }},
+      {"vrid", true,
+       [](Reader& r, uint32_t v, VirtualAddress& x) { x.vrid = r.bounded(v, "a VRRP router id", 1, 255); }},
+  };
+  static constexpr Key<Ha> kHa[] = {
+      {"peer", true, [](Reader& r, uint32_t v, Ha& x) { x.peer = r.addr(v); }},
+      {"sync_interface", true, [](Reader& r, uint32_t v, Ha& x) { x.sync_interface = r.interface(v); }},
+      {"priority", true, [](Reader& r, uint32_t v, Ha& x) { x.priority = r.bounded(v, "a VRRP priority", 1, 254); }},
+      {"advert_interval", false, [](Reader& r, uint32_t v, Ha& x) { x.advert_ms = r.interval_ms(v); }},
+      {"virtual_addresses", true,
+       [](Reader& r, uint32_t v, Ha& x) {
+         if (r.listed(v, "leave the pair nothing to fail over", "list at least one virtual address"))
+           r.entries(v, "virtual addresses", "a virtual address", kVip, x.virtual_addresses);
+       }},
+      {"state_sync", false, [](Reader& r, uint32_t v, Ha& x) { x.state_sync = r.boolean(v); }},
+      {"strict_tcp", false, [](Reader& r, uint32_t v, Ha& x) { x.strict_tcp = r.boolean(v); }},
+  };
+  Ha out;
+  out.loc = loc(i);
+  if (!fields(i, "ha", kHa, out)) return;
+  if (!out.advert_ms.set) out.advert_ms.v = 1000;
+  if (!out.state_sync.set) out.state_sync.v = true;
+  if (!out.strict_tcp.set) out.strict_tcp.v = true;
+  s.ha = std::move(out);
+}
+
 Spec Reader::read() {
   static constexpr Key<Spec> kSections[] = {
       {"version", false,
@@ -680,6 +770,7 @@ Spec Reader::read() {
       {"docker", false, [](Reader& r, uint32_t v, Spec& x) { r.docker(v, x); }},
       {"conntrack", false, [](Reader& r, uint32_t v, Spec& x) { r.conntrack(v, x); }},
       {"safety", false, [](Reader& r, uint32_t v, Spec& x) { r.safety(v, x); }},
+      {"ha", false, [](Reader& r, uint32_t v, Spec& x) { r.ha(v, x); }},
   };
   Spec s;
   uint32_t root = t_.root();

@@ -175,6 +175,25 @@ struct Safety {
   std::vector<At<base::PortRange>> management_ports;  // each a single port
 };
 
+// A gateway pair (keepalived + conntrackd): this node's side of it.
+struct VirtualAddress {
+  Loc loc;
+  At<std::string> interface;
+  At<base::Addr> address;
+  At<uint64_t> len;  // the prefix length written after the address
+  At<uint64_t> vrid;
+};
+struct Ha {
+  Loc loc;
+  At<base::Addr> peer;
+  At<std::string> sync_interface;
+  At<uint64_t> priority;
+  At<uint64_t> advert_ms{1000};  // advert_interval
+  std::vector<VirtualAddress> virtual_addresses;
+  At<bool> state_sync{true};  // conntrackd replicates the flows
+  At<bool> strict_tcp{true};  // no TCP flow starts without SYN
+};
+
 struct Spec {
   At<uint64_t> version;
   std::vector<Alias> interfaces;
@@ -189,6 +208,7 @@ struct Spec {
   std::vector<Bridge> bridges;
   std::optional<Conntrack> conntrack;
   std::optional<Safety> safety;
+  std::optional<Ha> ha;
   // SNAT pools named in the spec but left out for errors already reported:
   // a subnet using one is not a second error.
   std::vector<std::string> broken_pools;

@@ -228,7 +228,7 @@ Report collect(system::System& sys, const frontend::Frontend* fe, const std::fun
   if (auto p = state::read_pending(sys.state, &problem))
     r.pending = Report::Pending{p->n, std::max<int64_t>(0, (p->deadline_ms - sys.host.now_ms() + 999) / 1000)};
   if (fe) {
-    plan::Plan p = plan::make(fe->ir, live, sys.sysctls);
+    plan::Plan p = plan::make(fe->ir, live, sys.sysctls, sys.ha);
     r.drift = !p.empty();
     r.drift_summary = plan::summary(p);
     done("drift");

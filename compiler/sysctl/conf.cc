@@ -13,9 +13,12 @@ std::string render_conf(const ir::Ir& ir) {
 }
 
 std::vector<std::string> relevant_keys() {
-  std::vector<std::string> keys = {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding",
-                                   "net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_buckets",
-                                   "net.netfilter.nf_conntrack_count"};
+  std::vector<std::string> keys = {"net.ipv4.ip_forward",
+                                   "net.ipv6.conf.all.forwarding",
+                                   "net.netfilter.nf_conntrack_max",
+                                   "net.netfilter.nf_conntrack_buckets",
+                                   "net.netfilter.nf_conntrack_count",
+                                   "net.netfilter.nf_conntrack_tcp_be_liberal"};
   for (std::string_view k : ir::timeout_keys()) keys.push_back("net.netfilter." + ir::timeout_sysctl(k));
   return keys;
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/proto.h"
+#include "ha/config.h"
 #include "nft/build.h"
 
 namespace natc::system {
@@ -22,6 +23,26 @@ void pool_load(const ir::Ir& ir, const std::vector<conntrack::Flow>& flows, chec
     auto busiest = std::max_element(dests.begin(), dests.end(), [](auto& a, auto& b) { return a.second < b.second; });
     f.pool_busiest[pool] = {busiest->second, busiest->first};
   }
+}
+
+check::LiveFacts::Pair pair_facts(const ir::Ir& ir, System& sys) {
+  check::LiveFacts::Pair p;
+  ha::Host& h = *sys.ha;
+  p.keepalived_installed = h.installed(ha::Daemon::Keepalived);
+  p.keepalived_running = p.keepalived_installed && h.running(ha::Daemon::Keepalived);
+  if (ir.ha->state_sync) {
+    p.conntrackd_installed = h.installed(ha::Daemon::Conntrackd);
+    p.conntrackd_running = p.conntrackd_installed && h.running(ha::Daemon::Conntrackd);
+  }
+  auto routes = sys.kernel.routes_to({ir.ha->peer});
+  if (auto it = routes.find(ir.ha->peer); it != routes.end()) p.peer_route = {it->second.oif, it->second.local};
+  p.hash = ha::pair_hash(ir);
+  if (const std::string& peer = h.paths().peer_conf; !peer.empty()) {
+    p.peer_file_name = peer;
+    p.peer_file = h.read(peer);
+    if (!p.peer_file) throw std::runtime_error("cannot read the peer's file " + peer);
+  }
+  return p;
 }
 
 }  // namespace
@@ -48,6 +69,7 @@ check::LiveFacts live_facts(const ir::Ir& ir, System& sys) {
       f.interfaces->push_back(std::move(out));
     }
   }
+  if (ir.ha && sys.ha) f.pair = pair_facts(ir, sys);
   // Routes only matter when some other table has a chain natc's traffic
   // passes; a spec of 100k forwards would otherwise ask 100k of them.
   if (check::cotenancy_relevant(f.others))

@@ -20,6 +20,7 @@
 
 #include "base/source.h"
 #include "conntrack/netfilter.h"
+#include "ha/real.h"
 #include "kernel/netlink_kernel.h"
 #include "state/file_dir.h"
 #include "system/lock.h"
@@ -163,16 +164,18 @@ std::unique_ptr<kernel::Kernel> enter_and_open(const Options& o) {
 class Real : public Machine {
  public:
   explicit Real(const Options& o)
-      : kernel_(enter_and_open(o)), sysctls_(o.paths), host_(o), state_(state::file_dir(o.state_dir)) {}
+      : kernel_(enter_and_open(o)), o_ha_(o.ha), sysctls_(o.paths), host_(o), state_(state::file_dir(o.state_dir)) {}
   System& get() override { return system_; }
 
  private:
   std::unique_ptr<kernel::Kernel> kernel_;
+  ha::Paths o_ha_;
   std::unique_ptr<conntrack::Table> conntrack_ = conntrack::netfilter_table();
   sysctl::ProcStore sysctls_;
   RealHost host_;
   std::unique_ptr<state::Dir> state_;
-  System system_{*kernel_, *conntrack_, sysctls_, host_, *state_};
+  std::unique_ptr<ha::Host> ha_ = ha::real_host(o_ha_);
+  System system_{*kernel_, *conntrack_, sysctls_, host_, *state_, ha_.get()};
 };
 
 // A reader: the machine, with the shared lock held as long as it is open.

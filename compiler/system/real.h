@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "ha/config.h"
 #include "sysctl/proc_store.h"
 #include "system/system.h"
 
@@ -16,6 +17,7 @@ struct Options {
   int lock_wait = 30;  // seconds
   sysctl::Paths paths;
   std::string state_dir{state::kDefaultDir};
+  ha::Paths ha;  // the pair's daemons' files, when the spec has `ha:`
 };
 
 // Enters the namespace first: sockets and /proc/sys then belong to it.

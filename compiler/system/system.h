@@ -11,6 +11,7 @@
 #include <string>
 
 #include "conntrack/flows.h"
+#include "ha/files.h"
 #include "kernel/kernel.h"
 #include "state/dir.h"
 #include "sysctl/store.h"
@@ -52,6 +53,7 @@ struct System {
   sysctl::Store& sysctls;
   Host& host;
   state::Dir& state;
+  ha::Host* ha = nullptr;  // a gateway pair's daemons; none for a snapshot
 };
 
 // A System together with what it is made of: the machine (real.h) or a
