@@ -13,7 +13,7 @@ void run(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags) {
   translations(ir, diags);
   ha(ir, diags);
   // Lints judge a spec that works; on a broken one they are noise.
-  if (diags.errors() == 0) lints(spec, ir, diags);
+  if (diags.errors() == 0) lints(spec, ir, diags), ha_lints(ir, diags);
   diags.sort();
 }
 

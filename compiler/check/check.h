@@ -31,6 +31,7 @@ void translations(const ir::Ir& ir, base::Diagnostics& diags);
 // A gateway pair's offline checks: virtual addresses, router ids, the sync
 // link, forwards to a node's own address; masquerade, slow adverts.
 void ha(const ir::Ir& ir, base::Diagnostics& diags);
+void ha_lints(const ir::Ir& ir, base::Diagnostics& diags);
 
 // Warnings.
 void lints(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);

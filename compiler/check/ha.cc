@@ -98,7 +98,10 @@ void ha(const ir::Ir& ir, base::Diagnostics& d) {
   vips(*ir.ha, d);
   sync_link(ir, *ir.ha, d);
   destinations(ir, *ir.ha, d);
-  lints(ir, *ir.ha, d);
+}
+
+void ha_lints(const ir::Ir& ir, base::Diagnostics& d) {
+  if (ir.ha) lints(ir, *ir.ha, d);
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "ha/files.h"
 
+#include <charconv>
+
 namespace natc::ha {
 namespace {
 
@@ -68,6 +70,62 @@ std::vector<std::string> apply(const Plan& p, Host& host) {
       notes.push_back(name + (f.daemon == Daemon::Keepalived ? " reloaded" : " restarted"));
   }
   return notes;
+}
+
+namespace {
+
+uint64_t number(std::string_view s) {
+  uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// "   8 Bytes sent   0 Bytes recv" -> its words.
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t at = 0;
+  while (at < line.size() && out.size() < 16) {
+    size_t start = line.find_first_not_of(" \t", at);
+    if (start == std::string_view::npos) break;
+    size_t end = std::min(line.find_first_of(" \t", start), line.size());
+    out.push_back(line.substr(start, end - start));
+    at = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<SyncStats> parse_stats(std::string_view text) {
+  SyncStats s;
+  bool seen = false;
+  std::string_view cache;
+  size_t at = 0;
+  for (int lines = 0; at < text.size() && lines < 200; ++lines) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.starts_with("cache ")) cache = line.substr(6);
+    auto w = words(line);
+    if (line.starts_with("current active connections:") && !w.empty()) {
+      (cache.starts_with("external") ? s.external : s.internal) = number(w.back());
+      seen = true;
+    } else if (w.size() == 6 && w[1] == "Pckts" && w[2] == "sent" && w[4] == "Pckts" && w[5] == "recv") {
+      s.sent = number(w[0]), s.received = number(w[3]);
+    } else if (w.size() == 6 && w[1] == "Error" && w[2] == "send" && w[4] == "Error" && w[5] == "recv") {
+      s.send_errors = number(w[0]), s.receive_errors = number(w[3]);
+    } else if (w.size() >= 6 && w[4] == "Lost" && w[5] == "msgs") {
+      s.lost = number(w[3]);
+    }
+  }
+  if (!seen) return std::nullopt;
+  return s;
+}
+
+std::optional<Recorded> parse_recorded(std::string_view text) {
+  auto w = words(text.substr(0, std::min(text.find('\n'), size_t(128))));
+  if (w.size() != 2 || (w[0] != "primary" && w[0] != "backup" && w[0] != "fault")) return std::nullopt;
+  return Recorded{std::string(w[0]), int64_t(number(w[1]))};
 }
 
 namespace {

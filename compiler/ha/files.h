@@ -72,6 +72,22 @@ Plan destroy(Host& host);
 // not running"). Throws Error when a file cannot be written.
 std::vector<std::string> apply(const Plan& p, Host& host);
 
+// `conntrackd -s`, the parts natc reports.
+struct SyncStats {
+  uint64_t internal = 0, external = 0;  // flows in each cache (this node's, the peer's)
+  uint64_t sent = 0, received = 0;      // sync packets
+  uint64_t send_errors = 0, receive_errors = 0, lost = 0;
+};
+// nullopt when the text is not conntrackd's statistics.
+std::optional<SyncStats> parse_stats(std::string_view text);
+
+// What notify recorded last: the state and when (ms since the epoch).
+struct Recorded {
+  std::string state;
+  int64_t since_ms = 0;
+};
+std::optional<Recorded> parse_recorded(std::string_view text);
+
 // `natc ha notify STATE`: drives conntrackd for keepalived's new state
 // (primary: commit the peer's flows, then resync and send ours; backup:
 // ask the primary for its flows; fault: stop syncing). Idempotent.

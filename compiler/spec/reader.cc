@@ -742,7 +742,10 @@ void Reader::ha(uint32_t i, Spec& s) {
   };
   Ha out;
   out.loc = loc(i);
-  if (!fields(i, "ha", kHa, out)) return;
+  size_t errors = d_.errors();
+  // A pair read in part would cascade (a forward to an address no longer
+  // virtual): later stages see all of it or none.
+  if (!fields(i, "ha", kHa, out) || d_.errors() != errors) return;
   if (!out.advert_ms.set) out.advert_ms.v = 1000;
   if (!out.state_sync.set) out.state_sync.v = true;
   if (!out.strict_tcp.set) out.strict_tcp.v = true;

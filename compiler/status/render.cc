@@ -34,10 +34,40 @@ class Prometheus {
     metric("natc_pending_confirmation_seconds", "gauge",
            "Seconds left to confirm a change applied with --confirm; 0 when none waits.");
     o_ << "natc_pending_confirmation_seconds " << (r_.pending ? r_.pending->seconds_left : 0) << "\n";
+    if (r_.pair) pair(*r_.pair);
     return o_.str();
   }
 
  private:
+  void pair(const Report::Pair& p) {
+    metric("natc_ha_primary", "gauge", "1 when keepalived last made this node primary (natc ha notify).");
+    o_ << "natc_ha_primary " << (p.state == "primary" ? 1 : 0) << "\n";
+    metric("natc_ha_address_held", "gauge", "1 when this node holds the pair's virtual address.");
+    for (const auto& i : p.instances)
+      o_ << "natc_ha_address_held{vrid=\"" << int(i.vrid) << "\",address=" << label(i.address)
+         << ",interface=" << label(i.interface) << "} " << (i.held ? 1 : 0) << "\n";
+    metric("natc_ha_keepalived_up", "gauge", "1 when keepalived runs.");
+    o_ << "natc_ha_keepalived_up " << (p.keepalived_running ? 1 : 0) << "\n";
+    if (!p.state_sync) return;
+    metric("natc_ha_conntrackd_up", "gauge", "1 when conntrackd answers on its socket.");
+    o_ << "natc_ha_conntrackd_up " << (p.sync ? 1 : 0) << "\n";
+    metric("natc_ha_peer_seen", "gauge", "1 when conntrackd has received sync messages from the peer.");
+    o_ << "natc_ha_peer_seen " << (p.peer_seen() ? 1 : 0) << "\n";
+    if (!p.sync) return;
+    const ha::SyncStats& s = *p.sync;
+    metric("natc_ha_sync_flows", "gauge",
+           "Flows in conntrackd's caches: internal (this node's), external (the peer's).");
+    o_ << "natc_ha_sync_flows{cache=\"internal\"} " << s.internal << "\n";
+    o_ << "natc_ha_sync_flows{cache=\"external\"} " << s.external << "\n";
+    metric("natc_ha_sync_packets_total", "counter", "conntrackd's sync packets.");
+    o_ << "natc_ha_sync_packets_total{direction=\"sent\"} " << s.sent << "\n";
+    o_ << "natc_ha_sync_packets_total{direction=\"received\"} " << s.received << "\n";
+    metric("natc_ha_sync_errors_total", "counter", "conntrackd's send and receive errors and lost messages.");
+    o_ << "natc_ha_sync_errors_total{kind=\"send\"} " << s.send_errors << "\n";
+    o_ << "natc_ha_sync_errors_total{kind=\"receive\"} " << s.receive_errors << "\n";
+    o_ << "natc_ha_sync_errors_total{kind=\"lost\"} " << s.lost << "\n";
+  }
+
   void metric(const char* name, const char* type, const char* help) {
     o_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   }
@@ -124,6 +154,51 @@ void section(std::ostringstream& o, const char* title, const std::vector<Count>&
 
 std::string render_prometheus(const Report& r) { return Prometheus(r).run(); }
 
+namespace {
+
+nlohmann::json pair_json(const Report::Pair& p) {
+  nlohmann::json addresses = nlohmann::json::array();
+  for (const auto& i : p.instances)
+    addresses.push_back({{"vrid", i.vrid}, {"address", i.address}, {"interface", i.interface}, {"held", i.held}});
+  nlohmann::json j = {{"state", p.state.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.state)},
+                      {"state_age_seconds", p.state_age_s},
+                      {"virtual_addresses", std::move(addresses)},
+                      {"keepalived_running", p.keepalived_running},
+                      {"state_sync", p.state_sync}};
+  if (p.state_sync) {
+    j["conntrackd_running"] = p.sync.has_value();
+    j["peer_seen"] = p.peer_seen();
+  }
+  if (p.sync)
+    j["sync"] = {{"internal_flows", p.sync->internal},
+                 {"external_flows", p.sync->external},
+                 {"packets_sent", p.sync->sent},
+                 {"packets_received", p.sync->received},
+                 {"send_errors", p.sync->send_errors},
+                 {"receive_errors", p.sync->receive_errors},
+                 {"lost", p.sync->lost}};
+  return j;
+}
+
+void pair_text(std::ostream& o, const Report::Pair& p) {
+  o << "gateway pair: " << (p.state.empty() ? "no state reported yet" : p.state)
+    << (p.state_age_s >= 0 ? " for " + std::to_string(p.state_age_s) + "s" : "")
+    << (p.keepalived_running ? "" : "  (keepalived is not running)") << "\n";
+  for (const auto& i : p.instances)
+    o << "  vrid " << int(i.vrid) << " " << i.address << " on " << i.interface << ": "
+      << (i.held ? "held here" : "not here") << "\n";
+  if (!p.state_sync) return;
+  if (!p.sync) {
+    o << "  conntrackd: not running (a failover would reset every flow)\n";
+    return;
+  }
+  o << "  conntrackd: " << p.sync->internal << " flows here, " << p.sync->external << " from the peer; " << p.sync->sent
+    << " packets sent, " << p.sync->received << " received" << (p.peer_seen() ? "" : " (peer not seen)") << "; errors "
+    << p.sync->send_errors + p.sync->receive_errors << ", lost " << p.sync->lost << "\n";
+}
+
+}  // namespace
+
 nlohmann::json render_json(const Report& r) {
   nlohmann::json timeouts = nlohmann::json::array();
   for (const auto& t : r.timeouts)
@@ -146,8 +221,10 @@ nlohmann::json render_json(const Report& r) {
                       {"top_destination_ports", counts(r.ports, "protocol", "port")}};
   if (r.drift) j["drift"] = {{"differs", *r.drift}, {"summary", r.drift_summary}};
   if (r.pending) j["pending_confirmation"] = {{"change", r.pending->change}, {"seconds_left", r.pending->seconds_left}};
+  if (r.pair) j["pair"] = pair_json(*r.pair);
   return j;
 }
+
 
 std::string render_text(const Report& r) {
   std::ostringstream o;
@@ -175,6 +252,7 @@ std::string render_text(const Report& r) {
   if (r.pending)
     o << "pending confirmation: change #" << r.pending->change << ", " << r.pending->seconds_left
       << "s left (natc confirm keeps it, natc rollback undoes it)\n";
+  if (r.pair) pair_text(o, *r.pair);
   return o.str();
 }
 

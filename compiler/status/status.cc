@@ -208,6 +208,34 @@ void count_entries(const kernel::Live& live, const std::vector<conntrack::Flow>&
   count_ports(flows, r);
 }
 
+namespace {
+
+Report::Pair pair(const ir::Ha& ha, system::System& sys) {
+  Report::Pair p;
+  ha::Host& h = *sys.ha;
+  if (auto text = h.read(h.paths().state_file()))
+    if (auto rec = ha::parse_recorded(*text)) {
+      p.state = rec->state;
+      p.state_age_s = std::max<int64_t>(0, (sys.host.now_ms() - rec->since_ms) / 1000);
+    }
+  auto ifs = sys.kernel.interfaces();
+  for (const ir::Vip& v : ha.vips) {
+    Report::Pair::Instance i{v.vrid, base::to_string(v.addr) + "/" + std::to_string(v.len), v.iface.name};
+    if (ifs)
+      for (const auto& x : *ifs)
+        if (x.name == v.iface.name)
+          for (const auto& a : x.addresses) i.held = i.held || a.addr == v.addr;
+    p.instances.push_back(std::move(i));
+  }
+  p.keepalived_running = h.running(ha::Daemon::Keepalived);
+  p.state_sync = ha.state_sync;
+  if (ha.state_sync)
+    if (ha::Run s = h.conntrackd({"-s"}); s.code == 0) p.sync = ha::parse_stats(s.out);
+  return p;
+}
+
+}  // namespace
+
 Report collect(system::System& sys, const frontend::Frontend* fe, const std::function<void(std::string_view)>& phase) {
   auto done = [&](std::string_view name) {
     if (phase) phase(name);
@@ -227,6 +255,10 @@ Report collect(system::System& sys, const frontend::Frontend* fe, const std::fun
   std::string problem;
   if (auto p = state::read_pending(sys.state, &problem))
     r.pending = Report::Pending{p->n, std::max<int64_t>(0, (p->deadline_ms - sys.host.now_ms() + 999) / 1000)};
+  if (fe && fe->ir.ha && sys.ha) {
+    r.pair = pair(*fe->ir.ha, sys);
+    done("pair");
+  }
   if (fe) {
     plan::Plan p = plan::make(fe->ir, live, sys.sysctls, sys.ha);
     r.drift = !p.empty();

@@ -45,6 +45,22 @@ struct Report {
     int64_t seconds_left = 0;
   };
   std::optional<Pending> pending;
+  // A gateway pair (the spec has `ha:`): this node's side of it.
+  struct Pair {
+    std::string state;  // what keepalived last told natc ha notify; "" if nothing yet
+    int64_t state_age_s = -1;
+    struct Instance {
+      uint8_t vrid = 0;
+      std::string address, interface;
+      bool held = false;  // the address is on this node now
+    };
+    std::vector<Instance> instances;
+    bool keepalived_running = false;
+    bool state_sync = false;            // the spec asks for conntrackd
+    std::optional<ha::SyncStats> sync;  // conntrackd -s; none: not running
+    bool peer_seen() const { return sync && sync->received > 0; }
+  };
+  std::optional<Pair> pair;
   double usage() const { return count && max && *max ? double(*count) / double(*max) : 0; }
   bool alert() const { return usage() > alert_ratio; }
 };

@@ -464,6 +464,25 @@ class PairTest(unittest.TestCase):
     def test_a_spec_change_rolled_out_to_both_drops_no_flow(self):
         p = self.up()
         flows = self.start_flows()
+        # status on each node: its VRRP state, the addresses it holds, the sync.
+        import json
+        for gw, state in (("gwa", "primary"), ("gwb", "backup")):
+            r = p.natc(gw, "status", "--format", "json", p.spec(gw))
+            pair = json.loads(r.stdout)["pair"]
+            self.assertEqual(pair["state"], state, r.stdout)
+            self.assertEqual([a["held"] for a in pair["virtual_addresses"]], [gw == "gwa"] * 2)
+            self.assertTrue(pair["keepalived_running"] and pair["conntrackd_running"] and pair["peer_seen"], pair)
+        self.assertGreaterEqual(json.loads(p.natc("gwb", "status", "--format", "json", p.spec("gwb")).stdout)
+                                ["pair"]["sync"]["external_flows"], 3)
+        prom = p.natc("gwa", "status", "--format", "prometheus", p.spec("gwa")).stdout
+        self.assertIn("natc_ha_primary 1", prom)
+        self.assertIn('natc_ha_address_held{vrid="50",address="203.0.113.50/24",interface="eth0"} 1', prom)
+        self.assertIn("natc_ha_peer_seen 1", prom)
+        # notify is idempotent: a second primary changes nothing.
+        for _ in range(2):
+            r = p.run(p.ns["gwa"], NATC, "ha", "notify", "primary", "--conntrackd-conf",
+                      os.path.join(p.dir("gwa"), "conntrackd.conf"), "--ha-dir", os.path.join(p.dir("gwa"), "run"))
+            self.assertIn("committed the peer's flows", r.stdout)
         t0 = time.time()
         spec_extra = ("\nredirects:\n  - {name: dns, ingress: lan, protocol: udp, port: 53, to_port: 5353}\n")
         for gw in ("gwb", "gwa"):  # backup first, then primary

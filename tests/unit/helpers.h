@@ -35,7 +35,7 @@ inline std::string example(const std::string& name) { return source_file("exampl
 
 inline constexpr const char* kExamples[] = {"conntrack",   "docker",       "gateway",  "hairpin",
                                             "masquerade",  "port-forward", "redirect", "snat-pool",
-                                            "static-snat", "static-nat",   "nptv6",    "helpers"};
+                                            "static-snat", "static-nat",   "nptv6",    "helpers", "ha-pair"};
 #endif
 
 }  // namespace natc::test
