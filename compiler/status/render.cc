@@ -225,7 +225,6 @@ nlohmann::json render_json(const Report& r) {
   return j;
 }
 
-
 std::string render_text(const Report& r) {
   std::ostringstream o;
   o << "conntrack: " << (r.count ? std::to_string(*r.count) : "?") << " of " << (r.max ? std::to_string(*r.max) : "?")

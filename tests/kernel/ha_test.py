@@ -478,6 +478,16 @@ class PairTest(unittest.TestCase):
         self.assertIn("natc_ha_primary 1", prom)
         self.assertIn('natc_ha_address_held{vrid="50",address="203.0.113.50/24",interface="eth0"} 1', prom)
         self.assertIn("natc_ha_peer_seen 1", prom)
+        # The nodes' own VRRP adverts are never translated (a SNAT that
+        # matched them would make the backup's adverts fail with EPERM).
+        for gw in ("gwa", "gwb"):
+            vrrp = [line.split() for line in p.run(p.ns[gw], "conntrack", "-L").stdout.splitlines()
+                    if line.split()[:2] == ["unknown", "112"]]
+            self.assertTrue(vrrp, f"no VRRP entry in {gw}'s conntrack table")
+            for fields in vrrp:
+                src = [f for f in fields if f.startswith("src=")]
+                dst = [f for f in fields if f.startswith("dst=")]
+                self.assertEqual((src[0][4:], dst[0][4:]), (dst[1][4:], src[1][4:]), " ".join(fields))
         # notify is idempotent: a second primary changes nothing.
         for _ in range(2):
             r = p.run(p.ns["gwa"], NATC, "ha", "notify", "primary", "--conntrackd-conf",

@@ -143,8 +143,8 @@ TEST_CASE("the two nodes' files differ in priority and peer only, and their pair
   REQUIRE(a.codes() == "");
   REQUIRE(b.codes() == "");
   CHECK(ha::pair_hash(a.ir) == ha::pair_hash(b.ir));
-  auto changed = front(pair_spec("", 150, "192.168.100.2",
-                                 "redirects:\n  - {name: dns, ingress: lan, protocol: udp, port: 53, to_port: 5353}\n"));
+  auto changed = front(pair_spec(
+      "", 150, "192.168.100.2", "redirects:\n  - {name: dns, ingress: lan, protocol: udp, port: 53, to_port: 5353}\n"));
   CHECK(ha::pair_hash(changed.ir) != ha::pair_hash(a.ir));
 
   ha::Paths p;
@@ -182,8 +182,8 @@ TEST_CASE("the daemons' files are written when they change, and a daemon reloads
 
   // Another forward moves the pair hash, a comment: rewritten, no reload.
   host.reloads.clear();
-  auto changed = front(pair_spec("", 150, "192.168.100.2",
-                                 "redirects:\n  - {name: dns, ingress: lan, protocol: udp, port: 53, to_port: 5353}\n"));
+  auto changed = front(pair_spec(
+      "", 150, "192.168.100.2", "redirects:\n  - {name: dns, ingress: lan, protocol: udp, port: 53, to_port: 5353}\n"));
   auto second = ha::plan(changed.ir, &host, host.paths());
   REQUIRE(second.files.size() == 1);
   ha::apply(second, host);
@@ -197,8 +197,8 @@ TEST_CASE("the daemons' files are written when they change, and a daemon reloads
 
   // Without `ha:`, natc's files go; conntrackd is stopped first.
   host.commands.clear();
-  auto gone = ha::plan(front("version: 1\nsubnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0}]\n").ir, &host,
-                       host.paths());
+  auto gone =
+      ha::plan(front("version: 1\nsubnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0}]\n").ir, &host, host.paths());
   REQUIRE(gone.files.size() == 2);
   CHECK(gone.files[0].remove);
   ha::apply(gone, host);
@@ -209,8 +209,8 @@ TEST_CASE("the daemons' files are written when they change, and a daemon reloads
 TEST_CASE("a daemon's file that is not natc's is replaced when the spec asks, never removed") {
   FakeHost host;
   host.files["/etc/c.conf"] = "Sync { Mode FTFW {} }\n";
-  auto none = ha::plan(front("version: 1\nsubnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0}]\n").ir, &host,
-                       host.paths());
+  auto none =
+      ha::plan(front("version: 1\nsubnets: [{name: a, cidr: 10.0.0.0/24, egress: eth0}]\n").ir, &host, host.paths());
   CHECK(none.empty());
   auto p = ha::plan(front(pair_spec()).ir, &host, host.paths());
   REQUIRE(p.files.size() == 2);

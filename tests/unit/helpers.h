@@ -33,9 +33,9 @@ inline std::string source_file(const std::string& relative) {
 }
 inline std::string example(const std::string& name) { return source_file("examples/" + name + ".yaml"); }
 
-inline constexpr const char* kExamples[] = {"conntrack",   "docker",       "gateway",  "hairpin",
-                                            "masquerade",  "port-forward", "redirect", "snat-pool",
-                                            "static-snat", "static-nat",   "nptv6",    "helpers", "ha-pair"};
+inline constexpr const char* kExamples[] = {"conntrack",    "docker",   "gateway",   "hairpin",     "masquerade",
+                                            "port-forward", "redirect", "snat-pool", "static-snat", "static-nat",
+                                            "nptv6",        "helpers",  "ha-pair"};
 #endif
 
 }  // namespace natc::test
