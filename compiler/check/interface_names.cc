@@ -79,6 +79,19 @@ void interface_names(const spec::Spec& s, base::Diagnostics& d) {
   for (const auto& x : s.static_nat) both_ways(x.interface, "static NAT");
   for (const auto& n : s.nptv6) both_ways(n.interface, "NPTv6");
   for (const auto& b : s.bridges) check(b.name, b.name.v, d, false);
+  // keepalived and conntrackd take one interface each, by its exact name
+  // (and natc writes it into their files: nothing but a name may pass).
+  if (s.ha) {
+    auto exact = [&](const spec::At<std::string>& n) {
+      const spec::At<std::string>* kernel = resolve(n);
+      if (!kernel)
+        check(n, n.v, d, false);
+      else if (kernel->v.ends_with("*"))
+        check(n, kernel->v, d, false);
+    };
+    exact(s.ha->sync_interface);
+    for (const auto& v : s.ha->virtual_addresses) exact(v.interface);
+  }
 }
 
 }  // namespace natc::check

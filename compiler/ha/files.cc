@@ -46,6 +46,25 @@ Plan plan(const ir::Ir& ir, Host* host, const Paths& paths) {
 
 Plan destroy(Host& host) { return plan(ir::Ir{}, &host, host.paths()); }
 
+namespace {
+
+// A restarted conntrackd starts with empty caches: a primary sends its
+// flows to the peer, any other node asks the primary for its own.
+std::string resync(Host& host) {
+  std::optional<std::string> text = host.read(host.paths().state_file());
+  std::optional<Recorded> rec = text ? parse_recorded(*text) : std::nullopt;
+  bool primary = rec && rec->state == "primary";
+  // Its control socket comes up a moment after the start returns.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (host.conntrackd({primary ? "-B" : "-n"}).code == 0)
+      return primary ? "sent its flows to the peer" : "asked the peer for its flows";
+    host.pause_ms(100);
+  }
+  return "it did not answer on its socket";
+}
+
+}  // namespace
+
 std::vector<std::string> apply(const Plan& p, Host& host) {
   std::vector<std::string> notes;
   for (const File& f : p.files) {
@@ -66,8 +85,10 @@ std::vector<std::string> apply(const Plan& p, Host& host) {
       notes.push_back(name + " is not installed: " + f.path + " waits for it (apt-get install " + name + ")");
     else if (!host.reload(f.daemon))
       notes.push_back(name + " is not running: it reads " + f.path + " when it starts");
+    else if (f.daemon == Daemon::Keepalived)
+      notes.push_back(name + " reloaded");
     else
-      notes.push_back(name + (f.daemon == Daemon::Keepalived ? " reloaded" : " restarted"));
+      notes.push_back(name + " restarted; " + resync(host));
   }
   return notes;
 }

@@ -46,6 +46,7 @@ class Host {
   // `conntrackd -C CONF ARGS...`
   virtual Run conntrackd(const std::vector<std::string>& args) = 0;
   virtual void record_state(const std::string& state) = 0;  // what notify last did
+  virtual void pause_ms(int ms) = 0;
   virtual void make_run_dir() = 0;  // Paths::run_dir, for conntrackd's socket and log; throws Error
 };
 

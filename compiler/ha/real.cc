@@ -128,6 +128,8 @@ class RealHost : public Host {
     return run_program(argv, 30000);
   }
 
+  void pause_ms(int ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
   void make_run_dir() override {
     make_parent(p_.run_dir + "/");
     struct stat st;
@@ -172,6 +174,7 @@ Run run_program(const std::vector<std::string>& argv, int timeout_ms) {
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;

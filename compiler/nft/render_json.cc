@@ -63,6 +63,27 @@ json parts(const std::vector<Part>& ps) {
   return {{"concat", std::move(a)}};
 }
 
+json rewrite(const PrefixRewrite& r) {
+  json field = payload(ip_keyword(r.to.addr.family), r.source ? "saddr" : "daddr");
+  json masked = {{"&", {field, base::to_string(host_mask(r.to))}}};
+  return json{{"mangle", {{"key", field}, {"value", {{"|", {masked, base::to_string(r.to.addr)}}}}}}};
+}
+
+json nat(const Nat& n) {
+  json body = {{"family", ip_keyword(n.family)}};
+  if (n.map) {
+    body["addr"] = {{"map", {{"key", key(*n.map)}, {"data", "@" + n.map->set}}}};
+  } else {
+    body["addr"] = addr(n.addr);
+    if (n.ports) body["port"] = port(*n.ports);
+  }
+  json flags = json::array();
+  if (n.persistent) flags.push_back("persistent");
+  if (n.fully_random) flags.push_back("fully-random");
+  if (!flags.empty()) body["flags"] = flags.size() == 1 ? flags[0] : flags;
+  return json{{n.source ? "snat" : "dnat", std::move(body)}};
+}
+
 json stmt(const Stmt& s) {
   return std::visit(
       base::Overload{
@@ -106,31 +127,14 @@ json stmt(const Stmt& s) {
           [](const FibOif& f) {
             return match({{"fib", {{"result", "oifname"}, {"flags", {"daddr"}}}}}, f.name);
           },
-          [](const PrefixRewrite& r) {
-            json field = payload(ip_keyword(r.to.addr.family), r.source ? "saddr" : "daddr");
-            json masked = {{"&", {field, base::to_string(host_mask(r.to))}}};
-            return json{{"mangle", {{"key", field}, {"value", {{"|", {masked, base::to_string(r.to.addr)}}}}}}};
-          },
+          [](const PrefixRewrite& r) { return rewrite(r); },
           [](const Notrack&) {
             return json{{"notrack", nullptr}};
           },
           [](const HelperSet& h) {
             return json{{"ct helper", h.name}};
           },
-          [](const Nat& n) {
-            json body = {{"family", ip_keyword(n.family)}};
-            if (n.map) {
-              body["addr"] = {{"map", {{"key", key(*n.map)}, {"data", "@" + n.map->set}}}};
-            } else {
-              body["addr"] = addr(n.addr);
-              if (n.ports) body["port"] = port(*n.ports);
-            }
-            json flags = json::array();
-            if (n.persistent) flags.push_back("persistent");
-            if (n.fully_random) flags.push_back("fully-random");
-            if (!flags.empty()) body["flags"] = flags.size() == 1 ? flags[0] : flags;
-            return json{{n.source ? "snat" : "dnat", std::move(body)}};
-          },
+          [](const Nat& n) { return nat(n); },
       },
       s);
 }

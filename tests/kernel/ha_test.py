@@ -40,6 +40,7 @@ ha:
   priority: {priority}
   advert_interval: 200ms
   state_sync: {sync}
+  strict_tcp: {strict}
   virtual_addresses:
     - {{interface: wan, address: 203.0.113.50/24, vrid: 50}}
     - {{interface: lan, address: 10.0.0.1/24, vrid: 51}}
@@ -59,8 +60,8 @@ def push(c):
             c.sendall(b"%d\n" % n)
             n += 1
             time.sleep(0.2)
-    except OSError:
-        pass
+    except OSError as e:
+        print("ERR %s" % e, flush=True)
 while True:
     c, _ = s.accept()
     threading.Thread(target=push, args=(c,), daemon=True).start()
@@ -118,12 +119,13 @@ include {include}
 
 
 class Pair:
-    def __init__(self, sync=True):
+    def __init__(self, sync=True, strict=True):
         self.id = uuid.uuid4().hex[:6]
         self.ns = {n: f"natc-ha{n}-{self.id}" for n in ("inet", "client", "gwa", "gwb")}
         self.tmp = tempfile.mkdtemp(prefix="natc-ha-")
         self.procs = {}  # name -> Popen
         self.sync = sync
+        self.strict = strict
         for ns in self.ns.values():
             sh("ip", "netns", "add", ns)
             self.run(ns, "ip", "link", "set", "lo", "up")
@@ -173,7 +175,8 @@ class Pair:
         priority = 150 if gw == "gwa" else 100
         path = os.path.join(self.dir(gw), "spec.yaml")
         with open(path, "w") as f:
-            f.write(SPEC.format(peer=peer, priority=priority, sync="true" if self.sync else "false") + extra)
+            f.write(SPEC.format(peer=peer, priority=priority, sync="true" if self.sync else "false",
+                                strict="true" if self.strict else "false") + extra)
         return path
 
     def natc(self, gw, *argv, check=True):
@@ -316,10 +319,10 @@ class PairTest(unittest.TestCase):
         if self.pair:
             self.pair.close()
 
-    def up(self, sync=True):
+    def up(self, sync=True, strict=True):
         """Both nodes applied from one spec, their daemons started; gwa
         (priority 150) holds the virtual addresses."""
-        p = self.pair = Pair(sync=sync)
+        p = self.pair = Pair(sync=sync, strict=strict)
         for gw in ("gwa", "gwb"):
             p.apply(gw)
         for gw in ("gwa", "gwb"):
@@ -327,7 +330,7 @@ class PairTest(unittest.TestCase):
         p.wait_for(lambda: p.has_vip("gwa") and p.state("gwa") == "primary", "gwa to become primary")
         p.wait_for(lambda: p.state("gwb") == "backup", "gwb to become backup")
         self.assertFalse(p.has_vip("gwb"))
-        p.spawn("push", "inet", [sys.executable, "-c", PUSH_SERVER, "9000"], log=False)
+        p.spawn("push", "inet", [sys.executable, "-u", "-c", PUSH_SERVER, "9000"])
         p.spawn("echo", "inet", [sys.executable, "-c", ECHO_SERVER, "9001"], log=False)
         p.spawn("lanpush", "client", [sys.executable, "-c", PUSH_SERVER, "9100"], log=False)
         for host, port in (("inet", 9000), ("inet", 9001), ("client", 9100)):
@@ -430,6 +433,19 @@ class PairTest(unittest.TestCase):
         self.to("gwa")
         self.survive(flows, t0, "failback after the node restarted", via="gwa")
 
+    def proc_sys(self, p, gw):
+        """nf_conntrack_max cannot be set outside the first namespace: a
+        copy of /proc/sys's keys natc reads, in a temp dir."""
+        root = os.path.join(p.dir(gw), "proc-sys")
+        if not os.path.exists(root):
+            for key in ("net/ipv4/ip_forward", "net/netfilter/nf_conntrack_max",
+                        "net/netfilter/nf_conntrack_tcp_be_liberal", "net/netfilter/nf_conntrack_count",
+                        "net/netfilter/nf_conntrack_buckets"):
+                os.makedirs(os.path.dirname(os.path.join(root, key)), exist_ok=True)
+                with open(os.path.join(root, key), "w") as f:
+                    f.write("1\n" if "ip_forward" in key or "liberal" in key else "65536\n")
+        return root
+
     def restart(self, p, gw, conntrackd):
         d = p.dir(gw)
         for f in ("keepalived.pid", "vrrp.pid"):
@@ -446,7 +462,21 @@ class PairTest(unittest.TestCase):
                                           d + "/keepalived.pid", "-r", d + "/vrrp.pid"])
 
     def test_without_state_sync_the_pushed_flow_dies(self):
-        p = self.up(sync=False)
+        self.without_sync(strict=True)
+        # The flow went quiet: the new primary dropped its mid-flow packets
+        # (strict TCP) instead of answering them with a reset.
+        self.assertNotIn("ERR", open(os.path.join(self.pair.tmp, "push.log")).read())
+
+    def test_without_state_sync_or_strict_tcp_the_pushed_flow_is_reset(self):
+        self.without_sync(strict=False)
+        # The new primary took the server's next packet for a new flow to
+        # the virtual address itself, and answered it with a reset.
+        log = os.path.join(self.pair.tmp, "push.log")
+        self.pair.wait_for(lambda: "ERR" in open(log).read(), "the server to see its connection reset", 5)
+        self.assertIn("reset", open(log).read())
+
+    def without_sync(self, strict):
+        p = self.up(sync=False, strict=strict)
         self.assertFalse(os.path.exists(os.path.join(p.dir("gwa"), "conntrackd.conf")))
         f = Flow(p, "client", "203.0.113.100", 9000, "read")
         self.flows.append(f)
@@ -501,6 +531,30 @@ class PairTest(unittest.TestCase):
             self.assertNotIn("conntrackd restarted", r.stderr)
             time.sleep(0.5)
         self.survive(flows, t0, "spec change on both nodes", limit=1.0)
+        # A change to the pair itself reloads keepalived; one to conntrackd's
+        # file restarts it, and it fetches the primary's flows again. The
+        # backup goes first and stays the backup.
+        spec_extra += "conntrack: {max: 200000}\n"
+        faster = lambda text: text.replace("advert_interval: 200ms", "advert_interval: 300ms")
+        SPEC_BEFORE = globals()["SPEC"]
+        globals()["SPEC"] = faster(SPEC_BEFORE)
+        try:
+            r = p.natc("gwb", "apply", "--yes", p.spec("gwb", spec_extra), "--proc-sys", self.proc_sys(p, "gwb"))
+        finally:
+            globals()["SPEC"] = SPEC_BEFORE
+        self.assertIn("keepalived reloaded", r.stderr)
+        self.assertIn("conntrackd restarted", r.stderr)
+        time.sleep(2.0)
+        self.assertTrue(p.has_vip("gwa"))
+        self.assertFalse(p.has_vip("gwb"))
+        import json as js
+        pair = js.loads(p.natc("gwb", "status", "--format", "json", p.spec("gwb"), "--proc-sys",
+                               self.proc_sys(p, "gwb")).stdout)["pair"]
+        self.assertTrue(pair["conntrackd_running"] and pair["keepalived_running"], pair)
+        self.assertGreaterEqual(pair["sync"]["external_flows"], 3, pair)
+        self.survive(flows, t0, "the backup's daemons reloaded", limit=1.0)
+        spec_extra = spec_extra.replace("conntrack: {max: 200000}\n", "")
+        self.assertIn("restarted", p.natc("gwb", "apply", "--yes", p.spec("gwb", spec_extra)).stderr)
         # The nodes agree again, and say so.
         peer = os.path.join(p.dir("gwb"), "natc-keepalived.conf")
         r = p.natc("gwa", "validate", "--live", "--peer-config", peer, p.spec("gwa", spec_extra), check=False)

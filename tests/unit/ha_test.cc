@@ -65,6 +65,7 @@ class FakeHost : public ha::Host {
     return {conntrackd_up ? 0 : 1, ""};
   }
   void record_state(const std::string& state) override { recorded = state; }
+  void pause_ms(int) override {}
   void make_run_dir() override {}
 };
 
@@ -125,6 +126,10 @@ TEST_CASE("the pair's values are read strictly, each error at its line") {
   CHECK(bad("egress: wan", "egress: sync") == "E2017");
   CHECK(bad("{interface: lan, address: 10.0.0.1/24", "{interface: sync, address: 10.0.0.1/24") == "E2017");
   CHECK(bad("  sync_interface: sync\n", "") == "E1007");
+  // Names go into the daemons' files: a wildcard or anything but a name is refused.
+  CHECK(bad("sync_interface: sync", "sync_interface: \"eth2\\n}\"") == "E2006");
+  CHECK(bad("{interface: lan,", "{interface: \"eth*\",") == "E2006");
+  CHECK(bad("sync: eth2}", "sync: \"eth*\"}") == "E2006");
 }
 
 TEST_CASE("a masquerade on an egress without a virtual address warns that its flows die in a failover") {
@@ -178,6 +183,9 @@ TEST_CASE("the daemons' files are written when they change, and a daemon reloads
   CHECK_FALSE(first.files[0].old);
   auto notes = ha::apply(first, host);
   CHECK(host.reloads == std::vector<std::string>{"keepalived", "conntrackd"});
+  // A restarted conntrackd that is not the primary's asks the primary for its flows.
+  CHECK(host.commands == std::vector<std::string>{"-n"});
+  CHECK(notes.back() == "conntrackd restarted; asked the peer for its flows");
   CHECK(ha::plan(a.ir, &host, host.paths()).empty());
 
   // Another forward moves the pair hash, a comment: rewritten, no reload.
@@ -221,6 +229,7 @@ TEST_CASE("a daemon's file that is not natc's is replaced when the spec asks, ne
 TEST_CASE("notify drives conntrackd as the primary-backup script does, and is idempotent") {
   FakeHost host;
   ha::apply(ha::plan(front(pair_spec()).ir, &host, host.paths()), host);
+  host.commands.clear();
   bool ok = false;
   ha::notify("primary", host, &ok);
   CHECK(ok);
