@@ -6,6 +6,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -256,10 +257,29 @@ class Walker {
         return;
       case Kind::Bin:
       case Kind::Pad: return;
-      case Kind::Nest: return walk(v, n, *x.inner, depth + 1);
+      case Kind::Nest: return x.inner == &kVerdict ? verdict(v, n, depth + 1) : walk(v, n, *x.inner, depth + 1);
       case Kind::List: return list(v, n, *x.inner, depth + 1);
       case Kind::Expr: return expr(v, n, depth + 1);
     }
+  }
+
+  // libnftnl copies a jump's or goto's chain name without asking whether
+  // the verdict has one.
+  void verdict(const uint8_t* p, size_t len, int depth) {
+    walk(p, len, kVerdict, depth);
+    if (out_.verdict == Verdict::Malformed) return;
+    std::optional<int32_t> code;
+    bool chain = false;
+    each(p, len, depth, [&](const nlattr* a, const uint8_t* v, size_t n) {
+      uint16_t type = a->nla_type & NLA_TYPE_MASK;
+      if (type == NFTA_VERDICT_CODE && n == 4) {
+        uint32_t c;
+        std::memcpy(&c, v, 4);
+        code = int32_t(ntohl(c));
+      }
+      chain = chain || type == NFTA_VERDICT_CHAIN;
+    });
+    if (code && (*code == NFT_JUMP || *code == NFT_GOTO) && !chain) malformed("a jump or goto without a chain");
   }
 
   void list(const uint8_t* p, size_t len, const Schema& item, int depth) {
