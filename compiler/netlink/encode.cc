@@ -220,30 +220,30 @@ class RuleEncoder {
     nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &first, 2);
     nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &last, 2);
   }
+  // Register 1 &= mask (`len` bytes; the xor of nft's bitwise is zero).
+  void mask_reg(const void* mask, uint32_t len) {
+    const uint32_t zero = 0;
+    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, mask, len);
+    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, len);
+  }
   void ct_bits(uint32_t key, uint32_t mask) {
     nftnl_expr* ct = add(nftnl_expr_alloc("ct"));
     nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, key);
     nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    mask_reg(&mask, 4);
     uint32_t zero = 0;
-    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 4);
-    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
     cmp(NFT_CMP_NEQ, &zero, 4);
   }
   // As nft writes it: the protocol, then the flags byte masked and compared.
   void tcp_not_syn() {
     l4proto(ir::Proto::Tcp);
     payload(NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1, NFT_REG_1);
-    uint8_t mask = kTcpFlagsMask, zero = 0, syn = kTcpSyn;
-    nftnl_expr* bw = add(nftnl_expr_alloc("bitwise"));
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-    nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 1);
-    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
-    nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+    uint8_t mask = kTcpFlagsMask, syn = kTcpSyn;
+    mask_reg(&mask, 1);
     cmp(NFT_CMP_NEQ, &syn, 1);
   }
   void fib_oif(const nft::FibOif& f) {
