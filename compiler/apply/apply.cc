@@ -154,13 +154,9 @@ class Applier {
   // forwards would take (errors).
   bool checks() {
     auto lints = system::live_lints(*fe_.spec, fe_.ir, sys_);
-    // Errors among them (a virtual address in no subnet of its interface)
-    // stop the apply with the captured ports.
-    base::Diagnostics warnings, captured = system::captures(fe_.ir, sys_);
-    for (const base::Diagnostic& x : lints.diags.all())
-      (base::code_severity(x.code) == base::Severity::Error ? captured : warnings)
-          .report(x.code, x.loc, x.message, x.help, x.width);
-    obs_.warnings(warnings, lints.skipped);  // other tables, memory, pools
+    obs_.warnings(lints.diags, lints.skipped);  // other tables, memory, pools
+    base::Diagnostics captured = system::captures(fe_.ir, sys_);
+    captured.merge(lints.errors);  // a virtual address in no subnet of its interface
     obs_.phase("live checks");
     if (!captured.errors()) return true;
     r_.status = Status::Failed;

@@ -37,6 +37,7 @@ Planned for_spec(const ir::Ir& ir, const spec::Spec& spec, system::System& sys, 
   out.plan = against(ir, live, sys, &note);
   if (!note.empty()) out.notes += (out.notes.empty() ? "" : "\n") + note;
   out.errors = system::captures(ir, sys);
+  out.errors.merge(lints.errors);
   out.plan.cuts = system::cuts(ir, out.plan, sys, caller ? std::optional(*caller) : std::nullopt);
   return out;
 }

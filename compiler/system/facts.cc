@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "base/proto.h"
 #include "ha/config.h"
@@ -112,6 +113,14 @@ LiveLints live_lints(const spec::Spec& spec, const ir::Ir& ir, System& sys) {
     out.skipped = e.what();
   }
   out.diags.sort();
+  // The errors move to their own list; the warnings keep their counts.
+  std::set<base::Code> errors;
+  for (const base::Diagnostic& x : out.diags.all())
+    if (base::code_severity(x.code) == base::Severity::Error) {
+      out.errors.report(x.code, x.loc, x.message, x.help, x.width);
+      errors.insert(x.code);
+    }
+  out.diags.forget(errors);
   return out;
 }
 

@@ -12,8 +12,11 @@ namespace natc::system {
 check::LiveFacts live_facts(const ir::Ir& ir, System& sys);
 
 // The live lints, or why they could not run (then `skipped` says it).
+// Most are warnings; the few errors (a virtual address in no subnet of its
+// interface) stop a plan and an apply like the captured ports do.
 struct LiveLints {
-  base::Diagnostics diags;
+  base::Diagnostics diags;   // warnings
+  base::Diagnostics errors;  // errors
   std::string skipped;
 };
 LiveLints live_lints(const spec::Spec& spec, const ir::Ir& ir, System& sys);

@@ -461,6 +461,22 @@ class PairTest(unittest.TestCase):
         p.spawn(f"{gw}-keepalived", gw, ["keepalived", "-n", "-l", "-D", "-P", "-f", main, "-p",
                                           d + "/keepalived.pid", "-r", d + "/vrrp.pid"])
 
+    def test_a_virtual_address_in_no_subnet_of_its_interface_stops_plan_and_apply(self):
+        p = self.pair = Pair()
+        extra = "\n"  # gwa has no address in 10.9.0.0/24 on its LAN side
+        path = p.spec("gwa", extra)
+        with open(path) as f:
+            text = f.read().replace("address: 10.0.0.1/24", "address: 10.9.0.1/24")
+        with open(path, "w") as f:
+            f.write(text)
+        for argv in (["plan", path], ["apply", "--yes", path]):
+            r = p.natc("gwa", *argv, check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("E2015", r.stderr)
+            self.assertIn("in no subnet of 'lan'", r.stderr)
+            self.assertNotIn("warnings count as errors", r.stderr)
+        self.assertEqual(p.run(p.ns["gwa"], "nft", "list", "tables").stdout.strip(), "")
+
     def test_without_state_sync_the_pushed_flow_dies(self):
         self.without_sync(strict=True)
         # The flow went quiet: the new primary dropped its mid-flow packets
