@@ -39,8 +39,8 @@ std::string notify(const Paths& p, std::string_view state) {
 
 }  // namespace
 
-std::string pair_hash(const ir::Ir& ir) {
-  std::string shared = nft::render_text(nft::build(ir)) + sysctl::render_conf(ir);
+std::string pair_hash(const ir::Ir& ir, const nft::Table* built) {
+  std::string shared = (built ? nft::render_text(*built) : nft::render_text(nft::build(ir))) + sysctl::render_conf(ir);
   if (ir.ha) {
     const ir::Ha& h = *ir.ha;
     shared += "sync " + h.sync.name + " advert " + std::to_string(h.advert_ms) + " state_sync " +

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ir/ir.h"
+#include "nft/model.h"
 
 namespace natc::ha {
 
@@ -38,7 +39,8 @@ inline constexpr std::string_view kHashLine = "# natc-pair-hash: ";
 
 // The hash of everything both nodes must agree on: the compiled ruleset,
 // the sysctls, and the pair's settings but this node's priority and peer.
-std::string pair_hash(const ir::Ir& ir);
+// `built`: the table nft::build(ir) made already, not built again.
+std::string pair_hash(const ir::Ir& ir, const nft::Table* built = nullptr);
 
 // keepalived: one VRRP instance per virtual address, all in one sync group
 // so they move together, each state change running `natc ha notify`.

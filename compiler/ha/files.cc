@@ -32,11 +32,11 @@ void want(Plan& p, Host* host, Daemon d, const std::string& path, std::optional<
 
 std::string_view daemon_name(Daemon d) { return d == Daemon::Keepalived ? "keepalived" : "conntrackd"; }
 
-Plan plan(const ir::Ir& ir, Host* host, const Paths& paths) {
+Plan plan(const ir::Ir& ir, Host* host, const Paths& paths, const nft::Table* built) {
   Plan p;
   std::optional<std::string> keepalived, conntrackd;
   if (ir.ha) {
-    keepalived = keepalived_conf(*ir.ha, paths, pair_hash(ir));
+    keepalived = keepalived_conf(*ir.ha, paths, pair_hash(ir, built));
     if (ir.ha->state_sync) conntrackd = conntrackd_conf(ir, paths);
   }
   want(p, host, Daemon::Keepalived, paths.keepalived_conf, std::move(keepalived));

@@ -64,8 +64,9 @@ struct Plan {
 };
 
 // The files `ir` asks for against what `host` holds; without a host (a
-// snapshot) every file is planned, at `paths`.
-Plan plan(const ir::Ir& ir, Host* host, const Paths& paths);
+// snapshot) every file is planned, at `paths`. `built`: nft::build(ir),
+// when the caller has it.
+Plan plan(const ir::Ir& ir, Host* host, const Paths& paths, const nft::Table* built = nullptr);
 // Removing natc's files (destroy).
 Plan destroy(Host& host);
 // Writes or removes the files, then reloads the daemons whose file changed

@@ -13,18 +13,18 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "base/files.h"
+#include "base/source.h"
 
 extern char** environ;
 
 namespace natc::ha {
 namespace {
 
-// What natc reads of the daemons' files: a config is small; a huge or
-// endless file (a device) is not one of natc's.
+// The daemons' files are small; a bigger one (or a directory, a device)
+// reads as none.
 constexpr size_t kMaxFile = 1 << 20;
 
 std::optional<std::string> program_path(const std::string& name) {
@@ -74,12 +74,8 @@ class RealHost : public Host {
   const Paths& paths() const override { return p_; }
 
   std::optional<std::string> read(const std::string& path) override {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string out(kMaxFile + 1, '\0');
-    in.read(out.data(), std::streamsize(out.size()));
-    out.resize(size_t(in.gcount()));
-    if (out.size() > kMaxFile) out.resize(kMaxFile);  // not natc's: compared, never parsed whole
+    std::string out;
+    if (!base::read_file(path, &out, kMaxFile)) return std::nullopt;
     return out;
   }
 

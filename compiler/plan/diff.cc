@@ -409,7 +409,7 @@ Plan make(const ir::Ir& ir, const kernel::Live& live, sysctl::Store& sysctls, ha
   Plan p = Differ(*desired, live, true).run();
   p.desired = std::move(desired);
   p.sysctl = sysctl::plan(ir, sysctls);
-  p.ha = ha::plan(ir, ha, ha ? ha->paths() : ha::Paths{});
+  p.ha = ha::plan(ir, ha, ha ? ha->paths() : ha::Paths{}, p.desired.get());
   p.batch.genid = live.genid;
   return p;
 }
