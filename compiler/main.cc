@@ -31,6 +31,8 @@ int run(int argc, char** argv) {
   natc::cli::add_destroy(app, &exit_code);   // remove natc's table and sysctl file
   natc::cli::add_status(app, &exit_code);    // conntrack usage, drops, flows per entry, drift
   natc::cli::add_flows(app, &exit_code);     // the translated flows themselves; flows reset ENTRY
+  natc::cli::add_import(app, &exit_code);    // the NAT the gateway already has, as a spec
+  natc::cli::add_explain(app, &exit_code);   // one packet's way through the hooks
   natc::cli::add_version(app, &exit_code);   // natc's, its libraries' and the kernel's versions
   natc::cli::add_ha(app, &exit_code);        // what keepalived runs when a pair's node changes state
   natc::cli::add_generate(app, &exit_code);  // hidden: completion and man page from this table

@@ -53,7 +53,7 @@ def cli(natc, args_file):
 
 
 COMMANDS = ["natc", "validate", "compile", "plan", "apply", "confirm", "rollback", "history", "snapshot", "destroy",
-            "status", "flows", "version"]
+            "status", "flows", "version", "import", "explain"]
 
 
 def help_text(natc, name):

@@ -168,6 +168,8 @@ void add_status(CLI::App& app, int* exit_code);
 void add_flows(CLI::App& app, int* exit_code);
 void add_version(CLI::App& app, int* exit_code);
 void add_ha(CLI::App& app, int* exit_code);
+void add_import(CLI::App& app, int* exit_code);
+void add_explain(CLI::App& app, int* exit_code);
 // Hidden: `natc __generate bash|man` writes the completion script or the
 // man page from the command line's own definition, so neither can drift.
 void add_generate(CLI::App& app, int* exit_code);

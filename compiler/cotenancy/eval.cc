@@ -84,6 +84,7 @@ Value transport_header(const Probe& p) {
   Value h = Value::unknown(20);
   put(h, 0, port_value(p.sport));
   put(h, 2, port_value(p.dport));
+  if (p.tcp_flags) put(h, 13, Value::of({*p.tcp_flags}));
   return h;
 }
 
@@ -142,6 +143,24 @@ struct Found {
   Tri member = Tri::False;
   const Element* element = nullptr;
 };
+// A range element of a concatenation holds a key when each field lies in
+// its own range (the kernel's pipapo sets), not the key as one number.
+bool within(const Set& s, const Element& e, const Bytes& key) {
+  if (s.fields.size() < 2) return e.key <= key && key <= e.key_end;
+  size_t at = 0;
+  for (uint8_t len : s.fields) {
+    size_t n = len, end = at + n;
+    if (end > key.size() || end > e.key.size() || end > e.key_end.size()) return false;
+    auto lo = std::lexicographical_compare(key.begin() + long(at), key.begin() + long(end), e.key.begin() + long(at),
+                                           e.key.begin() + long(end));
+    auto hi = std::lexicographical_compare(e.key_end.begin() + long(at), e.key_end.begin() + long(end),
+                                           key.begin() + long(at), key.begin() + long(end));
+    if (lo || hi) return false;
+    at += (n + 3) / 4 * 4;
+  }
+  return true;
+}
+
 Found find(const Set& s, const Value& key) {
   if (s.elements.empty()) return {};
   size_t n = s.elements.front().key.size();
@@ -154,8 +173,7 @@ Found find(const Set& s, const Value& key) {
     return {any ? Tri::Unknown : Tri::False, nullptr};
   }
   for (const Element& e : s.elements)
-    if (!e.key_end.empty() ? e.key <= k.bytes && k.bytes <= e.key_end : !s.interval && e.key == k.bytes)
-      return {Tri::True, &e};
+    if (!e.key_end.empty() ? within(s, e, k.bytes) : !s.interval && e.key == k.bytes) return {Tri::True, &e};
   if (!s.interval) return {};
   // rbtree intervals: the greatest boundary at or below the key decides.
   const Element* best = nullptr;
@@ -180,6 +198,7 @@ struct RuleRun {
   Verdict verdict = Verdict::Continue;
   std::string chain;                 // Jump/Goto
   std::optional<Decision> decision;  // Nat, Drop (reject), Unknown
+  std::string entry;                 // the comment of the last element a lookup found
 };
 
 class Evaluator {
@@ -222,7 +241,7 @@ class Evaluator {
   std::optional<Decision> act(const Chain& c, const Rule& r, const RuleRun& run, int depth,
                               std::vector<Maybe>& maybes) {
     if (run.decision) return run.decision;
-    auto here = [&](Decision::Kind k) { return Decision{k, &c, &r, {}, {}}; };
+    auto here = [&](Decision::Kind k) { return Decision{k, &c, &r, {}, {}, run.entry}; };
     switch (run.verdict) {
       case Verdict::Accept: return here(Decision::Kind::Pass);
       case Verdict::Drop: return here(Decision::Kind::Drop);
@@ -248,7 +267,7 @@ class Evaluator {
       run.matched = both(run.matched, t);
     };
     auto decide = [&](Decision::Kind k, std::string what = {}) {
-      run.decision = Decision{k, &c, &r, {}, std::move(what)};
+      run.decision = Decision{k, &c, &r, {}, std::move(what), run.entry.empty() ? r.comment : run.entry};
     };
     for (const Expr& e : r.exprs) {
       std::visit(
@@ -280,6 +299,7 @@ class Evaluator {
               },
               [&](const Reject&) { decide(Decision::Kind::Drop); },
               [&](const XtCtState& x) { cond(ct_state(x), "the connection's state"); },
+              [&](const XtMultiport& x) { cond(multiport(x), "the ports"); },
               [&](const XtAddrType& x) {
                 cond(both(addrtype(p_.saddr_local, x.src, x.invert_src), addrtype(p_.daddr_local, x.dst, x.invert_dst)),
                      "whether the address is one of this host's");
@@ -312,6 +332,20 @@ class Evaluator {
     return host_value(type);
   }
 
+  Tri multiport(const XtMultiport& x) const {
+    auto in = [&](const std::optional<uint16_t>& port) {
+      if (!port) return Tri::Unknown;
+      bool any = std::any_of(x.ports.begin(), x.ports.end(),
+                             [&](const auto& r) { return r.first <= *port && *port <= r.second; });
+      return any ? Tri::True : Tri::False;
+    };
+    using W = XtMultiport::Which;
+    Tri t = x.which == W::Source        ? in(p_.sport)
+            : x.which == W::Destination ? in(p_.dport)
+                                        : negate(both(negate(in(p_.sport)), negate(in(p_.dport))));
+    return x.invert ? negate(t) : t;
+  }
+
   Tri ct_state(const XtCtState& x) const {
     Tri t = p_.ct_state ? ((*p_.ct_state & x.mask) != 0 ? Tri::True : Tri::False) : Tri::Unknown;
     return x.invert ? negate(t) : t;
@@ -327,6 +361,7 @@ class Evaluator {
     size_t n = s->elements.empty() ? 16 : s->elements.front().key.size();
     Found f = find(*s, regs.read(l.sreg, n));
     std::string what = key + " (looked up in set '" + l.set + "')";
+    if (f.element && !l.invert && !f.element->comment.empty()) run.entry = f.element->comment;
     if (!l.dreg) {
       cond(l.invert ? negate(f.member) : f.member, what);
       return;
@@ -392,18 +427,20 @@ class Evaluator {
   // nft's nat reads its addresses and ports from registers.
   NatAction resolve(NatAction n, const Registers& regs) const {
     size_t alen = p_.family == base::Family::V4 ? 4 : 16;
-    if (n.reg_addr) {
-      Value v = regs.read(*n.reg_addr, alen);
-      if (v.all_known()) {
+    auto addr = [&](const std::optional<Reg>& r, std::optional<base::Addr>& out) {
+      if (!r) return;
+      if (Value v = regs.read(*r, alen); v.all_known()) {
         base::Addr a{p_.family};
         std::copy(v.bytes.begin(), v.bytes.end(), a.bytes.begin());
-        n.addr_min = n.addr_max = a;
+        out = a;
       }
-    }
-    if (n.reg_port) {
-      Value v = regs.read(*n.reg_port, 2);
-      if (v.all_known()) n.port_min = n.port_max = uint16_t(v.bytes[0] << 8 | v.bytes[1]);
-    }
+    };
+    auto port = [&](const std::optional<Reg>& r, std::optional<uint16_t>& out) {
+      if (!r) return;
+      if (Value v = regs.read(*r, 2); v.all_known()) out = uint16_t(v.bytes[0] << 8 | v.bytes[1]);
+    };
+    addr(n.reg_addr, n.addr_min), addr(n.reg_addr_max ? n.reg_addr_max : n.reg_addr, n.addr_max);
+    port(n.reg_port, n.port_min), port(n.reg_port_max ? n.reg_port_max : n.reg_port, n.port_max);
     return n;
   }
 

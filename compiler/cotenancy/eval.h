@@ -29,6 +29,7 @@ struct Probe {
   std::optional<bool> saddr_local, daddr_local;  // an address of this host
   std::optional<uint8_t> l4proto;
   std::optional<uint16_t> sport, dport;
+  std::optional<uint8_t> tcp_flags;  // the TCP header's flags byte (SYN 0x02)
   std::optional<uint32_t> ct_state, ct_status;
   std::optional<uint8_t> ct_direction;  // 0 original, 1 reply
 };
@@ -39,6 +40,7 @@ struct Decision {
   const Rule* rule = nullptr;    // null: the base chain's policy (or its end)
   NatAction nat;                 // Kind::Nat
   std::string what;              // Kind::Unknown: the statement natc cannot read
+  std::string entry;             // the comment of the element that decided, else of the rule
 };
 
 // A decision some rule would take if a condition natc cannot decide held.

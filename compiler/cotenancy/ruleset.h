@@ -41,7 +41,11 @@ struct NatAction {
   enum class Kind : uint8_t { Dnat, Snat, Masquerade, Redirect } kind = Kind::Dnat;
   std::optional<base::Addr> addr_min, addr_max;
   std::optional<uint16_t> port_min, port_max;
-  std::optional<Reg> reg_addr, reg_port;  // nft nat: values read from registers
+  std::optional<Reg> reg_addr, reg_port;          // nft nat: values read from registers
+  std::optional<Reg> reg_addr_max, reg_port_max;  // nft nat: a range's ends
+  std::optional<uint8_t> family;                  // nft nat in an inet table: 2 ip, 10 ip6
+  bool persistent = false, random = false, fully_random = false;
+  bool offset = false;  // the ports shift by the range's start (a 1:1 port range)
 };
 
 struct Meta {
@@ -100,6 +104,12 @@ struct XtAddrType {
   uint16_t src, dst;
   bool invert_src, invert_dst;
 };
+// -m multiport: ports and ranges of the source, destination or either.
+struct XtMultiport {
+  enum class Which : uint8_t { Source, Destination, Either } which = Which::Destination;
+  std::vector<std::pair<uint16_t, uint16_t>> ports;  // ranges, first-last
+  bool invert = false;
+};
 // Anything else: a load natc cannot follow (its register becomes unknown),
 // a condition it cannot decide, or a statement that decides something.
 struct Unknown {
@@ -111,11 +121,12 @@ struct Unknown {
 };
 
 using Expr = std::variant<Meta, Payload, Cmp, Bitwise, Range, Lookup, Immediate, Ct, FibAddrType, Nat, Reject,
-                          XtCtState, XtAddrType, Unknown>;
+                          XtCtState, XtAddrType, XtMultiport, Unknown>;
 
 struct Rule {
   uint64_t handle = 0;
   std::vector<Expr> exprs;
+  std::string comment;  // nft's (natc's: the spec entry); iptables-nft's -m comment is an xt match
 };
 
 enum class Family : uint8_t { Ip, Ip6, Inet, Other };
@@ -143,12 +154,14 @@ struct Element {
   Bytes data;                           // maps
   Verdict verdict = Verdict::Continue;  // verdict maps
   std::string chain;
+  std::string comment;  // natc's elements: the spec entry's name
 };
 
 struct Set {
   Family family = Family::Other;
   std::string table, name;
   bool interval = false, map = false, vmap = false;
+  std::vector<uint8_t> fields;  // a concatenation's field lengths in bytes (each padded to 4 in a key)
   std::vector<Element> elements;
 };
 

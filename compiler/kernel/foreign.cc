@@ -9,11 +9,13 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_multiport.h>
 #include <linux/netlink.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 
 #include "netlink/attrs.h"
 #include "netlink/handles.h"
+#include "netlink/udata.h"
 #include "netlink/validate.h"
 
 namespace natc::kernel {
@@ -109,10 +112,27 @@ ct::Expr ct_expr(const nftnl_expr* e) {
   return ct::Ct{k, reg(u32(e, NFTNL_EXPR_CT_DREG))};
 }
 
-ct::Expr nat(const nftnl_expr* e, ct::NatAction::Kind kind, uint16_t reg_addr, uint16_t reg_port) {
+void nat_flags(ct::NatAction& a, uint32_t flags) {
+  a.persistent = flags & NF_NAT_RANGE_PERSISTENT;
+  a.random = flags & NF_NAT_RANGE_PROTO_RANDOM;
+  a.fully_random = flags & NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+  a.offset = flags & NF_NAT_RANGE_PROTO_OFFSET;
+}
+
+// The attributes of nat, masq and redir, in their order: the first address
+// register (0 when it has none), then the range's other registers and flags.
+struct NatAttrs {
+  uint16_t addr_min, addr_max, port_min, port_max, flags;
+};
+
+ct::Expr nat(const nftnl_expr* e, ct::NatAction::Kind kind, NatAttrs at) {
   ct::NatAction a{kind};
-  if (reg_addr && has(e, reg_addr)) a.reg_addr = reg(u32(e, reg_addr));
-  if (has(e, reg_port)) a.reg_port = reg(u32(e, reg_port));
+  auto r = [&](uint16_t attr, std::optional<ct::Reg>& out) {
+    if (attr && has(e, attr)) out = reg(u32(e, attr));
+  };
+  r(at.addr_min, a.reg_addr), r(at.addr_max, a.reg_addr_max);
+  r(at.port_min, a.reg_port), r(at.port_max, a.reg_port_max);
+  if (has(e, at.flags)) nat_flags(a, u32(e, at.flags));
   return ct::Nat{a};
 }
 
@@ -142,6 +162,7 @@ ct::NatAction xt_range(ct::NatAction::Kind kind, uint32_t rev, const Bytes& info
   }
   if (flags & NF_NAT_RANGE_MAP_IPS) a.addr_min = lo, a.addr_max = hi;
   if (flags & NF_NAT_RANGE_PROTO_SPECIFIED) a.port_min = plo, a.port_max = phi;
+  nat_flags(a, flags);
   return a;
 }
 
@@ -163,6 +184,25 @@ ct::Expr xt_target(const nftnl_expr* e, bool v6) {
   return Unknown{"xt target '" + name + "'", Unknown::Role::Decides};
 }
 
+ct::Expr multiport(const Bytes& info) {
+  xt_multiport_v1 m;
+  std::memcpy(&m, info.data(), sizeof m);
+  using W = ct::XtMultiport::Which;
+  ct::XtMultiport out;
+  out.which = m.flags == XT_MULTIPORT_SOURCE        ? W::Source
+              : m.flags == XT_MULTIPORT_DESTINATION ? W::Destination
+                                                    : W::Either;
+  out.invert = m.invert != 0;
+  for (size_t i = 0; i < std::min<size_t>(m.count, XT_MULTI_PORTS); ++i) {
+    // A range takes two slots: its first port flagged, then its last.
+    if (m.pflags[i] && i + 1 < XT_MULTI_PORTS)
+      out.ports.emplace_back(m.ports[i], m.ports[i + 1]), ++i;
+    else
+      out.ports.emplace_back(m.ports[i], m.ports[i]);
+  }
+  return out;
+}
+
 ct::Expr xt_match(const nftnl_expr* e) {
   std::string name = str(nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME));
   uint32_t rev = u32(e, NFTNL_EXPR_MT_REV);
@@ -180,6 +220,7 @@ ct::Expr xt_match(const nftnl_expr* e) {
       return ct::XtAddrType{m.source, m.dest, (m.flags & XT_ADDRTYPE_INVERT_SOURCE) != 0,
                             (m.flags & XT_ADDRTYPE_INVERT_DEST) != 0};
   }
+  if (name == "multiport" && rev == 1 && info.size() >= sizeof(xt_multiport_v1)) return multiport(info);
   if (name == "comment") return Unknown{"xt match 'comment'", Unknown::Role::NoEffect};
   return Unknown{"xt match '" + name + "'" + (name == "conntrack" || name == "addrtype" ? " with these options" : ""),
                  Unknown::Role::Condition};
@@ -230,13 +271,19 @@ ct::Expr fib(const nftnl_expr* e, bool) {
 
 ct::Expr nft_nat(const nftnl_expr* e, bool) {
   auto kind = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? ct::NatAction::Kind::Dnat : ct::NatAction::Kind::Snat;
-  return nat(e, kind, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_PROTO_MIN);
+  ct::Expr out = nat(e, kind,
+                     {NFTNL_EXPR_NAT_REG_ADDR_MIN, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+                      NFTNL_EXPR_NAT_REG_PROTO_MAX, NFTNL_EXPR_NAT_FLAGS});
+  if (has(e, NFTNL_EXPR_NAT_FAMILY)) std::get<ct::Nat>(out).action.family = uint8_t(u32(e, NFTNL_EXPR_NAT_FAMILY));
+  return out;
 }
 ct::Expr masq(const nftnl_expr* e, bool) {
-  return nat(e, ct::NatAction::Kind::Masquerade, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN);
+  return nat(e, ct::NatAction::Kind::Masquerade,
+             {0, 0, NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFTNL_EXPR_MASQ_REG_PROTO_MAX, NFTNL_EXPR_MASQ_FLAGS});
 }
 ct::Expr redir(const nftnl_expr* e, bool) {
-  return nat(e, ct::NatAction::Kind::Redirect, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN);
+  return nat(e, ct::NatAction::Kind::Redirect,
+             {0, 0, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFTNL_EXPR_REDIR_REG_PROTO_MAX, NFTNL_EXPR_REDIR_FLAGS});
 }
 ct::Expr reject(const nftnl_expr*, bool) { return ct::Reject{}; }
 ct::Expr byteorder(const nftnl_expr* e, bool) {
@@ -323,6 +370,10 @@ ct::Set set_of(const nftnl_set* s) {
   out.interval = flags & NFT_SET_INTERVAL;
   out.map = flags & NFT_SET_MAP;
   out.vmap = out.map && nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT;
+  uint32_t n = 0;
+  if (nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT))
+    if (auto* p = static_cast<const uint8_t*>(nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &n)))
+      out.fields.assign(p, p + std::min<uint32_t>(n, 16));  // NFT_REG32_COUNT fields at most
   return out;
 }
 
@@ -339,6 +390,9 @@ ct::Element element_of(nftnl_set_elem* e) {
   el.interval_end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
                     (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
   el.data = elem_data(e, NFTNL_SET_ELEM_DATA);
+  Bytes ud = elem_data(e, NFTNL_SET_ELEM_USERDATA);
+  el.comment =
+      netlink::comment_text(netlink::parse_udata(ud.data(), uint32_t(ud.size()))[NFTNL_UDATA_SET_ELEM_COMMENT]);
   if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
     el.verdict = verdict_of(int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT)));
     if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) el.chain = str(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
@@ -386,6 +440,9 @@ class Decoder {
     if (it == chains_.end()) return;
     ct::Rule out;
     out.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+    uint32_t len = 0;
+    if (const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len))
+      out.comment = netlink::comment_text(netlink::parse_udata(ud, len)[NFTNL_UDATA_RULE_COMMENT]);
     netlink::for_each_expr(r.get(), [&](nftnl_expr* e) { out.exprs.push_back(expr(e, fam == ct::Family::Ip6)); });
     rs_.chains[it->second].rules.push_back(std::move(out));
   }

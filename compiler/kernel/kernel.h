@@ -123,6 +123,7 @@ struct Interface {
   struct Address {
     base::Addr addr;
     bool permanent = false;  // configured (IFA_F_PERMANENT), not leased by DHCP or SLAAC
+    uint8_t prefix_len = 0;  // the connected network's: 24 for 10.0.0.1/24
   };
   std::vector<Address> addresses;  // scope global only
 };

@@ -174,7 +174,7 @@ std::vector<Interface> interfaces() {
         addr = x;
       }
     });
-    if (addr) it->second.addresses.push_back({*addr, (flags & IFA_F_PERMANENT) != 0});
+    if (addr) it->second.addresses.push_back({*addr, (flags & IFA_F_PERMANENT) != 0, ifa->ifa_prefixlen});
   });
   std::vector<Interface> out;
   for (auto& [index, i] : by_index)
