@@ -346,8 +346,17 @@ class Evaluator {
     return x.invert ? negate(t) : t;
   }
 
+  // xt's state bits: INVALID, ESTABLISHED, RELATED and NEW as nft's; SNAT
+  // (1 << 6) and DNAT (1 << 7) are status bits, UNTRACKED is 1 << 8.
   Tri ct_state(const XtCtState& x) const {
-    Tri t = p_.ct_state ? ((*p_.ct_state & x.mask) != 0 ? Tri::True : Tri::False) : Tri::Unknown;
+    constexpr uint32_t kXtSnat = 1u << 6, kXtDnat = 1u << 7, kXtUntracked = 1u << 8;
+    auto any = [](Tri a, Tri b) { return negate(both(negate(a), negate(b))); };
+    auto bits = [](const std::optional<uint32_t>& v, uint32_t mask) {
+      return !mask ? Tri::False : !v ? Tri::Unknown : (*v & mask) ? Tri::True : Tri::False;
+    };
+    Tri t = bits(p_.ct_state, x.mask & (kCtInvalid | kCtEstablished | kCtRelated | kCtNew));
+    t = any(t, bits(p_.ct_state, (x.mask & kXtUntracked) ? kCtUntracked : 0));
+    t = any(t, bits(p_.ct_status, ((x.mask & kXtSnat) ? kStatusSnat : 0) | ((x.mask & kXtDnat) ? kStatusDnat : 0)));
     return x.invert ? negate(t) : t;
   }
 

@@ -355,6 +355,8 @@ class Importer {
     if (n.port_min) {
       PortRange tp{*n.port_min, *n.port_max};
       bool same = tp == fw.port;
+      if (!same && tp.size() == 1 && fw.port.size() > 1)
+        return no("a port range DNAT'd onto one port (natc maps port ranges 1:1)");
       if (!same && tp.size() != 1 && !(n.offset && tp.size() == fw.port.size()))
         return no("a port range DNAT'd to another range without 1:1 mapping (the kernel picks the port)");
       if (!same) fw.to_ports = tp.size() == 1 ? tp : PortRange{*n.port_min, uint16_t(*n.port_min + fw.port.size() - 1)};
@@ -547,7 +549,12 @@ class Importer {
     return i && std::any_of(bridges_.begin(), bridges_.end(), [&](const Bridge& b) { return b.name == i->name; });
   }
 
+  // An accept of a forward's target folds into the forward only when it
+  // takes DNAT'd flows alone (`-m conntrack --ctstate DNAT -d ...`): one
+  // without that condition accepts flows routed to the target as well, so
+  // it stays a forwarding rule.
   bool folds_into_forward(const Match& m) const {
+    if (!m.ct_status || *m.ct_status != ct::kStatusDnat) return false;
     if (!m.daddr || m.daddr->negate || m.saddr || m.oif || m.ct_state) return false;
     return std::any_of(forwards_.begin(), forwards_.end(), [&](const Forward& fw) {
       PortRange target = fw.to_ports.value_or(fw.port);
@@ -569,7 +576,8 @@ class Importer {
     constexpr uint32_t kEstRel = ct::kCtEstablished | ct::kCtRelated;
     if (m.ct_state && !(*m.ct_state & ~kEstRel) && !m.iif && !m.saddr && !m.daddr && !m.dport && !m.l4proto) {
       f.used = true;  // natc accepts established and related flows first
-    } else if (m.ct_status && *m.ct_status == ct::kStatusDnat && !m.iif && !m.oif && !m.saddr && !m.daddr) {
+    } else if (m.ct_status && *m.ct_status == ct::kStatusDnat && !m.iif && !m.oif && !m.saddr && !m.daddr &&
+               !m.l4proto) {
       f.used = true;  // every forward's accept: forward_accept auto
     } else if (docker_iface(m.iif) || docker_iface(m.oif)) {
       f.used = true;  // Docker's own accepts: a bridge in the spec has them
@@ -741,7 +749,9 @@ void Importer::assign_aliases() {
 
 std::string sources(const Entry& e, const std::string& indent) {
   std::string s = indent + "# from ";
-  for (size_t i = 0; i < e.sources.size(); ++i) s += (i ? ", " : "") + e.sources[i];
+  std::set<std::string> seen;  // a rule reached by two jumps (Docker's PREROUTING and OUTPUT) once
+  for (const std::string& src : e.sources)
+    if (seen.insert(src).second) s += (seen.size() > 1 ? ", " : "") + src;
   return s + "\n";
 }
 

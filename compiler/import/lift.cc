@@ -300,12 +300,7 @@ class Lifter {
                    },
                    [&](const ct::Nat& n) { nat(n.action); },
                    [&](const ct::Reject&) { verdict(Action::Kind::Drop); },
-                   [&](const ct::XtCtState& x) {
-                     if (x.invert) throw Cannot{"a negated connection state"};
-                     Match with;
-                     with.ct_state = x.mask;
-                     each([&](Alt& a) { return merge(a.lifted.match, with); });
-                   },
+                   [&](const ct::XtCtState& x) { ctstate(x); },
                    [&](const ct::XtAddrType& x) { addrtype(x); },
                    [&](const ct::XtMultiport& x) { multiport(x); },
                    [&](const ct::Unknown& u) {
@@ -315,7 +310,12 @@ class Lifter {
                e);
   }
 
-  static base::Family family_of_or_v4(const Alt& a) { return a.lifted.match.family.value_or(base::Family::V4); }
+  // The alternative's family: its own match's, else its chain's (an inet
+  // chain's rule without one is read as IPv4 until a match says otherwise).
+  base::Family family_of_or_v4(const Alt& a) const {
+    if (a.lifted.match.family) return *a.lifted.match.family;
+    return c_.family == ct::Family::Ip6 ? base::Family::V6 : base::Family::V4;
+  }
 
   void load_all(Reg at, const Load& l) {
     for (Alt& a : alts_) a.load(at, l);
@@ -360,6 +360,21 @@ class Lifter {
 
   void verdict(Action::Kind k, const std::string& chain = {}) {
     for (Alt& a : alts_) a.lifted.action.kind = k, a.lifted.action.chain = chain;
+  }
+
+  // -m conntrack --ctstate: INVALID, ESTABLISHED, RELATED, NEW share nft's
+  // bits; SNAT and DNAT are the connection's status, UNTRACKED its own bit.
+  void ctstate(const ct::XtCtState& x) {
+    if (x.invert) throw Cannot{"a negated connection state"};
+    constexpr uint32_t kStates = 0x0f, kSnat = 1u << 6, kDnat = 1u << 7;
+    Match with;
+    if (x.mask == kDnat || x.mask == kSnat)
+      with.ct_status = x.mask == kDnat ? ct::kStatusDnat : ct::kStatusSnat;
+    else if (x.mask & ~kStates)
+      throw Cannot{"a connection state of several kinds"};
+    else
+      with.ct_state = x.mask;
+    each([&](Alt& a) { return merge(a.lifted.match, with); });
   }
 
   void addrtype(const ct::XtAddrType& x) {
