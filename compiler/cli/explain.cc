@@ -138,6 +138,7 @@ explain::World world(Sources& src) {
       if (it == r.end() || it->second.oif.empty()) return std::nullopt;
       return it->second.oif;
     };
+    w.routes_known = true;
     w.address_of = [ifs](const std::string& name, base::Family f) -> std::optional<base::Addr> {
       for (const auto& i : ifs.value_or(std::vector<kernel::Interface>{}))
         if (i.name == name)

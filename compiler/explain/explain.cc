@@ -57,7 +57,7 @@ class Walker {
     if (!hook(Hook::Prerouting, "prerouting", true)) return std::move(e_);
     if (!route()) return std::move(e_);
     if (local_) {
-      if (hook(Hook::Input, "input", false)) e_.verdict = Explanation::Verdict::Delivered;
+      if (hook(Hook::Input, "input", true)) e_.verdict = Explanation::Verdict::Delivered;
       return std::move(e_);
     }
     if (!hook(Hook::Forward, "forward", false)) return std::move(e_);
@@ -141,6 +141,11 @@ class Walker {
       probe_.oif = ct::IfName::exact(oif_);
       s.action = "out " + oif_;
       e_.oif = oif_;
+    } else if (w_.routes_known && probe_.daddr) {
+      s.action = "no route";
+      e_.verdict = Explanation::Verdict::Dropped;
+      e_.steps.push_back(std::move(s));
+      return false;
     } else {
       probe_.oif = ct::IfName{};
       s.action = "forwarded";

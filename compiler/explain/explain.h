@@ -36,6 +36,7 @@ struct World {
   std::function<std::optional<bool>(const base::Addr&)> local;         // one of this host's addresses
   std::function<std::optional<std::string>(const base::Addr&)> route;  // output interface
   std::function<std::optional<base::Addr>(const std::string&, base::Family)> address_of;  // for masquerade
+  bool routes_known = false;  // the machine's own table: an address route() does not know is unreachable
 };
 
 struct Step {

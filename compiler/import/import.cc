@@ -638,7 +638,7 @@ class Importer {
     }
   }
 
-  std::string unique(std::string name) {
+  std::string unique(const std::string& name) {
     std::string n = name;
     for (int i = 2; !names_.insert(n).second; ++i) n = name + "-" + std::to_string(i);
     return n;

@@ -174,7 +174,8 @@ Merged compare(Match& m, const Load& l, ct::CmpOp op, const Bytes& data, base::F
     with.daddr_local = op == ct::CmpOp::Eq;
     return merge(m, with);
   }
-  Bytes lo = data, hi = data;
+  const Bytes& lo = data;
+  Bytes hi = data;
   for (size_t i = 0; i < l.mask.size() && i < hi.size(); ++i) hi[i] = uint8_t(hi[i] | ~l.mask[i]);
   switch (op) {
     case ct::CmpOp::Eq: return constrain(m, l, lo, hi, false, f);
