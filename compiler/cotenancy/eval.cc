@@ -11,6 +11,10 @@ namespace natc::cotenancy {
 namespace {
 
 constexpr int kMaxDepth = 16;  // the kernel's jump stack
+// Rules run for one packet at most: a ruleset whose jumps fan out (chains of
+// many jumps each, maybes followed down every one) ends in an unknown
+// decision, not in time beyond bound.
+constexpr size_t kMaxRuns = 200000;
 constexpr uint8_t kNfprotoIpv4 = 2, kNfprotoIpv6 = 10;
 
 enum class Tri : uint8_t { False, True, Unknown };
@@ -222,6 +226,8 @@ class Evaluator {
     if (depth > kMaxDepth)
       return Decision{Decision::Kind::Unknown, &c, nullptr, {}, "a jump deeper than the kernel allows"};
     for (const Rule& r : c.rules) {
+      if (++runs_ > kMaxRuns)
+        return Decision{Decision::Kind::Unknown, &c, &r, {}, "more rules than natc runs for one packet"};
       RuleRun run = rule(c, r);
       if (run.matched == Tri::False) continue;
       // A jump that might happen: what the chain decides, and what it
@@ -455,6 +461,7 @@ class Evaluator {
 
   const Ruleset& rs_;
   const Probe& p_;
+  size_t runs_ = 0;
 };
 
 }  // namespace

@@ -16,6 +16,9 @@ using base::Family;
 using base::PortRange;
 
 constexpr int kMaxDepth = 16;  // the kernel's jump stack
+// Rules read through jumps, in all: chains that fan out (each of many jumps
+// to the next) would otherwise take time without bound.
+constexpr size_t kMaxVisits = 100000;
 constexpr uint8_t kTcp = 6, kUdp = 17;
 
 // Where a rule lives, as `nft delete rule` names it.
@@ -82,12 +85,20 @@ class Flattener {
     for (const ct::Rule& r : c.rules) {
       std::vector<Src> here = path;
       here.push_back({&c, &r});
+      if (++visits_ > kMaxVisits) {
+        left(base, here, "more rules through jumps than natc follows");
+        return;
+      }
       LiftResult lr = lift(rs_, c, r);
       if (!lr.reason.empty()) {
         left(base, here, lr.reason);
         continue;
       }
       for (const Lifted& alt : lr.alternatives) {
+        if (++visits_ > kMaxVisits) {
+          left(base, here, "more rules through jumps than natc follows");
+          return;
+        }
         Lifted l = alt;
         Match m = prefix;
         Merged mg = merge(m, l.match);
@@ -156,6 +167,7 @@ class Flattener {
 
   const ct::Ruleset& rs_;
   std::vector<Flat> out_;
+  size_t visits_ = 0;
 };
 
 // What the spec will hold.

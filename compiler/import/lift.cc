@@ -421,6 +421,7 @@ class Lifter {
           b.load(*l.dreg, {Load::Src::Data, uint32_t(el->data.size()), {}, el->data});
         }
         out.push_back(std::move(b));
+        if (out.size() > kMaxAlternatives) throw Cannot{"a set of more than 4096 elements"};
       }
     }
     alts_ = std::move(out);

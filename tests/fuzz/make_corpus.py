@@ -63,6 +63,48 @@ if sys.argv[1:] == ["--dump-foreign"]:  # run inside the namespace below
     print(json.dumps({k: [m.hex() for m in v] for k, v in lists.items()}))
     sys.exit(0)
 
+
+
+def foreign_messages(commands):
+    """The other owners' tables `commands` write in a namespace of their
+    own, as {list: [hex message]}."""
+    ns = "natc-corpus-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        ex = ["ip", "netns", "exec", ns]
+        for argv, text in commands:
+            subprocess.run(ex + argv, check=True, input=text, text=True)
+        return json.loads(subprocess.run(ex + [sys.executable, __file__, "--dump-foreign"], check=True,
+                                         capture_output=True).stdout)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+
+
+def ruleset_seeds():
+    """ruleset_fuzz: each ruleset of tests/import/ whole, as records of
+    [list][length, little-endian][message]."""
+    out = os.path.join(HERE, "corpus", "ruleset_fuzz")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    tools = {".rules": ["iptables-restore"], ".rules6": ["ip6tables-restore"], ".nft": ["nft", "-f", "-"]}
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "import", "*.*"))):
+        ext = os.path.splitext(path)[1]
+        if ext not in tools:
+            continue
+        lists = foreign_messages([(tools[ext], open(path).read())])
+        seed = b""
+        for i, kind in enumerate(["tables", "chains", "sets", "elements", "rules"]):
+            for m in lists[kind]:
+                b = bytes.fromhex(m)
+                seed += bytes([i]) + struct.pack("<H", len(b)) + b
+        with open(os.path.join(out, os.path.basename(path)), "wb") as f:
+            f.write(seed)
+
+
+if sys.argv[1:] == ["--ruleset-only"]:
+    ruleset_seeds()
+    sys.exit(0)
+
 natc = os.path.abspath(sys.argv[1])
 corpus = os.path.join(HERE, "corpus")
 shutil.rmtree(corpus, ignore_errors=True)
@@ -123,4 +165,5 @@ finally:
 for i, (kind, msgs) in enumerate(json.loads(out).items()):
     for n, m in enumerate(msgs):
         put("netlink_fuzz", f"foreign-{kind}-{n:02d}", bytes([i]) + bytes.fromhex(m))
+ruleset_seeds()
 print("wrote", sum(len(files) for _, _, files in os.walk(corpus)), "seeds under", os.path.relpath(corpus, ROOT))
