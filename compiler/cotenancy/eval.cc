@@ -11,10 +11,6 @@ namespace natc::cotenancy {
 namespace {
 
 constexpr int kMaxDepth = 16;  // the kernel's jump stack
-// Rules run for one packet at most: a ruleset whose jumps fan out (chains of
-// many jumps each, maybes followed down every one) ends in an unknown
-// decision, not in time beyond bound.
-constexpr size_t kMaxRuns = 200000;
 constexpr uint8_t kNfprotoIpv4 = 2, kNfprotoIpv6 = 10;
 
 enum class Tri : uint8_t { False, True, Unknown };
@@ -92,6 +88,8 @@ Value transport_header(const Probe& p) {
   return h;
 }
 
+constexpr size_t kRegisterBytes = 80;  // the verdict and four 16-byte registers
+
 class Registers {
  public:
   Registers() : v_(Value::unknown(kSize)) {}
@@ -111,14 +109,16 @@ class Registers {
   }
 
  private:
-  static constexpr size_t kSize = 80;
+  static constexpr size_t kSize = kRegisterBytes;
   Value v_;
 };
 
-// memcmp on what is known: a known differing byte before any unknown one decides.
+// memcmp on what is known: a known differing byte before any unknown one
+// decides. Bytes past the value's end (a range whose ends differ in length)
+// are unknown.
 std::optional<int> compare(const Value& a, const Bytes& b) {
   for (size_t i = 0; i < b.size(); ++i) {
-    if (!a.known[i]) return std::nullopt;
+    if (i >= a.known.size() || !a.known[i]) return std::nullopt;
     if (a.bytes[i] != b[i]) return a.bytes[i] < b[i] ? -1 : 1;
   }
   return 0;
@@ -126,7 +126,7 @@ std::optional<int> compare(const Value& a, const Bytes& b) {
 Tri equal(const Value& a, const Bytes& b) {
   bool unknown = false;
   for (size_t i = 0; i < b.size(); ++i) {
-    if (!a.known[i])
+    if (i >= a.known.size() || !a.known[i])
       unknown = true;
     else if (a.bytes[i] != b[i])
       return Tri::False;
@@ -207,7 +207,7 @@ struct RuleRun {
 
 class Evaluator {
  public:
-  Evaluator(const Ruleset& rs, const Probe& p) : rs_(rs), p_(p) {}
+  Evaluator(const Ruleset& rs, const Probe& p, Budget& budget) : rs_(rs), p_(p), budget_(budget) {}
 
   Outcome base(const Chain& c) {
     Outcome out;
@@ -226,8 +226,9 @@ class Evaluator {
     if (depth > kMaxDepth)
       return Decision{Decision::Kind::Unknown, &c, nullptr, {}, "a jump deeper than the kernel allows"};
     for (const Rule& r : c.rules) {
-      if (++runs_ > kMaxRuns)
+      if (budget_.runs == 0)
         return Decision{Decision::Kind::Unknown, &c, &r, {}, "more rules than natc runs for one packet"};
+      --budget_.runs;
       RuleRun run = rule(c, r);
       if (run.matched == Tri::False) continue;
       // A jump that might happen: what the chain decides, and what it
@@ -424,8 +425,11 @@ class Evaluator {
     Value h = pl.base == Base::Network     ? network_header(p_)
               : pl.base == Base::Transport ? transport_header(p_)
                                            : Value{};
-    Value out = Value::unknown(pl.len);
-    for (size_t i = 0; i < pl.len && pl.offset + i < h.bytes.size(); ++i)
+    // No load is longer than the registers (a hostile length would be
+    // memory without bound).
+    size_t len = std::min<size_t>(pl.len, kRegisterBytes);
+    Value out = Value::unknown(len);
+    for (size_t i = 0; i < len && pl.offset + i < h.bytes.size(); ++i)
       out.bytes[i] = h.bytes[pl.offset + i], out.known[i] = h.known[pl.offset + i];
     return out;
   }
@@ -461,12 +465,18 @@ class Evaluator {
 
   const Ruleset& rs_;
   const Probe& p_;
-  size_t runs_ = 0;
+  Budget& budget_;
 };
 
 }  // namespace
 
-Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p) { return Evaluator(rs, p).base(base); }
+Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p, Budget& budget) {
+  return Evaluator(rs, p, budget).base(base);
+}
+Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p) {
+  Budget b;
+  return evaluate(rs, base, p, b);
+}
 
 const Chain* Ruleset::chain(Family f, const std::string& table, const std::string& name) const {
   for (const Chain& c : chains)

@@ -54,7 +54,15 @@ struct Outcome {
   std::vector<Maybe> maybes;  // rules passed over for want of knowledge
 };
 
+// Rules one walk may run, shared by the calls given it: a ruleset whose
+// jumps fan out (many jumps each, maybes followed down every one) ends in an
+// unknown decision, not in time beyond bound.
+struct Budget {
+  size_t runs = 50000;
+};
+
 Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p);
+Outcome evaluate(const Ruleset& rs, const Chain& base, const Probe& p, Budget& budget);
 
 // "table ip filter, chain FORWARD, rule handle 8" / "... chain FORWARD (policy drop)"
 std::string describe(const Decision& d);

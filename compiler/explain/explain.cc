@@ -74,7 +74,7 @@ class Walker {
     bool translated = false;
     for (const ct::Chain* c : at_hook(w_.rules, h, probe_.family)) {
       if (c->type == ct::ChainType::Nat && (!nat || translated)) continue;
-      ct::Outcome o = ct::evaluate(w_.rules, *c, probe_);
+      ct::Outcome o = ct::evaluate(w_.rules, *c, probe_, budget_);
       Step s{name, o.decision, action_text(o.decision), o.maybes, {}, {}};
       bool stop = false;
       if (o.decision.kind == Decision::Kind::Drop) e_.verdict = Explanation::Verdict::Dropped, stop = true;
@@ -190,6 +190,7 @@ class Walker {
   const World& w_;
   Explanation e_;
   ct::Probe probe_;
+  ct::Budget budget_{20000};  // rules run in the whole walk, every hook's chains together
   bool local_ = false, dnat_ = false, snat_ = false;
   std::string oif_;
 };

@@ -18,7 +18,7 @@ using base::PortRange;
 constexpr int kMaxDepth = 16;  // the kernel's jump stack
 // Rules read through jumps, in all: chains that fan out (each of many jumps
 // to the next) would otherwise take time without bound.
-constexpr size_t kMaxVisits = 100000;
+constexpr size_t kMaxVisits = 20000;
 constexpr uint8_t kTcp = 6, kUdp = 17;
 
 // Where a rule lives, as `nft delete rule` names it.

@@ -228,6 +228,35 @@ TEST_CASE("xt addrtype and conntrack state are read, not guessed") {
   CHECK(evaluate(rs, rs.chains[0], p).maybes.size() == 1);
 }
 
+TEST_CASE("a range element of a concatenation holds a key field by field, as the kernel's pipapo set does") {
+  // saddr . dport in { 10.0.0.0-10.0.0.255 . 1000-2000 }: 10.0.0.7 . 80 is
+  // above the element's start and below its end as one number, but its port
+  // is outside the port range.
+  Ruleset rs;
+  Set s;
+  s.family = Family::Ip, s.table = "fw", s.name = "pairs", s.interval = true, s.fields = {4, 2};
+  Element e;
+  e.key = addr("10.0.0.0"), e.key_end = addr("10.0.0.255");
+  Bytes lo = be16(1000), hi = be16(2000);
+  lo.resize(4, 0), hi.resize(4, 0);
+  e.key.insert(e.key.end(), lo.begin(), lo.end()), e.key_end.insert(e.key_end.end(), hi.begin(), hi.end());
+  s.elements = {e};
+  rs.sets.push_back(s);
+  Chain c = chain("fw", "f",
+                  {rule(1, {Payload{Base::Network, 12, 4, kReg1}, Payload{Base::Transport, 2, 2, kReg9},
+                            Lookup{kReg1, "pairs"}, verdict(Verdict::Accept)})},
+                  Hook::Forward, true);
+  rs.chains.push_back(c);
+  auto verdict_for = [&](const std::string& a, uint16_t port) {
+    Probe p = forwarded("eth1", "eth0");
+    p.saddr = base::parse_addr(a), p.dport = port;
+    return evaluate(rs, rs.chains[0], p).decision.kind;
+  };
+  CHECK(verdict_for("10.0.0.7", 1500) == Decision::Kind::Pass);
+  CHECK(verdict_for("10.0.0.7", 80) == Decision::Kind::Drop);
+  CHECK(verdict_for("10.0.1.7", 1500) == Decision::Kind::Drop);
+}
+
 }  // namespace
 }  // namespace natc::cotenancy
 
