@@ -358,7 +358,7 @@ class Importer {
     if (!m.l4proto || (*m.l4proto != kTcp && *m.l4proto != kUdp)) return no("a DNAT of every protocol or port");
     if (!m.dport) return no("a DNAT of every port (natc's static_nat says 1:1 NAT)");
     if (!n.addr_min || *n.addr_min != *n.addr_max) return no("a DNAT to several addresses (load balancing)");
-    if (m.sport || m.oif || m.ct_state || m.ct_status)
+    if (m.sport || m.oif || m.ct_state || m.ct_status || m.daddr_local == false)
       return no("a DNAT with conditions a port forward has no key for");
     if (n.persistent || n.random || n.fully_random) return no("a DNAT with persistent or random");
     fw.protocols = {*m.l4proto};
@@ -375,8 +375,10 @@ class Importer {
     }
     if (m.saddr) {
       if (m.saddr->negate) return no("a DNAT for every source but some");
+      if (!m.saddr->range.as_prefix()) return no("a DNAT from an address range that is not one network");
       fw.allow_from = {m.saddr->range};
     }
+    if (fw.port.first == 0) fw.port.first = 1;  // `dport <= N`: port 0 is no port
     return true;
   }
 
@@ -412,10 +414,15 @@ class Importer {
       f.why = "a redirect with conditions natc's redirects have no key for";
       return;
     }
+    if (m.saddr && !m.saddr->range.as_prefix()) {
+      f.why = "a redirect from an address range that is not one network";
+      return;
+    }
     Redirect r;
     r.ingress = !m.iif ? "*" : m.iif->prefix ? m.iif->name + "*" : m.iif->name;
     r.protocols = {*m.l4proto};
     r.port = *m.dport;
+    if (r.port.first == 0) r.port.first = 1;
     if (n.port_min && *n.port_min != m.dport->first) r.to_port = *n.port_min;
     if (m.saddr) r.from = {m.saddr->range};
     r.sources = from(f);
@@ -604,7 +611,8 @@ class Importer {
 
   void rule(Flat& f) {
     const Match& m = f.l.match;
-    if ((m.saddr && m.saddr->negate) || (m.daddr && m.daddr->negate) || (m.dport && !m.l4proto) ||
+    auto network = [](const std::optional<Span>& s) { return !s || (!s->negate && s->range.as_prefix()); };
+    if (!network(m.saddr) || !network(m.daddr) || (m.dport && !m.l4proto) ||
         (m.l4proto && *m.l4proto != kTcp && *m.l4proto != kUdp && m.dport)) {
       f.why = "a forward accept natc's forwarding.rules cannot say";
       return;
@@ -615,6 +623,7 @@ class Importer {
     r.to = {m.daddr ? m.daddr->range : any(fam)};
     r.protocol = m.l4proto;
     r.port = m.dport;
+    if (r.port && r.port->first == 0) r.port->first = 1;
     r.sources = from(f);
     std::string name = "accept-" + (m.daddr ? range_text(m.daddr->range) : std::string("any"));
     if (m.l4proto) name += "-" + proto_name(*m.l4proto);

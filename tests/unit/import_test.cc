@@ -163,6 +163,27 @@ TEST_CASE("lift: a RETURN on one interface becomes that interface excluded from 
                      "          to: \"172.17.0.2:80\"\n") != std::string::npos);
 }
 
+TEST_CASE("what a spec cannot hold is left out, never written: a source range that is no network; port 0 is no port") {
+  ct::Ruleset rs;
+  ct::Rule range = rule(2, iif("eth0"), tcp_dport(6, 8080), dnat("10.0.0.5", 80));
+  range.exprs.insert(range.exprs.begin(), {ct::Payload{ct::Base::Network, 12, 4, kReg1},
+                                           ct::Range{kReg1, false, addr("198.51.100.1"), addr("198.51.100.5")}});
+  ct::Rule low{3, iif("eth0"), {}};
+  for (const ct::Expr& e :
+       std::vector<ct::Expr>{ct::Meta{ct::MetaKey::L4Proto, kReg1}, ct::Cmp{kReg1, ct::CmpOp::Eq, {6}},
+                             ct::Payload{ct::Base::Transport, 2, 2, kReg1},
+                             ct::Cmp{kReg1, ct::CmpOp::Lte, {0x03, 0xff}}, dnat("10.0.0.6", 0)})
+    low.exprs.push_back(e);
+  std::get<ct::Nat>(low.exprs.back()).action.port_min.reset();
+  std::get<ct::Nat>(low.exprs.back()).action.port_max.reset();
+  rs.chains.push_back(nat_chain("PREROUTING", ct::Hook::Prerouting, {range, low}));
+  imports::Imported im = import(rs);
+  CHECK(im.left_out ==
+        std::vector<std::string>{"ip nat PREROUTING handle 2: a DNAT from an address range that is not one network"});
+  CHECK(im.spec.find("    port: \"1-1023\"\n    to: \"10.0.0.6\"\n") != std::string::npos);
+  CHECK(validates(im.spec));
+}
+
 TEST_CASE("explain: a spec alone, its port forward hook by hook, named by the spec's entry") {
   frontend::Frontend fe;
   frontend::load_text("spec.yaml",
