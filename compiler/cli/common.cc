@@ -16,9 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/window.h"
+#include "base/files.h"
 #include "base/text.h"
 #include "plan/render.h"
 #include "sysctl/conf.h"
+#include "system/snapshot.h"
 
 namespace natc::cli {
 namespace {
@@ -157,6 +159,19 @@ bool load_spec(const std::string& path, frontend::Frontend* fe, const WarningOpt
 int fail(const std::string& what) {
   std::cerr << "natc: " << base::terminal_safe(what) << "\n";
   return 1;
+}
+
+std::unique_ptr<system::Machine> open_snapshot_file(const std::string& path) {
+  std::string text;
+  if (!base::read_file(path, &text)) {
+    fail("cannot read snapshot '" + path + "': " + std::strerror(errno));
+    return nullptr;
+  }
+  base::SourceFile file(path, std::move(text));
+  base::Diagnostics diags;
+  auto machine = system::open_snapshot(file, diags);
+  if (!machine) print_diagnostics(diags, file);
+  return machine;
 }
 
 std::optional<int64_t> parse_duration(const std::string& text) {

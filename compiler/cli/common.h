@@ -75,6 +75,10 @@ void print_warnings(const base::Diagnostics& d, std::string_view skipped, const 
 // "natc: WHAT" on stderr; returns the exit code 1.
 int fail(const std::string& what);
 
+// A snapshot file as the machine (`--state FILE` of plan and explain);
+// nullptr when it cannot be read or used, with the reason printed.
+std::unique_ptr<system::Machine> open_snapshot_file(const std::string& path);
+
 // A confirmation window: "90s", "5m", "1h" or seconds; nullopt when it is
 // not one, or not between a second and a day.
 std::optional<int64_t> parse_duration(const std::string& text);

@@ -2,18 +2,15 @@
 // gateway does with one packet. Against the live ruleset (natc's table and
 // every other), a snapshot, or a spec alone (no root needed).
 #include <CLI/CLI.hpp>
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "base/files.h"
 #include "base/text.h"
 #include "cli/common.h"
 #include "explain/explain.h"
 #include "kernel/foreign.h"
 #include "kernel/preview.h"
 #include "nft/build.h"
-#include "system/snapshot.h"
 
 namespace natc::cli {
 namespace {
@@ -89,8 +86,9 @@ std::vector<base::AddrRange> spec_addresses(const ir::Ir& ir) {
 // Where the rules come from, and what is known of the machine.
 struct Sources {
   ct::Ruleset rules;
-  std::unique_ptr<system::Machine> machine;  // live
-  std::vector<base::AddrRange> mine;         // the spec's addresses (no machine)
+  std::unique_ptr<system::Machine> machine;                     // live
+  std::vector<base::AddrRange> mine;                            // the spec's addresses (no machine)
+  std::map<base::Addr, std::optional<kernel::RouteTo>> routes;  // looked up so far (live)
   std::string out_if;
 };
 
@@ -99,7 +97,8 @@ void append(ct::Ruleset& into, ct::Ruleset more) {
   for (auto& s : more.sets) into.sets.push_back(std::move(s));
 }
 
-std::optional<std::string> load_sources(const Options& o, const frontend::Frontend* fe, Sources& src) {
+// false when a snapshot cannot be used (the reason is printed).
+bool load_sources(const Options& o, const frontend::Frontend* fe, Sources& src) {
   std::string state = o.state.empty() ? (fe ? "" : "live") : o.state;
   if (state == "live") {
     src.machine = system::open_for_reading(o.k.system);
@@ -107,19 +106,15 @@ std::optional<std::string> load_sources(const Options& o, const frontend::Fronte
     src.rules = k.others();
     append(src.rules, kernel::decode_foreign(k.dump()));
   } else if (!state.empty()) {
-    std::string text;
-    if (!base::read_file(state, &text)) return "cannot read snapshot '" + state + "': " + std::strerror(errno);
-    base::SourceFile file(state, std::move(text));
-    base::Diagnostics diags;
-    auto m = system::open_snapshot(file, diags);
-    if (!m) return print_diagnostics(diags, file), "the snapshot cannot be read";
+    auto m = open_snapshot_file(state);
+    if (!m) return false;
     src.rules = kernel::decode_foreign(m->get().kernel.dump());
   } else {
     src.rules = kernel::preview(nft::build(fe->ir));
   }
   if (fe && !src.machine) src.mine = spec_addresses(fe->ir);
   src.out_if = kernel_name(fe, o.out);
-  return std::nullopt;
+  return true;
 }
 
 explain::World world(Sources& src) {
@@ -127,16 +122,24 @@ explain::World world(Sources& src) {
   if (src.machine) {
     kernel::Kernel& k = src.machine->get().kernel;
     auto ifs = k.interfaces();
-    w.local = [&k](const base::Addr& a) -> std::optional<bool> {
-      auto r = k.routes_to({a});
-      auto it = r.find(a);
-      return it == r.end() ? std::optional<bool>{} : it->second.local;
+    // One route lookup per address, for both questions asked of it.
+    auto lookup = [&k, &routes = src.routes](const base::Addr& a) -> std::optional<kernel::RouteTo> {
+      auto it = routes.find(a);
+      if (it == routes.end()) {
+        auto r = k.routes_to({a});
+        auto found = r.find(a);
+        it = routes.emplace(a, found == r.end() ? std::nullopt : std::optional(found->second)).first;
+      }
+      return it->second;
     };
-    w.route = [&k](const base::Addr& a) -> std::optional<std::string> {
-      auto r = k.routes_to({a});
-      auto it = r.find(a);
-      if (it == r.end() || it->second.oif.empty()) return std::nullopt;
-      return it->second.oif;
+    w.local = [lookup](const base::Addr& a) -> std::optional<bool> {
+      auto r = lookup(a);
+      return r ? std::optional(r->local) : std::nullopt;
+    };
+    w.route = [lookup](const base::Addr& a) -> std::optional<std::string> {
+      auto r = lookup(a);
+      if (!r || r->oif.empty()) return std::nullopt;
+      return r->oif;
     };
     w.routes_known = true;
     w.address_of = [ifs](const std::string& name, base::Family f) -> std::optional<base::Addr> {
@@ -200,11 +203,8 @@ nlohmann::json to_json(const explain::Explanation& e, const frontend::Frontend* 
     if (s.tuple) j["tuple"] = tuple_json(*s.tuple);
     nlohmann::json maybes = nlohmann::json::array();
     for (const ct::Maybe& m : s.maybes)
-      maybes.push_back({{"if", m.unknown},
-                        {"rule", ct::describe(m.decision)},
-                        {"would", m.decision.kind == ct::Decision::Kind::Nat
-                                      ? ct::describe(m.decision.nat)
-                                      : std::string(m.decision.kind == ct::Decision::Kind::Drop ? "drop" : "accept")}});
+      maybes.push_back(
+          {{"if", m.unknown}, {"rule", ct::describe(m.decision)}, {"would", explain::action_text(m.decision)}});
     j["maybe"] = maybes;
     steps.push_back(j);
   }
@@ -254,7 +254,7 @@ int run(const Options& o) {
   Sources src;
   explain::Explanation e;
   try {
-    if (auto err = load_sources(o, spec, src)) return fail(*err);
+    if (!load_sources(o, spec, src)) return 1;
     explain::World w = world(src);
     e = explain::run(w, packet);
   } catch (const std::exception& ex) {

@@ -10,7 +10,6 @@
 #include "cli/common.h"
 #include "plan/render.h"
 #include "plan/saved.h"
-#include "system/snapshot.h"
 
 namespace natc::cli {
 namespace {
@@ -35,14 +34,8 @@ int run(const Options& o) {
     std::unique_ptr<system::Machine> machine;
     if (live) {
       machine = system::open_for_reading(o.k.system);
-    } else {
-      std::string text;
-      if (!base::read_file(o.state, &text))
-        return fail("cannot read snapshot '" + o.state + "': " + std::strerror(errno));
-      base::SourceFile file(o.state, std::move(text));
-      base::Diagnostics diags;
-      machine = system::open_snapshot(file, diags);
-      if (!machine) return print_diagnostics(diags, file), 1;
+    } else if (machine = open_snapshot_file(o.state); !machine) {
+      return 1;
     }
     auto me = caller();
     p = plan::for_spec(fe.ir, *fe.spec, machine->get(), live ? plan::Against::Machine : plan::Against::Snapshot,

@@ -23,16 +23,6 @@ std::vector<const ct::Chain*> at_hook(const ct::Ruleset& rs, Hook h, base::Famil
   return out;
 }
 
-std::string action_text(const Decision& d) {
-  switch (d.kind) {
-    case Decision::Kind::Pass: return "accept";
-    case Decision::Kind::Drop: return "drop";
-    case Decision::Kind::Nat: return ct::describe(d.nat);
-    case Decision::Kind::Unknown: return "maybe: " + d.what;
-  }
-  return "?";
-}
-
 class Walker {
  public:
   Walker(const World& w, const Packet& p) : w_(w) {
@@ -205,6 +195,16 @@ std::string to_string(const Tuple& t) {
   };
   std::string proto = t.proto == kTcp ? "tcp" : t.proto == kUdp ? "udp" : t.proto == 1 ? "icmp" : "icmpv6";
   return proto + " " + end(t.saddr, t.sport) + " -> " + end(t.daddr, t.dport);
+}
+
+std::string action_text(const cotenancy::Decision& d) {
+  switch (d.kind) {
+    case cotenancy::Decision::Kind::Pass: return "accept";
+    case cotenancy::Decision::Kind::Drop: return "drop";
+    case cotenancy::Decision::Kind::Nat: return ct::describe(d.nat);
+    case cotenancy::Decision::Kind::Unknown: return "maybe: " + d.what;
+  }
+  return "?";
 }
 
 std::string_view verdict_name(Explanation::Verdict v) {

@@ -59,6 +59,8 @@ struct Explanation {
   bool maybe() const;            // some step could not be decided
 };
 std::string_view verdict_name(Explanation::Verdict v);
+// What a decision does: "accept", "drop", "DNAT to 10.0.0.5:80", "maybe: WHY".
+std::string action_text(const cotenancy::Decision& d);
 
 Explanation run(const World& w, const Packet& p);
 

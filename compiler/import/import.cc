@@ -31,6 +31,19 @@ std::string where(const Src& s) {
          std::to_string(s.rule->handle);
 }
 
+// An interface as a spec names it: "*" for any, `eth*` for iptables' `eth+`.
+std::string spec_iface(const std::optional<Iface>& i) {
+  if (!i) return "*";
+  return i->prefix ? i->name + "*" : i->name;
+}
+
+// An entry name from an address or range: '/' and ':' are not in names.
+std::string entry_name(std::string n) {
+  std::replace(n.begin(), n.end(), '/', '-');
+  std::replace(n.begin(), n.end(), ':', '.');
+  return n;
+}
+
 // A rule as the base chain sees it: jumps followed, their conditions joined.
 struct Flat {
   Lifted l;
@@ -392,7 +405,7 @@ class Importer {
       f.why = "a DNAT on every interface but one";
       return;
     } else {
-      fw.ingress = !m.iif ? "*" : m.iif->prefix ? m.iif->name + "*" : m.iif->name;
+      fw.ingress = spec_iface(m.iif);
     }
     if (m.daddr) {
       if (m.daddr->negate || !single(m.daddr->range)) {
@@ -419,7 +432,7 @@ class Importer {
       return;
     }
     Redirect r;
-    r.ingress = !m.iif ? "*" : m.iif->prefix ? m.iif->name + "*" : m.iif->name;
+    r.ingress = spec_iface(m.iif);
     r.protocols = {*m.l4proto};
     r.port = *m.dport;
     if (r.port.first == 0) r.port.first = 1;
@@ -500,7 +513,7 @@ class Importer {
     if (!m.oif || m.oif->negate) return no("outbound NAT without one egress interface");
     if (m.iif || m.daddr || m.l4proto || m.sport || m.dport || m.ct_state || m.ct_status)
       return no("outbound NAT with conditions a subnet has no key for");
-    std::string egress = m.oif->prefix ? m.oif->name + "*" : m.oif->name;
+    std::string egress = spec_iface(m.oif);
     Family fam = m.family.value_or(Family::V4);
     std::vector<base::Prefix> cidrs;
     if (m.saddr) {
@@ -584,7 +597,7 @@ class Importer {
 
   bool folds_into_subnet(const Match& m) const {
     if (!m.oif || m.oif->negate || m.daddr || m.l4proto || m.dport || m.ct_state) return false;
-    std::string egress = m.oif->prefix ? m.oif->name + "*" : m.oif->name;
+    std::string egress = spec_iface(m.oif);
     return std::any_of(subnets_.begin(), subnets_.end(), [&](const Subnet& s) {
       return s.egress == egress && (!m.saddr || base::to_range(s.cidr) == m.saddr->range);
     });
@@ -628,9 +641,7 @@ class Importer {
     std::string name = "accept-" + (m.daddr ? range_text(m.daddr->range) : std::string("any"));
     if (m.l4proto) name += "-" + proto_name(*m.l4proto);
     if (m.dport) name += "-" + ports_text(*m.dport);
-    std::replace(name.begin(), name.end(), '/', '-');
-    std::replace(name.begin(), name.end(), ':', '.');
-    r.name = unique(name);
+    r.name = unique(entry_name(name));
     rules_.push_back(r);
     f.used = true;
   }
@@ -751,13 +762,13 @@ void Importer::merge_forwards() {
 std::string Importer::alias(const std::string& kernel) const {
   auto it = aliases_.find(kernel);
   if (it != aliases_.end()) return it->second;
-  return kernel.find('*') != std::string::npos || kernel == "*" ? "\"" + kernel + "\"" : kernel;
+  return kernel.find('*') != std::string::npos ? "\"" + kernel + "\"" : kernel;  // "*", "ppp*": quoted
 }
 
 void Importer::assign_aliases() {
   std::vector<std::string> wan, lan;
   auto add = [](std::vector<std::string>& v, const std::string& n) {
-    if (n != "*" && n.find('*') == std::string::npos && std::find(v.begin(), v.end(), n) == v.end()) v.push_back(n);
+    if (n.find('*') == std::string::npos && std::find(v.begin(), v.end(), n) == v.end()) v.push_back(n);
   };
   for (const Subnet& s : subnets_) add(wan, s.egress);
   for (const Forward& f : forwards_)
@@ -844,10 +855,7 @@ void Importer::render_rest(std::ostream& o) {
 
 void Importer::render() {
   for (Subnet& s : subnets_) {
-    std::string n = "net-" + base::to_string(s.cidr);
-    std::replace(n.begin(), n.end(), '/', '-');
-    std::replace(n.begin(), n.end(), ':', '.');
-    s.name = unique(n);
+    s.name = unique(entry_name("net-" + base::to_string(s.cidr)));
   }
   for (Redirect& r : redirects_)
     r.name = unique("redirect-" + (r.protocols.size() == 1 ? proto_name(*r.protocols.begin()) + "-" : "") +
