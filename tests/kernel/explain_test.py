@@ -161,8 +161,6 @@ class Explain(unittest.TestCase):
         gw = t.ns["gw"]
         t.run(gw, "ip", "route", "add", "default", "via", "203.0.113.2")
         t.run(gw, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        for addr in ("10.0.0.5", "10.9.0.5", "203.0.113.2"):
-            t.run(gw, "ping", "-c1", "-W1", addr, check=False)
         self.dir = tempfile.mkdtemp()
         return t
 
