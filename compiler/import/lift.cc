@@ -145,6 +145,16 @@ Merged constrain(Match& m, const Load& l, const Bytes& lo, const Bytes& hi, bool
       if (negate) throw Cannot{"a port match with '!='"};
       (l.src == S::Sport ? with.sport : with.dport) = base::PortRange{port_of(lo), port_of(hi)};
       break;
+    case S::CtState:
+    case S::CtStatus: {
+      // A set element of `ct state { established, related }`: one state.
+      if (lo != hi || negate || lo.size() != 4) throw Cannot{"a connection state natc cannot read"};
+      uint32_t bits = 0;
+      for (size_t i = 0; i < 4; ++i) bits |= uint32_t(lo[i]) << (8 * i);  // host order, as the kernel compares
+      if (!bits) throw Cannot{"a connection state natc cannot read"};
+      (l.src == S::CtState ? with.ct_state : with.ct_status) = bits;
+      break;
+    }
     default: throw Cannot{l.what.empty() ? "a match natc does not model" : l.what};
   }
   return merge(m, with);
