@@ -1,7 +1,7 @@
-// natc import: the NAT this gateway already has, as a natc spec (stdout or
-// -o FILE), with what was left out and how to remove what was imported on
-// stderr. Exit 0 when everything was imported, 3 when something was left
-// out, 1 on an error.
+// natc import: the NAT this gateway already has (or an nft ruleset file
+// has, with --from), as a natc spec (stdout or -o FILE), with what was left
+// out and how to remove what was imported on stderr. Exit 0 when everything
+// was imported, 3 when something was left out, 1 on an error.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "cli/common.h"
 #include "import/import.h"
+#include "import/nft_text.h"
 
 namespace natc::cli {
 namespace {
@@ -17,6 +18,7 @@ constexpr int kPartial = 3;
 
 struct Options {
   std::string out;
+  std::string from;
   bool force = false;
   KernelOptions k;
 };
@@ -33,15 +35,32 @@ imports::Imported read_and_import(const Options& o) {
   return imports::import_ruleset({rs, sysctls, sys.kernel.interfaces(), origin});
 }
 
-void report(const imports::Imported& im) {
+// A file's ruleset, read without a kernel. The interfaces of this machine
+// (or --netns), when they can be read, place a masquerade of every source.
+imports::Imported import_file(const Options& o) {
+  imports::NftText text = imports::read_nft_file(o.from);
+  std::optional<std::vector<kernel::Interface>> interfaces;
+  try {
+    interfaces = system::open_for_reading(o.k.system)->get().kernel.interfaces();
+  } catch (const std::exception&) {
+    interfaces.reset();  // another machine's file: masquerades of every source are left out
+  }
+  return imports::import_ruleset({text.rules, {}, interfaces, "the nft ruleset file " + o.from, text.places});
+}
+
+void report(const imports::Imported& im, const std::string& from) {
   if (!im.left_out.empty()) {
     std::cerr << "natc import: left out " << im.left_out.size() << " rule(s) natc cannot express:\n";
     for (const std::string& l : im.left_out) std::cerr << "  " << l << "\n";
   }
   for (const std::string& n : im.notes) std::cerr << "natc import: " << n << "\n";
   if (im.removal.empty()) return;
-  std::cerr << "After the first `natc apply` of this spec, these commands remove the imported rules\n"
-            << "from their old tables (natc does not run them):\n";
+  if (!from.empty())
+    std::cerr << "After the first `natc apply` of this spec, take these rules out of " << from
+              << "\n(natc does not edit it), and load it again:\n";
+  else
+    std::cerr << "After the first `natc apply` of this spec, these commands remove the imported rules\n"
+              << "from their old tables (natc does not run them):\n";
   for (const std::string& c : im.removal) std::cerr << "  " << c << "\n";
 }
 
@@ -50,7 +69,7 @@ int run(const Options& o) {
     return fail("'" + o.out + "' exists; natc import does not overwrite a spec (--force to replace it)");
   imports::Imported im;
   try {
-    im = read_and_import(o);
+    im = o.from.empty() ? read_and_import(o) : import_file(o);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -71,7 +90,7 @@ int run(const Options& o) {
       return fail(e.what());
     }
   }
-  report(im);
+  report(im, o.from);
   return im.left_out.empty() ? 0 : kPartial;
 }
 
@@ -81,9 +100,11 @@ void add_import(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("import", "write the NAT this gateway already has as a natc spec");
   add_examples(*cmd, {{"natc import -o gateway.yaml", "the live ruleset's NAT and forwarding as a spec"},
-                      {"natc import --netns gw", "the same for network namespace gw, on stdout"}});
+                      {"natc import --netns gw", "the same for network namespace gw, on stdout"},
+                      {"natc import --from /etc/nftables.conf", "an nft ruleset file, read without loading it"}});
   cmd->add_option("-o,--out", o->out, "file to write (default: stdout)");
   cmd->add_flag("--force", o->force, "replace the file -o names if it exists");
+  cmd->add_option("--from", o->from, "an nft ruleset file (nft -f syntax) instead of the live ruleset");
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

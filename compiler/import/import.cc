@@ -30,6 +30,11 @@ std::string where(const Src& s) {
   return std::string(ct::family_name(s.chain->family)) + " " + s.chain->table + " " + s.chain->name + " handle " +
          std::to_string(s.rule->handle);
 }
+// The same in an import's words: a file's line when it came from one.
+std::string where(const Src& s, const std::map<uint64_t, std::string>& places) {
+  auto it = places.find(s.rule->handle);
+  return it == places.end() ? where(s) : it->second;
+}
 
 // An interface as a spec names it: "*" for any, `eth*` for iptables' `eth+`.
 std::string spec_iface(const std::optional<Iface>& i) {
@@ -293,7 +298,8 @@ class Importer {
     forwarding();
     conntrack();
     for (Flat& f : flats_)
-      if (!f.used) out_.left_out.push_back(where(f.path.back()) + ": " + (f.why.empty() ? unplaced(f) : f.why));
+      if (!f.used)
+        out_.left_out.push_back(where(f.path.back(), in_.places) + ": " + (f.why.empty() ? unplaced(f) : f.why));
     removal();
     render();
     return std::move(out_);
@@ -322,7 +328,7 @@ class Importer {
   static bool is_nat(const Flat& f, ct::NatAction::Kind k) {
     return f.why.empty() && f.l.action.kind == Action::Kind::Nat && f.l.action.nat.kind == k;
   }
-  static std::vector<std::string> from(const Flat& f) { return {where(f.path.back())}; }
+  std::vector<std::string> from(const Flat& f) const { return {where(f.path.back(), in_.places)}; }
 
   // Docker's pattern: `-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE`.
   void bridges() {
@@ -451,7 +457,7 @@ class Importer {
       if (fw.to == probe.to && fw.port == probe.port && fw.protocols == probe.protocols &&
           fw.to_ports == probe.to_ports) {
         if (fw.bridge.empty()) fw.from_gateway = true;
-        fw.sources.push_back(where(f.path.back()));
+        fw.sources.push_back(where(f.path.back(), in_.places));
         f.used = true;
         return;
       }
@@ -470,7 +476,7 @@ class Importer {
         PortRange target = fw.to_ports.value_or(fw.port);
         if (m.dport && !(m.dport->first <= target.first && target.last <= m.dport->last)) continue;
         if (fw.bridge.empty()) fw.hairpin = true;
-        fw.sources.push_back(where(f.path.back()));
+        fw.sources.push_back(where(f.path.back(), in_.places));
         f.used = true;
       }
     }
@@ -552,7 +558,7 @@ class Importer {
     for (Pool& q : pools_)
       if (q.addresses == p.addresses && q.ports == p.ports && q.persistent == p.persistent &&
           q.fully_random == p.fully_random) {
-        q.sources.push_back(where(f.path.back()));
+        q.sources.push_back(where(f.path.back(), in_.places));
         return q.name;
       }
     p.name = unique("pool-" + base::to_string(p.addresses.first));
@@ -715,14 +721,18 @@ void Importer::removal() {
     if (f.used) rules.push_back(f.path.back());
   }
   std::set<std::string> seen;
+  bool file = !in_.places.empty();
   for (const Src& s : rules) {
     auto j = jumps.find(s.rule);
     if (j != jumps.end() && !j->second) continue;
-    if (seen.insert(where(s)).second) out_.removal.push_back("nft delete rule " + where(s));
+    if (seen.insert(where(s)).second)
+      out_.removal.push_back(file ? where(s, in_.places) : "nft delete rule " + where(s));
   }
-  for (const ct::Chain* c : policy_from_)
-    out_.removal.push_back("nft chain " + std::string(ct::family_name(c->family)) + " " + c->table + " " + c->name +
-                           " '{ policy accept; }'");
+  for (const ct::Chain* c : policy_from_) {
+    std::string chain = std::string(ct::family_name(c->family)) + " " + c->table + " " + c->name;
+    out_.removal.push_back(file ? "chain " + chain + ": policy accept"
+                                : "nft chain " + chain + " '{ policy accept; }'");
+  }
   if (!bridges_.empty())
     out_.notes.push_back(
         "Docker's chains: dockerd writes them again when it starts; set \"iptables\": false in "
@@ -863,11 +873,14 @@ void Importer::render() {
   merge_forwards();
   assign_aliases();
   std::ostringstream o;
+  bool file = !in_.places.empty();
   o << "# A natc spec written by `natc import` from " << in_.origin << ".\n"
-    << "# Each entry names the rules it came from. Check it with `natc plan`; after\n"
-    << "# the first `natc apply`, remove those rules from their old tables.\n";
+    << (file ? "# Each entry names the line it came from. Check it with `natc plan`; after\n"
+               "# the first `natc apply`, take those lines out of the file.\n"
+             : "# Each entry names the rules it came from. Check it with `natc plan`; after\n"
+               "# the first `natc apply`, remove those rules from their old tables.\n");
   if (!out_.left_out.empty()) {
-    o << "#\n# Left out (natc cannot express these; they stay in their tables):\n";
+    o << "#\n# Left out (natc cannot express these; they stay " << (file ? "in the file" : "in their tables") << "):\n";
     for (const std::string& l : out_.left_out) o << "#   " << l << "\n";
   }
   o << "version: 1\n";

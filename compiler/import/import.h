@@ -20,12 +20,16 @@ struct Input {
   std::map<std::string, std::string> sysctls;                // dotted key -> value, the readable ones
   std::optional<std::vector<kernel::Interface>> interfaces;  // for a masquerade of every source
   std::string origin;                                        // "the live ruleset", "network namespace gw"
+  // A ruleset read from a file (--from): each rule's handle -> "file:line",
+  // which names it instead of `family table chain handle N`.
+  std::map<uint64_t, std::string> places;
 };
 
 struct Imported {
   std::string spec;                   // YAML, with comments
   std::vector<std::string> left_out;  // "ip nat PREROUTING handle 7: xt match 'recent'"
   std::vector<std::string> removal;   // nft commands that take the imported rules out of their tables
+                                      // (from a file: the lines to take out of it)
   std::vector<std::string> notes;     // what was left alone on purpose (not NAT, Docker's ownership)
 };
 

@@ -101,8 +101,18 @@ def ruleset_seeds():
             f.write(seed)
 
 
+def nft_text_seeds():
+    """nft_text_fuzz: the nft files of tests/import/ and foreign.nft, as text."""
+    out = os.path.join(HERE, "corpus", "nft_text_fuzz")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "import", "*.nft"))) + [os.path.join(HERE, "foreign.nft")]:
+        shutil.copy(path, out)
+
+
 if sys.argv[1:] == ["--ruleset-only"]:
     ruleset_seeds()
+    nft_text_seeds()
     sys.exit(0)
 
 natc = os.path.abspath(sys.argv[1])
@@ -166,4 +176,5 @@ for i, (kind, msgs) in enumerate(json.loads(out).items()):
     for n, m in enumerate(msgs):
         put("netlink_fuzz", f"foreign-{kind}-{n:02d}", bytes([i]) + bytes.fromhex(m))
 ruleset_seeds()
+nft_text_seeds()
 print("wrote", sum(len(files) for _, _, files in os.walk(corpus)), "seeds under", os.path.relpath(corpus, ROOT))

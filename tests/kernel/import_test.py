@@ -7,6 +7,9 @@ spec (compared with tests/import/golden/NAME.yaml), natc applies it, the
 removal commands import printed are run, and the same connections must see
 the same: for every ruleset import says it carried over whole (exit 0).
 The partly imported ones (exit 3) list what they left out in their golden.
+For each nft file, `natc import --from FILE` (natc's own reading of the
+file, no kernel) must write the same spec as the import of what `nft -f`
+loaded, but for the comments naming where each entry came from.
 Usage: import_test.py NATC [--update]   (exit 77: not root)"""
 import glob
 import os
@@ -94,6 +97,8 @@ class Import(unittest.TestCase):
             self.assertEqual(r.stdout, f.read(), f"{name}: the import differs from its golden")
         partial = "# Left out" in r.stdout
         self.assertEqual(r.returncode, 3 if partial else 0)
+        if path.endswith(".nft"):
+            self.same_from_file(t, path, r)
         spec = os.path.join(self.dir, "spec.yaml")
         with open(spec, "w") as f:
             f.write(r.stdout)
@@ -110,6 +115,21 @@ class Import(unittest.TestCase):
         after = self.connections(t)
         self.assertEqual(before, after, f"{name}: traffic differs after natc took over")
         self.assertTrue(any(seen for _, _, seen in before) or "docker" in name, f"{name}: no connection worked")
+
+    def same_from_file(self, t, path, live):
+        f = self.natc(t, "import", "--from", path)
+        self.assertEqual(f.returncode, live.returncode, f.stderr)
+
+        def body(text):
+            return [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+
+        def left(text):
+            return [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("#   ")]
+
+        name = os.path.basename(path)
+        self.assertEqual(body(f.stdout), body(live.stdout), f"{name}: --from differs from the loaded ruleset")
+        self.assertEqual(left(f.stdout), left(live.stdout), f"{name}: --from leaves out other rules")
+        self.assertIn(f"# from {path}:", f.stdout)
 
     def test_every_ruleset_round_trips(self):
         self.assertGreaterEqual(len(corpus()), 12)
