@@ -10,6 +10,8 @@
 #include "cli/common.h"
 #include "import/import.h"
 #include "import/nft_text.h"
+#include "kernel/netlink_kernel.h"
+#include "kernel/route.h"
 
 namespace natc::cli {
 namespace {
@@ -35,15 +37,17 @@ imports::Imported read_and_import(const Options& o) {
   return imports::import_ruleset({rs, sysctls, sys.kernel.interfaces(), origin});
 }
 
-// A file's ruleset, read without a kernel. The interfaces of this machine
-// (or --netns), when they can be read, place a masquerade of every source.
+// A file's ruleset, read without a kernel and without natc's lock. The
+// interfaces of this machine (or --netns), when they can be read, place a
+// masquerade of every source.
 imports::Imported import_file(const Options& o) {
   imports::NftText text = imports::read_nft_file(o.from);
   std::optional<std::vector<kernel::Interface>> interfaces;
+  if (!o.k.system.netns.empty()) kernel::enter_netns(o.k.system.netns);
   try {
-    interfaces = system::open_for_reading(o.k.system)->get().kernel.interfaces();
+    interfaces = kernel::interfaces();
   } catch (const std::exception&) {
-    interfaces.reset();  // another machine's file: masquerades of every source are left out
+    interfaces.reset();  // no rtnetlink here: masquerades of every source are left out
   }
   return imports::import_ruleset({text.rules, {}, interfaces, "the nft ruleset file " + o.from, text.places});
 }
