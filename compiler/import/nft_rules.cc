@@ -66,6 +66,8 @@ void Reader::statement(ct::Rule& r) {
   }
   if (w == "comment") return c_.next(), void(r.comment = c_.word("a comment"));
   if (w == "snat" || w == "dnat" || w == "masquerade" || w == "redirect") return nat(r);
+  if (w == "xt" && (c_.peek(1).is("match") || c_.peek(1).is("target")))  // what nft lists of iptables-nft's xt
+    throw Unread{"xt " + c_.peek(1).text + " '" + c_.peek(2).text + "'"};
   if (setter()) return r.exprs.push_back(U{"meta set", U::Role::NoEffect});
   match(r);
 }
@@ -97,6 +99,15 @@ bool Reader::setter() {
 
 // --- matches -----------------------------------------------------------------
 
+// Packet metadata natc has no key for but reads as a number, as the kernel
+// holds it: import then leaves the rule out in the words it uses for the
+// live ruleset's.
+bool numeric_meta(const std::string& key) {
+  static const std::set<std::string> kKeys = {"mark",   "priority", "skuid",    "skgid",   "length",    "cpu",
+                                              "cgroup", "iifgroup", "oifgroup", "secmark", "rtclassid", "nftrace"};
+  return kKeys.count(key) > 0;
+}
+
 // The field the next words name, or nullopt (nothing read) when they name none.
 std::optional<Field> Reader::field() {
   const Token& t = c_.peek();
@@ -115,8 +126,10 @@ std::optional<Field> Reader::field() {
     if (w2 == "oifname" || w2 == "oif") return c_.next(), c_.next(), meta(M::OifName, Type::Ifname);
     if (w2 == "l4proto") return c_.next(), c_.next(), meta(M::L4Proto, Type::Proto);
     if (w2 == "nfproto") return c_.next(), c_.next(), meta(M::NfProto, Type::NfProto);
-    throw Unread{"a match on 'meta " + w2 + "'"};
+    if (!numeric_meta(w2)) throw Unread{"a match on 'meta " + w2 + "'"};
+    return c_.next(), c_.next(), meta(M::Other, Type::Number);
   }
+  if (w == "mark") return c_.next(), meta(M::Other, Type::Number);
   bool v4 = w == "ip", v6 = w == "ip6";
   if (v4 || v6) {
     Field f{v4 ? Type::Addr4 : Type::Addr6, ct::Payload{ct::Base::Network, 0, v4 ? 4u : 16u, 0}};
@@ -140,6 +153,8 @@ std::optional<Field> Reader::field() {
       return c_.next(), c_.next(), f;
     }
   if (w == "ct") {
+    if (w2 == "mark" || w2 == "zone" || w2 == "secmark")
+      return c_.next(), c_.next(), Field{Type::Number, ct::Ct{ct::CtKey::Other, 0}};
     if (w2 != "state" && w2 != "status") throw Unread{"a match on 'ct " + w2 + "'"};
     c_.next(), c_.next();
     return Field{w2 == "state" ? Type::CtState : Type::CtStatus,

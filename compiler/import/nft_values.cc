@@ -127,17 +127,18 @@ uint32_t type_len(Type t) {
     case Type::Port: return 2;
     case Type::CtState:
     case Type::CtStatus:
-    case Type::FibType: return 4;
+    case Type::FibType:
+    case Type::Number: return 4;
     case Type::Verdict: return 0;
   }
   return 0;
 }
 
 std::optional<Type> type_named(std::string_view w) {
-  constexpr std::pair<std::string_view, Type> kTypes[] = {{"ipv4_addr", Type::Addr4},    {"ipv6_addr", Type::Addr6},
-                                                          {"inet_service", Type::Port},  {"inet_proto", Type::Proto},
-                                                          {"ifname", Type::Ifname},      {"ct_state", Type::CtState},
-                                                          {"ct_status", Type::CtStatus}, {"verdict", Type::Verdict}};
+  constexpr std::pair<std::string_view, Type> kTypes[] = {
+      {"ipv4_addr", Type::Addr4},    {"ipv6_addr", Type::Addr6}, {"inet_service", Type::Port},
+      {"inet_proto", Type::Proto},   {"ifname", Type::Ifname},   {"ct_state", Type::CtState},
+      {"ct_status", Type::CtStatus}, {"mark", Type::Number},     {"verdict", Type::Verdict}};
   return lookup(kTypes, w);
 }
 
@@ -181,6 +182,7 @@ std::optional<Value> parse_value(Type t, std::string_view text) {
       auto v = lookup(kFibTypes, text);
       return single(v ? std::optional<uint64_t>(*v) : number(text), 4, true);
     }
+    case Type::Number: return single(number(text), 4, true);
     case Type::Verdict: return std::nullopt;
   }
   return std::nullopt;

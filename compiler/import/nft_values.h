@@ -16,7 +16,9 @@ namespace natc::imports::nft_text {
 using cotenancy::Bytes;
 
 // What a field or a set's key or data is.
-enum class Type : uint8_t { Ifname, Proto, Addr4, Addr6, Port, CtState, CtStatus, FibType, NfProto, Verdict };
+// Number: a 32-bit value in host order (a mark), for the fields natc has no
+// key for, so that import names them as it names them in the kernel.
+enum class Type : uint8_t { Ifname, Proto, Addr4, Addr6, Port, CtState, CtStatus, FibType, NfProto, Number, Verdict };
 
 // Bytes a value of `t` takes (a register holds it padded to 4).
 uint32_t type_len(Type t);

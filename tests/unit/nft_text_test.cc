@@ -193,7 +193,7 @@ TEST_CASE("a rule natc cannot read is kept, and import leaves it out by its line
     iifname "eth0" tcp dport 443 numgen inc mod 2 0 dnat to 10.0.0.7)"));
   REQUIRE(chain(t, "prerouting").rules.size() == 3);
   auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
-  CHECK(im.left_out == std::vector<std::string>{"gw.nft:5: a match on 'meta mark'",
+  CHECK(im.left_out == std::vector<std::string>{"gw.nft:5: packet metadata natc does not model (a mark?)",
                                                 "gw.nft:6: an expression natc does not read ('numgen')"});
   CHECK(im.spec.find("# from gw.nft:4\n") != std::string::npos);
   CHECK(im.removal == std::vector<std::string>{"gw.nft:4"});
@@ -216,6 +216,14 @@ TEST_CASE("variables that double at each step are refused, not expanded without 
   for (int i = 1; i < 40; ++i)
     s += "define A" + std::to_string(i) + " = { $A" + std::to_string(i - 1) + ", $A" + std::to_string(i - 1) + " }\n";
   CHECK(error_of(s).find("variables expand to more than") != std::string::npos);
+}
+
+TEST_CASE("what nft lists of iptables-nft's xt matches is left out in the words of the live import") {
+  auto t = read(in_prerouting(R"(    iifname "eth0" xt match "recent" counter dnat to 10.0.0.5
+    ct mark 0x2 dnat to 10.0.0.6)"));
+  auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
+  CHECK(im.left_out == std::vector<std::string>{"gw.nft:4: xt match 'recent'",
+                                                "gw.nft:5: a connection tracking field natc does not model"});
 }
 
 TEST_CASE("tables of other families and objects that are not NAT are passed over") {
