@@ -97,6 +97,28 @@ class Hostile(unittest.TestCase):
         self.assertEqual(len(report["diagnostics"]), 20)
         self.assertEqual(report["not_shown"], {"E1009": 49979})
 
+    def test_nft_files_that_never_end_or_double_are_refused(self):
+        code, _, err, _ = natc("import", "--from", "/dev/zero")
+        self.assertEqual(code, 1)
+        self.assertIn(b"cannot read '/dev/zero': File too large", err)
+        lines = ["define A0 = 10.0.0.1"] + [f"define A{i} = {{ $A{i - 1}, $A{i - 1} }}" for i in range(1, 40)]
+        path = self.write("bomb.nft", "\n".join(lines) + "\ntable ip nat { chain c { ip saddr $A39 accept } }\n")
+        code, out, err, rss = natc("import", "--from", path)
+        self.assertEqual((code, out), (1, b""))
+        self.assertIn(b"bomb.nft:19:16: variables expand to more than", err)
+        self.assertIn(b"variables expand to more than", err)
+        self.assertLess(rss, 400 << 20)
+
+    def test_an_nft_set_of_a_hundred_thousand_forwards_is_left_out_whole(self):
+        elements = ", ".join(f"{1024 + i % 60000} : 10.{i // 60000}.0.{1 + i % 250}" for i in range(100000))
+        path = self.write("big.nft", "table ip nat { chain p { type nat hook prerouting priority dstnat;\n"
+                                     f"  dnat to tcp dport map {{ {elements} }}\n}} }}\n")
+        code, out, err, rss = natc("import", "--from", path)
+        self.assertEqual(code, 3, err)
+        self.assertIn(b"big.nft:2: a set of more than 4096 elements", err)
+        self.assertLess(len(out) + len(err), 4000)
+        self.assertLess(rss, 400 << 20)
+
     def test_a_path_that_is_not_utf8_reaches_json_without_an_abort(self):
         path = self.write("spec-\xff.yaml".encode("latin-1").decode("utf-8", "surrogateescape"), "version: 2\n")
         code, out, err, _ = natc("validate", "--format", "json", os.fsencode(path))

@@ -10,6 +10,7 @@ namespace {
 // this deep, and variables expand to at most this many tokens in all.
 constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxTokens = 1 << 20;
+constexpr size_t kMaxBytes = size_t{64} << 20;  // of text, included files with the rest
 
 bool word_char(char c) {
   return !(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '}' || c == ';' || c == ',' ||
@@ -22,6 +23,9 @@ class Lexer {
 
   void file(const std::string& name, const std::string& text, int depth) {
     auto file = std::make_shared<const std::string>(name);
+    bytes_ += text.size();
+    if (bytes_ > kMaxBytes)
+      throw Error(tokens_.empty() ? Place{file, 1, 1} : tokens_.back().at, "more than 64 MiB of ruleset text");
     size_t i = 0;
     uint32_t line = 1, col = 1;
     auto place = [&] { return Place{file, line, col}; };
@@ -90,6 +94,7 @@ class Lexer {
 
   const IncludeReader& read_;
   std::vector<Token> tokens_;
+  size_t bytes_ = 0;
 };
 
 // `define NAME = VALUE` (and redefine, undefine) taken out of the tokens,

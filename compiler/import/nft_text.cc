@@ -3,8 +3,10 @@
 #include "import/nft_text.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
+
+#include "base/source.h"
 
 #include "import/nft_reader.h"
 
@@ -407,16 +409,16 @@ NftText read_nft_text(const std::string& name, const std::string& text, const nf
 }
 
 NftText read_nft_file(const std::string& path) {
+  // Each file is read whole up to the bound the reader keeps for all.
   auto read = [](const std::string& p) -> std::optional<std::string> {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string text;
+    if (!base::read_file(p, &text, size_t{64} << 20)) return std::nullopt;
+    return text;
   };
-  std::optional<std::string> text = read(path);
-  if (!text) throw nft_text::Error({std::make_shared<const std::string>(path), 0, 0}, "cannot read the file");
-  return read_nft_text(path, *text, read);
+  std::string text;
+  if (!base::read_file(path, &text, size_t{64} << 20))
+    throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+  return read_nft_text(path, text, read);
 }
 
 }  // namespace natc::imports
