@@ -49,7 +49,8 @@ imports::Imported import_file(const Options& o) {
   } catch (const std::exception&) {
     interfaces.reset();  // no rtnetlink here: masquerades of every source are left out
   }
-  return imports::import_ruleset({text.rules, {}, interfaces, "the nft ruleset file " + o.from, text.places});
+  std::string origin = o.from == "-" ? "the nft ruleset on standard input" : "the nft ruleset file " + o.from;
+  return imports::import_ruleset({text.rules, {}, interfaces, origin, text.places});
 }
 
 void report(const imports::Imported& im, const std::string& from) {
@@ -60,8 +61,8 @@ void report(const imports::Imported& im, const std::string& from) {
   for (const std::string& n : im.notes) std::cerr << "natc import: " << n << "\n";
   if (im.removal.empty()) return;
   if (!from.empty())
-    std::cerr << "After the first `natc apply` of this spec, take these rules out of " << from
-              << "\n(natc does not edit it), and load it again:\n";
+    std::cerr << "After the first `natc apply` of this spec, take these rules out of "
+              << (from == "-" ? "the ruleset file" : from) << "\n(natc does not edit it), and load it again:\n";
   else
     std::cerr << "After the first `natc apply` of this spec, these commands remove the imported rules\n"
               << "from their old tables (natc does not run them):\n";
@@ -105,10 +106,11 @@ void add_import(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("import", "write the NAT this gateway already has as a natc spec");
   add_examples(*cmd, {{"natc import -o gateway.yaml", "the live ruleset's NAT and forwarding as a spec"},
                       {"natc import --netns gw", "the same for network namespace gw, on stdout"},
-                      {"natc import --from /etc/nftables.conf", "an nft ruleset file, read without loading it"}});
+                      {"natc import --from /etc/nftables.conf", "an nft ruleset file, read without loading it"},
+                      {"ssh gw nft list ruleset | natc import --from -", "another machine's ruleset, from stdin"}});
   cmd->add_option("-o,--out", o->out, "file to write (default: stdout)");
   cmd->add_flag("--force", o->force, "replace the file -o names if it exists");
-  cmd->add_option("--from", o->from, "an nft ruleset file (nft -f syntax) instead of the live ruleset");
+  cmd->add_option("--from", o->from, "an nft ruleset file (nft -f syntax; - for stdin) instead of the live ruleset");
   add_kernel_options(*cmd, &o->k);
   cmd->callback([o, exit_code] { *exit_code = run(*o); });
 }

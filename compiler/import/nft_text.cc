@@ -416,9 +416,10 @@ NftText read_nft_file(const std::string& path) {
     return text;
   };
   std::string text;
-  if (!base::read_file(path, &text, size_t{64} << 20))
+  bool in = path == "-";  // `nft list ruleset | natc import --from -`
+  if (!base::read_file(in ? "/dev/stdin" : path, &text, size_t{64} << 20))
     throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
-  return read_nft_text(path, text, read);
+  return read_nft_text(in ? "stdin" : path, text, read);
 }
 
 }  // namespace natc::imports

@@ -30,8 +30,9 @@ struct NftText {
 
 // Throws nft_text::Error ("file:line:col: what").
 NftText read_nft_text(const std::string& name, const std::string& text, const nft_text::IncludeReader& read = {});
-// The file at `path`, with includes read from the disk (64 MiB of text at
-// most in all); std::runtime_error when it cannot be read.
+// The file at `path` ("-": standard input, named "stdin"), with includes
+// read from the disk (64 MiB of text at most in all); std::runtime_error
+// when it cannot be read.
 NftText read_nft_file(const std::string& path);
 
 }  // namespace natc::imports
