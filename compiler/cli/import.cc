@@ -103,7 +103,8 @@ int run(const Options& o) {
 
 void add_import(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("import", "write the NAT this gateway already has as a natc spec");
+  CLI::App* cmd =
+      app.add_subcommand("import", "write the NAT this gateway (or an nft ruleset file) has as a natc spec");
   add_examples(*cmd, {{"natc import -o gateway.yaml", "the live ruleset's NAT and forwarding as a spec"},
                       {"natc import --netns gw", "the same for network namespace gw, on stdout"},
                       {"natc import --from /etc/nftables.conf", "an nft ruleset file, read without loading it"},
