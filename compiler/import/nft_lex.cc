@@ -83,13 +83,11 @@ class Lexer {
     Token inc = tokens_[n - 1];
     tokens_.resize(n - 2);
     if (depth >= kMaxIncludeDepth) throw Error(inc.at, "includes nest deeper than " + std::to_string(kMaxIncludeDepth));
-    if (inc.text.find_first_of("*?[") != std::string::npos)
-      throw Error(inc.at, "include '" + inc.text + "' names several files; import them one by one");
     std::filesystem::path p(inc.text);
     if (p.is_relative()) p = std::filesystem::path(name).parent_path() / p;
-    std::optional<std::string> text = read_ ? read_(p.string()) : std::nullopt;
-    if (!text) throw Error(inc.at, "cannot read included file '" + p.string() + "'");
-    file(p.string(), *text, depth + 1);
+    std::optional<std::vector<Included>> files = read_ ? read_(p.string()) : std::nullopt;
+    if (!files) throw Error(inc.at, "cannot read included file '" + p.string() + "'");
+    for (const Included& f : *files) file(f.path, f.text, depth + 1);
   }
 
   const IncludeReader& read_;

@@ -36,10 +36,15 @@ struct Token {
   bool ends_statement() const { return kind == Kind::Newline || kind == Kind::End || punct(';') || punct('}'); }
 };
 
-// Reads an included file by the name `include` gives (made absolute
-// against the including file's directory by the caller); nullopt when it
-// cannot be read.
-using IncludeReader = std::function<std::optional<std::string>(const std::string& path)>;
+// The files an `include` names, by the name it gives (a relative one
+// taken from the including file's directory, where nft would look in /etc
+// or its -I directories: for /etc/nftables.conf the same place): the file,
+// or a pattern's matches in order (none is no error, as for nft). nullopt
+// when a file cannot be read.
+struct Included {
+  std::string path, text;
+};
+using IncludeReader = std::function<std::optional<std::vector<Included>>(const std::string& path)>;
 
 // The whole input as tokens ending in End. Throws Error.
 std::vector<Token> tokenize(const std::string& name, const std::string& text, const IncludeReader& read);

@@ -2,6 +2,7 @@
 // the rules (nft_rules.cc reads those).
 #include "import/nft_text.h"
 
+#include <glob.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,9 @@
 #include "import/nft_reader.h"
 
 namespace natc::imports {
+namespace {
+constexpr size_t kMaxFileBytes = size_t{64} << 20;  // the reader's bound for all files together
+}  // namespace
 namespace nft_text {
 
 NftText Reader::run() {
@@ -408,18 +412,37 @@ NftText read_nft_text(const std::string& name, const std::string& text, const nf
   return nft_text::Reader(nft_text::tokenize(name, text, read)).run();
 }
 
-NftText read_nft_file(const std::string& path) {
-  // Each file is read whole up to the bound the reader keeps for all.
-  auto read = [](const std::string& p) -> std::optional<std::string> {
+namespace {
+
+// What an `include` names on the disk: the file, or a pattern's matches.
+std::optional<std::vector<nft_text::Included>> read_included(const std::string& name) {
+  std::vector<std::string> paths;
+  if (name.find_first_of("*?[") == std::string::npos) {
+    paths.push_back(name);
+  } else {
+    glob_t g{};
+    int rc = glob(name.c_str(), 0, nullptr, &g);  // sorted, as nft reads them
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH) return std::nullopt;
+  }
+  std::vector<nft_text::Included> out;
+  for (const std::string& p : paths) {
     std::string text;
-    if (!base::read_file(p, &text, size_t{64} << 20)) return std::nullopt;
-    return text;
-  };
+    if (!base::read_file(p, &text, kMaxFileBytes)) return std::nullopt;
+    out.push_back({p, std::move(text)});
+  }
+  return out;
+}
+
+}  // namespace
+
+NftText read_nft_file(const std::string& path) {
   std::string text;
   bool in = path == "-";  // `nft list ruleset | natc import --from -`
-  if (!base::read_file(in ? "/dev/stdin" : path, &text, size_t{64} << 20))
+  if (!base::read_file(in ? "/dev/stdin" : path, &text, kMaxFileBytes))
     throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
-  return read_nft_text(in ? "stdin" : path, text, read);
+  return read_nft_text(in ? "stdin" : path, text, read_included);
 }
 
 }  // namespace natc::imports

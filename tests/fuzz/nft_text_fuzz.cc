@@ -10,7 +10,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto include = [&](const std::string&) -> std::optional<std::string> { return text; };
+  auto include = [&](const std::string& path) -> std::optional<std::vector<natc::imports::nft_text::Included>> {
+    return std::vector<natc::imports::nft_text::Included>{{path, text}};
+  };
   try {
     natc::imports::NftText t = natc::imports::read_nft_text("fuzz.nft", text, include);
     natc::imports::import_ruleset({t.rules, {}, std::nullopt, "a fuzz input", t.places});

@@ -168,9 +168,10 @@ TEST_CASE("a NAT map takes its address and port from the map's value") {
 
 TEST_CASE("variables, includes and the command form read as the same rules") {
   std::map<std::string, std::string> files = {{"inc/forwards.nft", "define WEB = 10.0.0.5\n"}};
-  auto inc = [&](const std::string& p) -> std::optional<std::string> {
+  auto inc = [&](const std::string& p) -> std::optional<std::vector<imports::nft_text::Included>> {
     auto it = files.find(p);
-    return it == files.end() ? std::nullopt : std::optional(it->second);
+    if (it == files.end()) return std::nullopt;
+    return std::vector<imports::nft_text::Included>{{it->first, it->second}};
   };
   auto t = imports::read_nft_text("inc/gw.nft", R"(include "forwards.nft"
 define WAN = "eth0"
@@ -185,6 +186,21 @@ insert rule ip nat prerouting iifname $WAN tcp dport 2222 dnat to $WEB:22
   REQUIRE(c.rules.size() == 2);
   CHECK(t.places.at(c.rules[0].handle) == "inc/gw.nft:6");  // inserted: first
   CHECK(exprs(c.rules[1])[6] == "imm 16 0a000005");
+}
+
+TEST_CASE("an include of a pattern reads its files in order, each rule named by its own file") {
+  auto inc = [](const std::string& p) -> std::optional<std::vector<imports::nft_text::Included>> {
+    if (p != "etc/nftables.d/*.nft") return std::nullopt;
+    return std::vector<imports::nft_text::Included>{
+        {"etc/nftables.d/10-web.nft", "add rule ip nat prerouting tcp dport 80 dnat to 10.0.0.5\n"},
+        {"etc/nftables.d/20-ssh.nft", "\nadd rule ip nat prerouting tcp dport 22 dnat to 10.0.0.6\n"}};
+  };
+  auto t =
+      imports::read_nft_text("etc/nftables.conf", std::string(kNat) + "  }\n}\ninclude \"nftables.d/*.nft\"\n", inc);
+  const ct::Chain& c = chain(t, "prerouting");
+  REQUIRE(c.rules.size() == 2);
+  CHECK(t.places.at(c.rules[0].handle) == "etc/nftables.d/10-web.nft:1");
+  CHECK(t.places.at(c.rules[1].handle) == "etc/nftables.d/20-ssh.nft:2");
 }
 
 TEST_CASE("a rule natc cannot read is kept, and import leaves it out by its line") {
