@@ -297,9 +297,12 @@ class Importer {
     subnets();
     forwarding();
     conntrack();
-    for (Flat& f : flats_)
-      if (!f.used)
-        out_.left_out.push_back(where(f.path.back(), in_.places) + ": " + (f.why.empty() ? unplaced(f) : f.why));
+    std::set<std::string> listed;  // a rule reached by two jumps is listed once
+    for (Flat& f : flats_) {
+      if (f.used) continue;
+      std::string line = where(f.path.back(), in_.places) + ": " + (f.why.empty() ? unplaced(f) : f.why);
+      if (listed.insert(line).second) out_.left_out.push_back(line);
+    }
     removal();
     render();
     return std::move(out_);

@@ -293,9 +293,19 @@ std::vector<Elem> Reader::declared_elements(const Decl& d) {
 std::vector<Elem> Reader::elements(const Decl& d) {
   c_.expect_punct('{', "before the elements");
   std::vector<Elem> out;
-  for (c_.skip_newlines(); !c_.eat_punct('}'); c_.skip_newlines()) {
+  // A set inside a set (`{ $LAN, 10.9.0.0/24 }` with LAN a set) is its
+  // elements, as nft flattens it; `depth` counts the braces still open.
+  for (int depth = 1; depth > 0;) {
+    c_.skip_newlines();
     if (c_.peek().kind == Token::Kind::End) throw Error(c_.peek().at, "unclosed element list");
-    out.push_back(element(d));
+    if (c_.eat_punct('{')) {
+      ++depth;
+      continue;
+    }
+    if (!c_.eat_punct('}'))
+      out.push_back(element(d));
+    else if (--depth == 0)
+      break;
     c_.skip_newlines();
     if (!c_.peek().punct('}')) c_.expect_punct(',', "between elements");
   }

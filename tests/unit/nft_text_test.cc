@@ -147,6 +147,16 @@ TEST_CASE("an anonymous set of ranges is an interval set as the kernel holds it"
   CHECK(els == std::vector<std::string>{"0000 end", "0050", "0051 end", "1f40", "1f4b end"});
 }
 
+TEST_CASE("a set inside a set is its elements, as nft flattens it") {
+  auto t = read("define LAN = { 10.0.0.0/24, 10.1.0.0/24 }\n" +
+                in_prerouting("    ip saddr { $LAN, 10.9.0.0/24 } tcp dport 80 dnat to 10.0.0.5"));
+  REQUIRE(t.rules.sets.size() == 1);
+  CHECK(t.rules.sets[0].elements.size() == 7);  // the end at zero, then a start and an end for each
+  auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
+  CHECK(im.left_out.empty());
+  CHECK(im.spec.find("allow_from: [10.0.0.0/24, 10.1.0.0/24, 10.9.0.0/24]") != std::string::npos);
+}
+
 TEST_CASE("a NAT map takes its address and port from the map's value") {
   auto t = read(R"(table ip nat {
   map fwd { type inet_service : ipv4_addr . inet_service; elements = { 8080 : 10.0.0.5 . 80 } }
@@ -240,6 +250,19 @@ TEST_CASE("what nft lists of iptables-nft's xt matches is left out in the words 
   auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
   CHECK(im.left_out == std::vector<std::string>{"gw.nft:4: xt match 'recent'",
                                                 "gw.nft:5: a connection tracking field natc does not model"});
+}
+
+TEST_CASE("a rule reached by two jumps is left out once") {
+  auto t = read(R"(table inet f {
+  chain forward { type filter hook forward priority 0; policy drop;
+    iifname vmap { "eth1" : jump out, "eth2" : jump out }
+  }
+  chain out {
+    meta mark 0x1 accept
+  }
+})");
+  auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
+  CHECK(im.left_out == std::vector<std::string>{"gw.nft:6: packet metadata natc does not model (a mark?)"});
 }
 
 TEST_CASE("tables of other families and objects that are not NAT are passed over") {
