@@ -79,7 +79,9 @@ class Lexer {
   void include(const std::string& name, int depth) {
     size_t n = tokens_.size();
     if (n < 2 || tokens_[n - 1].kind != Token::Kind::String || !tokens_[n - 2].is("include")) return;
-    if (n >= 3 && tokens_[n - 3].kind != Token::Kind::Newline && !tokens_[n - 3].punct(';')) return;
+    if (n >= 3 && tokens_[n - 3].kind != Token::Kind::Newline && !tokens_[n - 3].punct(';') &&
+        !tokens_[n - 3].punct('{'))
+      return;
     Token inc = tokens_[n - 1];
     tokens_.resize(n - 2);
     if (depth >= kMaxIncludeDepth) throw Error(inc.at, "includes nest deeper than " + std::to_string(kMaxIncludeDepth));

@@ -213,6 +213,15 @@ TEST_CASE("an include of a pattern reads its files in order, each rule named by 
   CHECK(t.places.at(c.rules[1].handle) == "etc/nftables.d/20-ssh.nft:2");
 }
 
+TEST_CASE("an include right after a block's brace is followed too") {
+  auto inc = [](const std::string& p) -> std::optional<std::vector<imports::nft_text::Included>> {
+    return std::vector<imports::nft_text::Included>{{p, "chain c { type nat hook prerouting priority 0; }\n"}};
+  };
+  auto t = imports::read_nft_text("gw.nft", "table ip nat { include \"chains.nft\" }\n", inc);
+  REQUIRE(t.rules.chains.size() == 1);
+  CHECK(t.rules.chains[0].hook == ct::Hook::Prerouting);
+}
+
 TEST_CASE("a rule natc cannot read is kept, and import leaves it out by its line") {
   auto t = read(in_prerouting(R"(    iifname "eth0" tcp dport 8080 dnat to 10.0.0.5:80
     meta mark 0x1 tcp dport 80 dnat to 10.0.0.6
