@@ -102,7 +102,7 @@ bool Reader::setter() {
 // Packet metadata natc has no key for but reads as a number, as the kernel
 // holds it: import then leaves the rule out in the words it uses for the
 // live ruleset's.
-bool numeric_meta(const std::string& key) {
+static bool numeric_meta(const std::string& key) {
   static const std::set<std::string> kKeys = {"mark",   "priority", "skuid",    "skgid",   "length",    "cpu",
                                               "cgroup", "iifgroup", "oifgroup", "secmark", "rtclassid", "nftrace"};
   return kKeys.count(key) > 0;
@@ -115,12 +115,8 @@ std::optional<Field> Reader::field() {
   auto meta = [&](M k, Type ty) { return Field{ty, ct::Meta{k, 0}}; };
   std::string w = t.text, w2 = c_.peek(1).text;
   if (t.kind != Token::Kind::Word) return std::nullopt;
-  if (w == "meta" || w == "ct" || w == "fib") {
-    // fall through to the two-word forms below
-  } else if (w == "iifname" || w == "oifname" || w == "iif" || w == "oif") {
-    c_.next();
-    return meta(w[0] == 'i' ? M::IifName : M::OifName, Type::Ifname);
-  }
+  if (w == "iifname" || w == "oifname" || w == "iif" || w == "oif")
+    return c_.next(), meta(w[0] == 'i' ? M::IifName : M::OifName, Type::Ifname);
   if (w == "meta") {
     if (w2 == "iifname" || w2 == "iif") return c_.next(), c_.next(), meta(M::IifName, Type::Ifname);
     if (w2 == "oifname" || w2 == "oif") return c_.next(), c_.next(), meta(M::OifName, Type::Ifname);
