@@ -400,7 +400,6 @@ class Importer {
       if (!m.saddr->range.as_prefix()) return no("a DNAT from an address range that is not one network");
       fw.allow_from = {m.saddr->range};
     }
-    if (fw.port.first == 0) fw.port.first = 1;  // `dport <= N`: port 0 is no port
     return true;
   }
 
@@ -444,7 +443,6 @@ class Importer {
     r.ingress = spec_iface(m.iif);
     r.protocols = {*m.l4proto};
     r.port = *m.dport;
-    if (r.port.first == 0) r.port.first = 1;
     if (n.port_min && *n.port_min != m.dport->first) r.to_port = *n.port_min;
     if (m.saddr) r.from = {m.saddr->range};
     r.sources = from(f);
@@ -645,7 +643,6 @@ class Importer {
     r.to = {m.daddr ? m.daddr->range : any(fam)};
     r.protocol = m.l4proto;
     r.port = m.dport;
-    if (r.port && r.port->first == 0) r.port->first = 1;
     r.sources = from(f);
     std::string name = "accept-" + (m.daddr ? range_text(m.daddr->range) : std::string("any"));
     if (m.l4proto) name += "-" + proto_name(*m.l4proto);

@@ -97,6 +97,12 @@ Load payload_load(const ct::Payload& p, base::Family f) {
 }
 
 uint16_t port_of(const Bytes& b) { return b.size() >= 2 ? uint16_t(b[0] << 8 | b[1]) : 0; }
+// A 32-bit value the kernel compares in host order (ct state, fib type).
+uint32_t host32(const Bytes& b) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < b.size(); ++i) v |= uint32_t(b[i]) << (8 * i);
+  return v;
+}
 
 base::Addr addr_of(const Bytes& b, base::Family f, uint8_t fill) {
   base::Addr a{f};
@@ -141,16 +147,19 @@ Merged constrain(Match& m, const Load& l, const Bytes& lo, const Bytes& hi, bool
       break;
     }
     case S::Sport:
-    case S::Dport:
+    case S::Dport: {
       if (negate) throw Cannot{"a port match with '!='"};
-      (l.src == S::Sport ? with.sport : with.dport) = base::PortRange{port_of(lo), port_of(hi)};
+      // Port 0 is no port: `dport <= N` starts at 1, and only port 0 is no match natc can say.
+      uint16_t first = std::max<uint16_t>(port_of(lo), 1), last = port_of(hi);
+      if (last == 0) throw Cannot{"a match of port 0"};
+      (l.src == S::Sport ? with.sport : with.dport) = base::PortRange{first, last};
       break;
+    }
     case S::CtState:
     case S::CtStatus: {
       // A set element of `ct state { established, related }`: one state.
       if (lo != hi || negate || lo.size() != 4) throw Cannot{"a connection state natc cannot read"};
-      uint32_t bits = 0;
-      for (size_t i = 0; i < 4; ++i) bits |= uint32_t(lo[i]) << (8 * i);  // host order, as the kernel compares
+      uint32_t bits = host32(lo);
       if (!bits) throw Cannot{"a connection state natc cannot read"};
       (l.src == S::CtState ? with.ct_state : with.ct_status) = bits;
       break;
@@ -163,11 +172,6 @@ Merged constrain(Match& m, const Load& l, const Bytes& lo, const Bytes& hi, bool
 // A comparison of a loaded field with a value.
 Merged compare(Match& m, const Load& l, ct::CmpOp op, const Bytes& data, base::Family f) {
   using S = Load::Src;
-  auto host32 = [&](const Bytes& b) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4 && i < b.size(); ++i) v |= uint32_t(b[i]) << (8 * i);
-    return v;
-  };
   if (l.src == S::CtState || l.src == S::CtStatus) {
     // `ct state established,related`: (state & mask) != 0; `ct state new`: == NEW.
     uint32_t mask = l.mask.empty() ? UINT32_MAX : host32(l.mask), v = host32(data);

@@ -176,10 +176,12 @@ TEST_CASE("what a spec cannot hold is left out, never written: a source range th
     low.exprs.push_back(e);
   std::get<ct::Nat>(low.exprs.back()).action.port_min.reset();
   std::get<ct::Nat>(low.exprs.back()).action.port_max.reset();
-  rs.chains.push_back(nat_chain("PREROUTING", ct::Hook::Prerouting, {range, low}));
+  ct::Rule zero = rule(4, iif("eth0"), tcp_dport(6, 0), dnat("10.0.0.7", 80));
+  rs.chains.push_back(nat_chain("PREROUTING", ct::Hook::Prerouting, {range, low, zero}));
   imports::Imported im = import(rs);
   CHECK(im.left_out ==
-        std::vector<std::string>{"ip nat PREROUTING handle 2: a DNAT from an address range that is not one network"});
+        std::vector<std::string>{"ip nat PREROUTING handle 2: a DNAT from an address range that is not one network",
+                                 "ip nat PREROUTING handle 4: a match of port 0"});
   CHECK(im.spec.find("    port: \"1-1023\"\n    to: \"10.0.0.6\"\n") != std::string::npos);
   CHECK(validates(im.spec));
 }
