@@ -7,10 +7,10 @@ namespace natc::imports::nft_text {
 namespace {
 
 // A hostile file is read in bounded time and memory: includes nest at most
-// this deep, and variables expand to at most this many tokens in all.
+// this deep, and variables expand to at most this many tokens in all (the
+// text itself is bounded by kMaxTextBytes).
 constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxTokens = 1 << 20;
-constexpr size_t kMaxBytes = size_t{64} << 20;  // of text, included files with the rest
 
 bool word_char(char c) {
   return !(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '}' || c == ';' || c == ',' ||
@@ -24,8 +24,9 @@ class Lexer {
   void file(const std::string& name, const std::string& text, int depth) {
     auto file = std::make_shared<const std::string>(name);
     bytes_ += text.size();
-    if (bytes_ > kMaxBytes)
-      throw Error(tokens_.empty() ? Place{file, 1, 1} : tokens_.back().at, "more than 64 MiB of ruleset text");
+    if (bytes_ > kMaxTextBytes)
+      throw Error(tokens_.empty() ? Place{file, 1, 1} : tokens_.back().at,
+                  "more than " + std::to_string(kMaxTextBytes >> 20) + " MiB of ruleset text");
     size_t i = 0;
     uint32_t line = 1, col = 1;
     auto place = [&] { return Place{file, line, col}; };

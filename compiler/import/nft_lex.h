@@ -46,6 +46,9 @@ struct Included {
 };
 using IncludeReader = std::function<std::optional<std::vector<Included>>(const std::string& path)>;
 
+// The most ruleset text read, the files an input includes with the rest.
+inline constexpr size_t kMaxTextBytes = size_t{64} << 20;
+
 // The whole input as tokens ending in End. Throws Error.
 std::vector<Token> tokenize(const std::string& name, const std::string& text, const IncludeReader& read);
 

@@ -317,23 +317,18 @@ void Reader::nat(ct::Rule& r) {
     if (addresses) throw Unread{"'" + w + "' without 'to'"};
     r.exprs.push_back(ct::Nat{a});
   }
+  // Flags: `persistent`, `random`, `fully-random`, with commas between.
   auto& n = std::get<ct::Nat>(r.exprs.back()).action;
-  while (!c_.peek().ends_statement()) {
+  for (;; c_.next()) {
     const Token& f = c_.peek();
-    if (f.punct(',')) {
-      c_.next();
-      continue;
-    }
-    if (f.kind != Token::Kind::Word) break;
-    std::string_view s = f.text;
-    bool any = false;
-    for (std::string_view flag : {"persistent", "random", "fully-random"})
-      if (s.find(flag) != std::string_view::npos) any = true;
-    if (!any) break;
-    n.persistent |= s.find("persistent") != std::string_view::npos;
-    n.fully_random |= s.find("fully-random") != std::string_view::npos;
-    n.random |= s == "random" || s.find("random,") == 0 || s.find(",random") != std::string_view::npos;
-    c_.next();
+    if (f.is("persistent"))
+      n.persistent = true;
+    else if (f.is("random"))
+      n.random = true;
+    else if (f.is("fully-random"))
+      n.fully_random = true;
+    else if (!f.punct(','))
+      break;
   }
 }
 

@@ -12,9 +12,6 @@
 #include "import/nft_reader.h"
 
 namespace natc::imports {
-namespace {
-constexpr size_t kMaxFileBytes = size_t{64} << 20;  // the reader's bound for all files together
-}  // namespace
 namespace nft_text {
 
 NftText Reader::run() {
@@ -231,8 +228,7 @@ void Reader::set(const Table& t, const std::string& name) {
   decls_[key(t, name)] = d;
   s.map = !d.data.empty();
   s.vmap = s.map && d.data.front() == Type::Verdict;
-  for (ct::Set& old : out_.rules.sets)
-    if (old.family == t.family && old.table == t.name && old.name == name) return;  // declared twice: nft keeps one
+  if (out_.rules.set(t.family, t.name, name)) return;  // declared twice: nft keeps one
   out_.rules.sets.push_back(std::move(s));
 }
 
@@ -439,7 +435,7 @@ std::optional<std::vector<nft_text::Included>> read_included(const std::string& 
   std::vector<nft_text::Included> out;
   for (const std::string& p : paths) {
     std::string text;
-    if (!base::read_file(p, &text, kMaxFileBytes)) return std::nullopt;
+    if (!base::read_file(p, &text, nft_text::kMaxTextBytes)) return std::nullopt;
     out.push_back({p, std::move(text)});
   }
   return out;
@@ -450,7 +446,7 @@ std::optional<std::vector<nft_text::Included>> read_included(const std::string& 
 NftText read_nft_file(const std::string& path) {
   std::string text;
   bool in = path == "-";  // `nft list ruleset | natc import --from -`
-  if (!base::read_file(in ? "/dev/stdin" : path, &text, kMaxFileBytes))
+  if (!base::read_file(in ? "/dev/stdin" : path, &text, nft_text::kMaxTextBytes))
     throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
   return read_nft_text(in ? "stdin" : path, text, read_included);
 }

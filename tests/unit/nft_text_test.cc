@@ -176,6 +176,20 @@ TEST_CASE("a NAT map takes its address and port from the map's value") {
   CHECK(exprs(c.rules[1]).back() == "nat 0 fam 2 addr 16-- port 20--");
 }
 
+TEST_CASE("NAT flags come as words with commas between") {
+  auto t = read(R"(table ip nat {
+  chain postrouting { type nat hook postrouting priority srcnat;
+    oifname "eth0" masquerade random,persistent
+    oifname "eth1" snat to 203.0.113.5-203.0.113.9 fully-random comment "pool"
+  }
+})");
+  const ct::Chain& c = chain(t, "postrouting");
+  const ct::NatAction& masq = std::get<ct::Nat>(c.rules[0].exprs.back()).action;
+  CHECK((masq.random && masq.persistent && !masq.fully_random));
+  CHECK(exprs(c.rules[1]).back() == "nat 1 fam 2 addr 16-32 port --- fully-random");
+  CHECK(c.rules[1].comment == "pool");
+}
+
 TEST_CASE("variables, includes and the command form read as the same rules") {
   std::map<std::string, std::string> files = {{"inc/forwards.nft", "define WEB = 10.0.0.5\n"}};
   auto inc = [&](const std::string& p) -> std::optional<std::vector<imports::nft_text::Included>> {
