@@ -21,6 +21,9 @@ void forward_accept(const ir::Ir& ir, base::Diagnostics& diags);
 void duplicate_forwards(const spec::Spec& spec, const ir::Ir& ir, base::Diagnostics& diags);
 void families(const spec::Spec& spec, base::Diagnostics& diags);  // also range lengths
 void interface_names(const spec::Spec& spec, base::Diagnostics& diags);
+// Why a spec cannot hold `name` as an interface ("eth*" a wildcard): the
+// kernel's rules and what prints safely; "" when it can.
+std::string interface_name_problem(std::string_view name);
 void conntrack_values(const spec::Spec& spec, base::Diagnostics& diags);
 void subnet_overlap(const ir::Ir& ir, base::Diagnostics& diags);  // also the W3006 lint
 void pool_ranges(const ir::Ir& ir, base::Diagnostics& diags);

@@ -8,9 +8,11 @@ namespace {
 
 constexpr size_t kIfNameMax = 15;  // IFNAMSIZ - 1
 
+}  // namespace
+
 // Why the kernel would refuse `name` (dev_valid_name) or nft could not print
 // it back unquoted-safe; "" when it is fine.
-std::string problem(std::string_view name) {
+std::string interface_name_problem(std::string_view name) {
   if (name.empty()) return "is empty";
   if (name.size() > kIfNameMax) return "is " + std::to_string(name.size()) + " bytes; the kernel allows at most 15";
   if (name == "." || name == "..") return "is not a valid interface name";
@@ -31,10 +33,12 @@ std::string problem(std::string_view name) {
   return "";
 }
 
+namespace {
+
 void check(const spec::At<std::string>& name, const std::string& kernel, base::Diagnostics& d,
            bool wildcard_ok = true) {
   if (!name.set) return;
-  std::string why = problem(kernel);
+  std::string why = interface_name_problem(kernel);
   if (why.empty() && !wildcard_ok && kernel.ends_with("*")) why = "is a wildcard; a bridge needs its exact name";
   if (why.empty()) return;
   std::string shown = "'" + base::clip(kernel, 80) + "'";

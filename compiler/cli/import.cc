@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "base/files.h"
+#include "base/text.h"
 #include "cli/common.h"
 #include "import/import.h"
 #include "import/nft_text.h"
@@ -49,7 +50,8 @@ imports::Imported import_file(const Options& o) {
   } catch (const std::exception&) {
     interfaces.reset();  // no rtnetlink here: masquerades of every source are left out
   }
-  std::string origin = o.from == "-" ? "the nft ruleset on standard input" : "the nft ruleset file " + o.from;
+  std::string origin =
+      o.from == "-" ? "the nft ruleset on standard input" : "the nft ruleset file " + base::one_line(o.from);
   return imports::import_ruleset({text.rules, {}, interfaces, origin, text.places});
 }
 
@@ -62,7 +64,8 @@ void report(const imports::Imported& im, const std::string& from) {
   if (im.removal.empty()) return;
   if (!from.empty())
     std::cerr << "After the first `natc apply` of this spec, take these rules out of "
-              << (from == "-" ? "the ruleset file" : from) << "\n(natc does not edit it), and load it again:\n";
+              << (from == "-" ? "the ruleset file" : base::one_line(from))
+              << "\n(natc does not edit it), and load it again:\n";
   else
     std::cerr << "After the first `natc apply` of this spec, these commands remove the imported rules\n"
               << "from their old tables (natc does not run them):\n";

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/text.h"
 #include "import/lift.h"
 #include "ir/lower.h"
 
@@ -26,14 +27,17 @@ struct Src {
   const ct::Chain* chain = nullptr;
   const ct::Rule* rule = nullptr;
 };
+// Names from other tools (tables, chains, files) are printed one line each:
+// nothing in them moves the cursor or forges a line.
 std::string where(const Src& s) {
-  return std::string(ct::family_name(s.chain->family)) + " " + s.chain->table + " " + s.chain->name + " handle " +
-         std::to_string(s.rule->handle);
+  return base::one_line(std::string(ct::family_name(s.chain->family)) + " " + s.chain->table + " " + s.chain->name +
+                        " handle " + std::to_string(s.rule->handle));
 }
 // The same in an import's words: a file's line when it came from one.
-std::string where(const Src& s, const std::map<uint64_t, std::string>& places) {
-  auto it = places.find(s.rule->handle);
-  return it == places.end() ? where(s) : it->second;
+std::string where(const Src& s, const std::optional<std::map<uint64_t, std::string>>& places) {
+  if (!places) return where(s);
+  auto it = places->find(s.rule->handle);
+  return it == places->end() ? where(s) : base::one_line(it->second);
 }
 
 // An interface as a spec names it: "*" for any, `eth*` for iptables' `eth+`.
@@ -300,7 +304,7 @@ class Importer {
     std::set<std::string> listed;  // a rule reached by two jumps is listed once
     for (Flat& f : flats_) {
       if (f.used) continue;
-      std::string line = where(f.path.back(), in_.places) + ": " + (f.why.empty() ? unplaced(f) : f.why);
+      std::string line = where(f.path.back(), in_.places) + ": " + base::one_line(f.why.empty() ? unplaced(f) : f.why);
       if (listed.insert(line).second) out_.left_out.push_back(line);
     }
     removal();
@@ -319,7 +323,7 @@ class Importer {
       bool fwd = c.type == ct::ChainType::Filter && c.hook == ct::Hook::Forward;
       if (!nat && !fwd) {
         if (!c.rules.empty())
-          out_.notes.push_back(std::string(ct::family_name(c.family)) + " " + c.table + " " + c.name +
+          out_.notes.push_back(base::one_line(std::string(ct::family_name(c.family)) + " " + c.table + " " + c.name) +
                                ": not NAT or forwarding, left as it is");
         continue;
       }
@@ -721,7 +725,7 @@ void Importer::removal() {
     if (f.used) rules.push_back(f.path.back());
   }
   std::set<std::string> seen;
-  bool file = !in_.places.empty();
+  bool file = in_.places.has_value();
   for (const Src& s : rules) {
     auto j = jumps.find(s.rule);
     if (j != jumps.end() && !j->second) continue;
@@ -729,7 +733,7 @@ void Importer::removal() {
       out_.removal.push_back(file ? where(s, in_.places) : "nft delete rule " + where(s));
   }
   for (const ct::Chain* c : policy_from_) {
-    std::string chain = std::string(ct::family_name(c->family)) + " " + c->table + " " + c->name;
+    std::string chain = base::one_line(std::string(ct::family_name(c->family)) + " " + c->table + " " + c->name);
     out_.removal.push_back(file ? "chain " + chain + ": policy accept"
                                 : "nft chain " + chain + " '{ policy accept; }'");
   }
@@ -873,7 +877,7 @@ void Importer::render() {
   merge_forwards();
   assign_aliases();
   std::ostringstream o;
-  bool file = !in_.places.empty();
+  bool file = in_.places.has_value();
   o << "# A natc spec written by `natc import` from " << in_.origin << ".\n"
     << (file ? "# Each entry names the line it came from. Check it with `natc plan`; after\n"
                "# the first `natc apply`, take those lines out of the file.\n"

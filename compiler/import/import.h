@@ -20,9 +20,10 @@ struct Input {
   std::map<std::string, std::string> sysctls;                // dotted key -> value, the readable ones
   std::optional<std::vector<kernel::Interface>> interfaces;  // for a masquerade of every source
   std::string origin;                                        // "the live ruleset", "network namespace gw"
-  // A ruleset read from a file (--from): each rule's handle -> "file:line",
-  // which names it instead of `family table chain handle N`.
-  std::map<uint64_t, std::string> places;
+  // Set for a ruleset read from a file (--from, even one without rules):
+  // each rule's handle -> "file:line", which names it instead of `family
+  // table chain handle N`.
+  std::optional<std::map<uint64_t, std::string>> places;
 };
 
 struct Imported {

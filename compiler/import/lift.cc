@@ -4,6 +4,8 @@
 #include <map>
 
 #include "base/overload.h"
+#include "base/text.h"
+#include "check/check.h"
 
 namespace natc::imports {
 namespace {
@@ -128,6 +130,11 @@ Merged constrain(Match& m, const Load& l, const Bytes& lo, const Bytes& hi, bool
       Iface i;
       i.name = ifname_of(lo, &i.prefix);
       i.negate = negate;
+      // A name the kernel matches but a spec cannot hold (a control character,
+      // a quote, past 15 bytes) is said as it is, not written into the spec.
+      std::string spelled = i.prefix ? i.name + "*" : i.name;
+      if (std::string why = check::interface_name_problem(spelled); !why.empty() && spelled != "*")
+        throw Cannot{"interface name '" + base::clip(base::one_line(spelled), 80) + "' " + why};
       (l.src == S::Iif ? with.iif : with.oif) = i;
       break;
     }

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "frontend/frontend.h"
 #include "import/import.h"
 #include "import/nft_text.h"
 
@@ -60,6 +61,12 @@ std::vector<std::string> exprs(const ct::Rule& r) {
 }
 
 imports::NftText read(const std::string& s) { return imports::read_nft_text("gw.nft", s); }
+
+bool validates(const std::string& spec) {
+  frontend::Frontend fe;
+  frontend::load_text("imported.yaml", spec, &fe);
+  return fe.ok();
+}
 
 // The error a file is refused with, "" when it is read.
 std::string error_of(const std::string& s, const imports::nft_text::IncludeReader& inc = {}) {
@@ -246,6 +253,23 @@ TEST_CASE("a rule natc cannot read is kept, and import leaves it out by its line
                                                 "gw.nft:6: an expression natc does not read ('numgen')"});
   CHECK(im.spec.find("# from gw.nft:4\n") != std::string::npos);
   CHECK(im.removal == std::vector<std::string>{"gw.nft:4"});
+}
+
+TEST_CASE("what a file says that no spec or terminal can hold is left out, escaped") {
+  auto t =
+      read(in_prerouting("    iifname \"e\x01th0\" tcp dport 80 dnat to 10.0.0.5\n"
+                         "    tcp dport 9\x07\x1b[2J dnat to 10.0.0.6"));
+  auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
+  CHECK(im.left_out ==
+        std::vector<std::string>{"gw.nft:4: interface name 'e\\x01th0' contains whitespace or a control character",
+                                 "gw.nft:5: '9\\x07\\x1b[2J', which natc does not read as a value here"});
+  CHECK(validates(im.spec));
+}
+
+TEST_CASE("a file without rules is still named as a file") {
+  auto t = read("flush ruleset\n");
+  auto im = imports::import_ruleset({t.rules, {}, std::nullopt, "gw.nft", t.places});
+  CHECK(im.spec.find("# Each entry names the line it came from.") != std::string::npos);
 }
 
 TEST_CASE("a file that is no ruleset is refused at its line and column") {
