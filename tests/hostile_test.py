@@ -119,6 +119,13 @@ class Hostile(unittest.TestCase):
         self.assertLess(len(out) + len(err), 4000)
         self.assertLess(rss, 400 << 20)
 
+    def test_explain_prints_each_line_as_one_line(self):
+        code, out, _, _ = natc("explain", "tcp", "198.51.100.7:40000", "->", "203.0.113.50:443",
+                               "--in", "wan\x1b[2J\nforged", os.path.join(ROOT, "examples", "gateway.yaml"))
+        self.assertEqual(code, 0)
+        self.assertNotIn(b"\x1b", out)
+        self.assertIn(b", in wan\\x1b[2J\\x0aforged\n", out)
+
     def test_a_path_that_is_not_utf8_reaches_json_without_an_abort(self):
         path = self.write("spec-\xff.yaml".encode("latin-1").decode("utf-8", "surrogateescape"), "version: 2\n")
         code, out, err, _ = natc("validate", "--format", "json", os.fsencode(path))

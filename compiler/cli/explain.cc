@@ -219,24 +219,27 @@ nlohmann::json to_json(const explain::Explanation& e, const frontend::Frontend* 
   return j;
 }
 
-void text(const explain::Explanation& e, const frontend::Frontend* fe, std::ostream& o) {
-  o << explain::to_string(e.packet.tuple) << ", in " << e.packet.iif << "\n";
+// Each line is printed as one line: tables, chains, comments and
+// interfaces come from other tools and may hold control characters.
+void text(const explain::Explanation& e, const frontend::Frontend* fe, std::ostream& out) {
+  auto line = [&out](const std::string& l) { out << base::one_line(l) << "\n"; };
+  line(explain::to_string(e.packet.tuple) + ", in " + e.packet.iif);
   for (const explain::Step& s : e.steps) {
-    o << "  " << s.hook << ": " << s.action;
-    if (s.decision && s.decision->chain) o << "  [" << ct::describe(*s.decision) << "]";
-    if (s.decision && !s.decision->entry.empty()) o << "  " << entry_ref(fe, s.decision->entry);
-    o << "\n";
-    if (s.tuple) o << "      now " << explain::to_string(*s.tuple) << "\n";
-    if (!s.note.empty()) o << "      (" << s.note << ")\n";
+    std::string l = "  " + s.hook + ": " + s.action;
+    if (s.decision && s.decision->chain) l += "  [" + ct::describe(*s.decision) + "]";
+    if (s.decision && !s.decision->entry.empty()) l += "  " + entry_ref(fe, s.decision->entry);
+    line(l);
+    if (s.tuple) line("      now " + explain::to_string(*s.tuple));
+    if (!s.note.empty()) line("      (" + s.note + ")");
     for (const ct::Maybe& m : s.maybes)
-      o << "      maybe: " << ct::describe(m.decision) << " would decide if " << m.unknown << " matched\n";
+      line("      maybe: " + ct::describe(m.decision) + " would decide if " + m.unknown + " matched");
   }
-  o << "verdict: " << explain::verdict_name(e.verdict);
+  std::string l = "verdict: " + std::string(explain::verdict_name(e.verdict));
   if (e.verdict == explain::Explanation::Verdict::Forwarded)
-    o << (e.oif.empty() ? "" : " out " + e.oif) << " as "
-      << (e.translated_known ? explain::to_string(e.out) : "a translation natc cannot tell");
-  if (e.reply) o << "; the reply is " << explain::verdict_name(*e.reply);
-  o << (e.maybe() ? " (maybe: a step depends on what natc cannot evaluate)" : "") << "\n";
+    l += (e.oif.empty() ? "" : " out " + e.oif) + " as " +
+         (e.translated_known ? explain::to_string(e.out) : "a translation natc cannot tell");
+  if (e.reply) l += "; the reply is " + std::string(explain::verdict_name(*e.reply));
+  line(l + (e.maybe() ? " (maybe: a step depends on what natc cannot evaluate)" : ""));
 }
 
 int run(const Options& o) {
